@@ -1,0 +1,71 @@
+# GridGIS: `make demo` runs the service with the demo township, `make test` runs the
+# whole test suite. Both install what they need first (Debian/Ubuntu packages for
+# PostgreSQL + PostGIS and Chromium, then a virtualenv with the project).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The test cluster lives apart from the demo's, so tests never touch demo data.
+TEST_DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/gridgis/test-$(shell pwd | sha1sum | cut -c1-10),$(CURDIR)/.gridgis/test)
+
+.PHONY: help system venv demo serve test lint bench db-stop clean
+
+help:
+	@echo "make demo   - set up, start the embedded PostGIS, load the demo township, serve"
+	@echo "make test   - set up and run the whole test suite on a throwaway PostGIS"
+	@echo "make lint   - ruff"
+	@echo "make bench  - run the benchmarks in bench/ (slow)"
+
+# System packages: PostgreSQL with PostGIS, Chromium for the map tests, python venv.
+system:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$$missing chromium"; \
+	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "please install:$$missing (see README, 'Other systems')"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: system $(STAMP)
+
+demo: venv
+	$(BIN)/gridgis demo
+
+serve: venv
+	$(BIN)/gridgis serve
+
+test: venv
+	@url=$$(GRIDGIS_EMBEDDED__DATA_DIR=$(TEST_DATA_DIR) GRIDGIS_EMBEDDED__DATABASE=postgres \
+	        $(BIN)/gridgis db start --json >/dev/null && \
+	        GRIDGIS_EMBEDDED__DATA_DIR=$(TEST_DATA_DIR) GRIDGIS_EMBEDDED__DATABASE=postgres \
+	        $(BIN)/gridgis db url) || exit 1; \
+	echo "test PostGIS: $$url"; \
+	GRIDGIS_TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: venv
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+db-stop: venv
+	$(BIN)/gridgis db stop
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""Alembic environment: GridGIS settings pick the database; GeoAlchemy2 helpers
+keep PostGIS's own tables out of autogenerate and render geometry columns."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from sqlalchemy import pool
+
+from geoalchemy2 import alembic_helpers
+
+from alembic import context
+from gis_service.all_models import metadata
+from gis_service.db import make_engine
+from gis_service.embedded import resolve_database_url
+from gis_service.settings import get_settings
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get(
+    "configure_logger", True
+):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _url() -> str:
+    explicit = config.attributes.get("url") or context.get_x_argument(
+        as_dictionary=True
+    ).get("url")
+    if explicit:
+        return str(explicit)
+    settings = get_settings()
+    return resolve_database_url(settings.database_url, settings.embedded)
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=_url(),
+        target_metadata=metadata,
+        literal_binds=True,
+        include_object=alembic_helpers.include_object,
+        process_revision_directives=alembic_helpers.writer,
+        render_item=alembic_helpers.render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        engine = make_engine(_url(), poolclass=pool.NullPool)
+        with engine.connect() as conn:
+            _run(conn)
+        engine.dispose()
+    else:
+        _run(connection)
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=metadata,
+        include_object=alembic_helpers.include_object,
+        process_revision_directives=alembic_helpers.writer,
+        render_item=alembic_helpers.render_item,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

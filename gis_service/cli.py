@@ -1,0 +1,239 @@
+"""The ``gridgis`` command line: db, demo, serve (and the packages' own commands).
+
+Every command prints a readable summary by default and JSON with ``--json``, and
+exits non-zero with a one-line reason on failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from gis_service.db import make_engine
+from gis_service.embedded import EmbeddedCluster, resolve_database_url
+from gis_service.errors import GridGISError
+from gis_service.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="GridGIS: grid-based governance of rural townships.", no_args_is_help=True
+)
+db_app = typer.Typer(
+    help="The database: embedded cluster and migrations.", no_args_is_help=True
+)
+demo_app = typer.Typer(help="The demo township.", invoke_without_command=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
+
+
+def fail(reason: str) -> None:
+    """Print a one-line reason to stderr and exit 1."""
+    typer.echo(f"error: {reason}", err=True)
+    raise typer.Exit(1)
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], str] | None = None) -> None:
+    """Print ``data`` as JSON or as a readable summary."""
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif render is not None:
+        typer.echo(render(data))
+    elif isinstance(data, dict):
+        width = max((len(str(k)) for k in data), default=0)
+        typer.echo("\n".join(f"{k:<{width}}  {v}" for k, v in data.items()))
+    else:
+        typer.echo(str(data))
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn domain errors into the one-line failure contract."""
+    try:
+        yield
+    except GridGISError as exc:
+        fail(exc.detail)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The configured URL, or the embedded cluster's (started if needed)."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    cluster = EmbeddedCluster(settings.embedded)
+    if not cluster.running():
+        cluster.start()
+    return cluster.url()
+
+
+@contextmanager
+def cli_session() -> Iterator[Session]:
+    """A session for one CLI command."""
+    engine = make_engine(database_url())
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+# -- db ---------------------------------------------------------------------------
+@db_app.command("start")
+def db_start(as_json: JsonOpt = False) -> None:
+    """Create (first time) and start the embedded PostgreSQL+PostGIS cluster."""
+    with cli_errors():
+        settings = get_settings()
+        if settings.database_url:
+            fail(
+                "GRIDGIS_DATABASE_URL is set: GridGIS uses that server, not the embedded one"
+            )
+        emit(dataclasses.asdict(EmbeddedCluster(settings.embedded).start()), as_json)
+
+
+@db_app.command("stop")
+def db_stop(as_json: JsonOpt = False) -> None:
+    """Stop the embedded cluster (its data stays)."""
+    with cli_errors():
+        emit(
+            dataclasses.asdict(EmbeddedCluster(get_settings().embedded).stop()), as_json
+        )
+
+
+@db_app.command("status")
+def db_status(as_json: JsonOpt = False) -> None:
+    """Show whether the embedded cluster exists and runs, and its URL."""
+    with cli_errors():
+        settings = get_settings()
+        status = dataclasses.asdict(EmbeddedCluster(settings.embedded).status())
+        status["configured_url"] = settings.database_url
+        emit(status, as_json)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL GridGIS uses."""
+    settings = get_settings()
+    typer.echo(resolve_database_url(settings.database_url, settings.embedded))
+
+
+def _alembic_config(url: str) -> Any:
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent.parent
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
+    config.attributes["url"] = url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head", as_json: JsonOpt = False) -> None:
+    """Apply the migrations (CREATE EXTENSION postgis and every table)."""
+    from alembic import command
+
+    with cli_errors():
+        command.upgrade(_alembic_config(database_url()), revision)
+        emit({"upgraded_to": revision}, as_json)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str, as_json: JsonOpt = False) -> None:
+    """Revert the migrations down to REVISION ('base' drops every table)."""
+    from alembic import command
+
+    with cli_errors():
+        command.downgrade(_alembic_config(database_url()), revision)
+        emit({"downgraded_to": revision}, as_json)
+
+
+# -- demo and serve -----------------------------------------------------------------
+HouseholdsOpt = Annotated[int, typer.Option(min=10, help="households to generate")]
+
+
+@demo_app.callback()
+def demo(
+    ctx: typer.Context,
+    households: HouseholdsOpt = 512,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Start the database, migrate, load the demo township and serve it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with cli_errors():
+        url = database_url()
+        from alembic import command
+
+        command.upgrade(_alembic_config(url), "head")
+        counts = _load_demo(households)
+        typer.echo(
+            "demo township loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+        )
+    typer.echo(
+        f"GridGIS is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+    )
+    _serve(host, port)
+
+
+def _load_demo(households: int) -> dict[str, int]:
+    from gis_service.demo import load_demo
+
+    with cli_session() as session:
+        return load_demo(session, households=households)
+
+
+@demo_app.command("load")
+def demo_load(households: HouseholdsOpt = 512, as_json: JsonOpt = False) -> None:
+    """(Re)load the seeded demo township; loading twice never duplicates it."""
+    with cli_errors():
+        emit(_load_demo(households), as_json)
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from gis_service.main import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command("serve")
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the HTTP service (uvicorn)."""
+    with cli_errors():
+        database_url()  # start the embedded cluster before the first request
+    _serve(host, port)
+
+
+def _register_packages() -> None:
+    """Let each package add its own commands (import, assign, visits, map ...)."""
+    from grids import cli as grids_cli
+    from grids import visits_cli
+    from layers import cli as layers_cli
+    from layers import disputes_cli
+    from maps import cli as maps_cli
+
+    for module in (layers_cli, grids_cli, visits_cli, disputes_cli, maps_cli):
+        module.register(app)
+
+
+_register_packages()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Entry point that never lets a traceback reach a township user."""
+    try:
+        app()
+    except GridGISError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        sys.exit(1)

@@ -1,0 +1,115 @@
+"""Load the generated demo township into PostGIS, set-based and idempotent.
+
+Each layer is COPYed into a temporary staging table and inserted with one
+INSERT ... SELECT that resolves codes to ids; loading again replaces the demo
+township in one transaction, so running ``make demo`` twice never duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis_service.bulk import copy_frame
+from gis_service.db import atomic
+from gis_service.demo_data import DemoTownship, generate
+from gis_service.townships import township_counts
+
+logger = logging.getLogger(__name__)
+
+# Hooks other packages register to run after the raw layers are in (e.g. the
+# household -> grid/cadre assignment), so the demo shows a working township.
+POST_LOAD_HOOKS: list[Callable[[Session, str], None]] = []
+
+_SQL_DIR = Path(__file__).with_name
+
+
+def _statements(filename: str) -> list[str]:
+    """Split a .sql file beside this module into statements (';' at a line end)."""
+    body = _SQL_DIR(filename).read_text(encoding="utf-8")
+    parts = re.split(r";\s*\n", body)
+    return [p.strip() for p in parts if p.strip() and not _only_comments(p)]
+
+
+def _only_comments(part: str) -> bool:
+    return all(
+        not line.strip() or line.strip().startswith("--") for line in part.splitlines()
+    )
+
+
+def delete_township(session: Session, *, township: str) -> None:
+    """Remove a township and every row that belongs to it (FKs cascade)."""
+    # Households/cadres/grids reference each other; clear the references first.
+    session.execute(
+        text(
+            "UPDATE households SET grid_id = NULL, cadre_id = NULL WHERE township_code = :t"
+        ),
+        {"t": township},
+    )
+    for table in (
+        "disputes",
+        "pasture_parcels",
+        "demands",
+        "visits",
+        "hazards",
+        "households",
+        "cadres",
+    ):
+        session.execute(
+            text(f"DELETE FROM {table} WHERE township_code = :t"), {"t": township}
+        )
+    session.execute(
+        text("UPDATE grids SET parent_id = NULL WHERE township_code = :t"),
+        {"t": township},
+    )
+    session.execute(text("DELETE FROM townships WHERE code = :t"), {"t": township})
+
+
+def write_township(session: Session, data: DemoTownship) -> None:
+    """Write every layer of a generated township (inside the caller's transaction)."""
+    session.execute(
+        text("INSERT INTO townships (code, name, county) VALUES (:c, :n, :k)"),
+        {"c": data.code, "n": data.name, "k": data.county},
+    )
+    for statement in _statements("demo_stage.sql"):
+        session.execute(text(statement))
+    frames = {
+        "grids": data.grids.rename_geometry("geom"),
+        "cadres": data.cadres.rename_geometry("base"),
+        "households": data.households.rename_geometry("geom"),
+        "parcels": data.parcels.rename_geometry("geom"),
+        "hazards": data.hazards.rename_geometry("geom"),
+        "roads": data.roads.rename_geometry("geom"),
+        "visits": data.visits.rename_geometry("fix"),
+        "demands": data.demands,
+    }
+    for name, frame in frames.items():
+        geometry = [frame.geometry.name] if hasattr(frame, "geometry") else []
+        arrays = ["tags"] if name == "households" else []
+        copy_frame(
+            session,
+            f"_stage_{name}",
+            frame,
+            geometry_columns=geometry,
+            array_columns=arrays,
+        )
+    for statement in _statements("demo_insert.sql"):
+        session.execute(text(statement), {"t": data.code})
+
+
+def load_demo(
+    session: Session, *, households: int = 512, seed: int = 20261123
+) -> dict[str, int]:
+    """Generate and (re)load the demo township atomically; return its row counts."""
+    data = generate(households=households, seed=seed)
+    with atomic(session):
+        delete_township(session, township=data.code)
+        write_township(session, data)
+        for hook in POST_LOAD_HOOKS:
+            hook(session, data.code)
+    return township_counts(session, township=data.code)

@@ -1,0 +1,499 @@
+"""A seeded, realistic generated township: pure data, no database.
+
+Modelled on a pastoral township of Tianzhu county, Gansu (around 102.5°E, 37.1°N):
+about 740 km², seven administrative villages whose households string out along
+valleys, a "one core, two domains, six grids" hierarchy with exactly shared
+borders, cadres serving 12-14 households, contracted pasture parcels (a few
+overlapping across holders), hazards, roads and 90 days of visits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import shapely
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
+from shapely.ops import unary_union
+
+from grids.models import PRIORITY_TAGS
+
+DEMO_TOWNSHIP = "620623101000"
+DEMO_NAME = "抓喜秀龙镇 (demo)"
+DEMO_COUNTY = "天祝藏族自治县"
+CENTER = (102.50, 37.10)
+KM_PER_DEG_LAT = 111.0
+KM_PER_DEG_LON = 111.32 * math.cos(math.radians(CENTER[1]))
+
+VILLAGES = (
+    "南泥沟村",
+    "永丰滩村",
+    "代乾村",
+    "红疙瘩村",
+    "炭山岭村",
+    "角林村",
+    "旦马村",
+)
+SURNAMES = ("李", "王", "张", "马", "杨", "刘", "赵", "陈", "祁", "冯", "鲁", "何")
+TIBETAN = (
+    "才让",
+    "卓玛",
+    "扎西",
+    "多杰",
+    "拉毛",
+    "尼玛",
+    "索南",
+    "加措",
+    "桑吉",
+    "央金",
+)
+GIVEN = ("建国", "秀英", "玉兰", "永福", "文德", "桂花", "国栋", "海燕", "德明", "春梅")
+TAG_RATES = {
+    "低保": 0.10, "特困": 0.02, "防返贫监测": 0.05, "脱贫不稳定户": 0.02,
+    "边缘易致贫户": 0.02, "突发严重困难户": 0.01, "空巢老人": 0.08, "残疾": 0.04,
+    "留守儿童": 0.05, "外出务工": 0.20,
+}  # fmt: skip
+
+
+@dataclass
+class DemoTownship:
+    """Every layer of the generated township, as frames ready to load."""
+
+    code: str
+    name: str
+    county: str
+    grids: gpd.GeoDataFrame  # code, name, level, parent_code, geometry
+    cadres: (
+        gpd.GeoDataFrame
+    )  # code, name, role, phone, home_grid_code, capacity, geometry
+    households: gpd.GeoDataFrame  # code, head_name, members, village, tags, ...
+    parcels: gpd.GeoDataFrame  # contract_no, holder_code, contract_area_mu, geometry
+    hazards: gpd.GeoDataFrame
+    roads: gpd.GeoDataFrame
+    visits: gpd.GeoDataFrame  # household_code, cadre_code, visited_at, purpose, fix
+    demands: pd.DataFrame  # visit_key, household_code, category, status, ...
+
+
+def _km_to_deg(dx_km: np.ndarray, dy_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return dx_km / KM_PER_DEG_LON, dy_km / KM_PER_DEG_LAT
+
+
+def _lattice(rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
+    """Jittered lattice of 4x3 corner vertices for 3x2 cells (27.2 km square)."""
+    cols, rows = 3, 2
+    width_km, height_km = 30.0, 25.7  # ~740 km² before the outline is shaped
+    xs = np.linspace(-width_km / 2, width_km / 2, cols + 1)
+    ys = np.linspace(-height_km / 2, height_km / 2, rows + 1)
+    grid = np.zeros((rows + 1, cols + 1, 2))
+    for j, y in enumerate(ys):
+        for i, x in enumerate(xs):
+            border = i in (0, cols) or j in (0, rows)
+            jitter = rng.normal(0, 0.8 if border else 1.6, 2)
+            grid[j, i] = (x + jitter[0], y + jitter[1])
+    return grid, cols, rows
+
+
+def _wiggly_edge(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Points from a to b with shared, deterministic wiggles (a ridge or stream line)."""
+    steps = 8
+    t = np.linspace(0, 1, steps + 1)[1:-1]
+    direction = b - a
+    normal = np.array([-direction[1], direction[0]]) / (np.linalg.norm(direction) or 1)
+    offsets = rng.normal(0, 0.45, len(t)) * np.sin(np.pi * t)
+    inner = a + np.outer(t, direction) + np.outer(offsets, normal)
+    return np.vstack([a, inner, b])
+
+
+def _grid_polygons(rng: np.random.Generator) -> list[list[Polygon]]:
+    """Six cells [row][col] built from shared edge vertex lists: borders match exactly."""
+    lattice, cols, rows = _lattice(rng)
+    horizontal = {
+        (j, i): _wiggly_edge(lattice[j, i], lattice[j, i + 1], rng)
+        for j in range(rows + 1) for i in range(cols)
+    }  # fmt: skip
+    vertical = {
+        (j, i): _wiggly_edge(lattice[j, i], lattice[j + 1, i], rng)
+        for j in range(rows) for i in range(cols + 1)
+    }  # fmt: skip
+    cells: list[list[Polygon]] = []
+    for j in range(rows):
+        row = []
+        for i in range(cols):
+            ring_km = np.vstack(
+                [
+                    horizontal[(j, i)][:-1],
+                    vertical[(j, i + 1)][:-1],
+                    horizontal[(j + 1, i)][::-1][:-1],
+                    vertical[(j, i)][::-1][:-1],
+                ]
+            )
+            lon, lat = _km_to_deg(ring_km[:, 0], ring_km[:, 1])
+            coords = np.round(np.column_stack([lon + CENTER[0], lat + CENTER[1]]), 7)
+            row.append(Polygon(coords))
+        cells.append(row)
+    return cells
+
+
+def _id_number(rng: np.random.Generator, n: int) -> list[str]:
+    """Plausible 18-digit resident ID numbers with a valid ISO 7064 check digit."""
+    weights = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+    checks = "10X98765432"
+    births = pd.Timestamp("1940-01-01") + pd.to_timedelta(
+        rng.integers(0, 365 * 65, n), "D"
+    )
+    out = []
+    for birth, seq in zip(births, rng.integers(100, 999, n), strict=True):
+        body = f"620623{birth:%Y%m%d}{seq:03d}"
+        digit = checks[int(np.dot(weights, [int(c) for c in body])) % 11]
+        out.append(body + digit)
+    return out
+
+
+def _phones(rng: np.random.Generator, n: int) -> list[str]:
+    prefixes = rng.choice(["138", "139", "151", "177", "189", "135"], n)
+    return [
+        f"{p}{x:08d}" for p, x in zip(prefixes, rng.integers(0, 10**8, n), strict=True)
+    ]
+
+
+def _names(rng: np.random.Generator, n: int) -> list[str]:
+    tibetan = rng.random(n) < 0.45
+    han = [
+        s + g
+        for s, g in zip(rng.choice(SURNAMES, n), rng.choice(GIVEN, n), strict=True)
+    ]
+    tib = list(rng.choice(TIBETAN, n))
+    return [t if is_tib else h for t, h, is_tib in zip(tib, han, tibetan, strict=True)]
+
+
+def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
+    """Generate the demo township; the same seed gives the same data."""
+    rng = np.random.default_rng(seed)
+    cells = _grid_polygons(rng)
+    leaves = [cells[j][i] for j in range(2) for i in range(3)]
+    domains = [unary_union(cells[0]), unary_union(cells[1])]
+    core = unary_union(domains)
+    grid_rows = [("G0", "抓喜秀龙镇综合网格 (一核)", "core", None, core)]
+    for d, dom in enumerate(domains):
+        grid_rows.append(
+            (f"G{d + 1}", ["南片区 (一域)", "北片区 (一域)"][d], "domain", "G0", dom)
+        )
+    for k, leaf in enumerate(leaves):
+        parent = f"G{k // 3 + 1}"
+        grid_rows.append(
+            (f"G{k // 3 + 1}-{k % 3 + 1}", f"第{k + 1}网格", "grid", parent, leaf)
+        )
+    grids = gpd.GeoDataFrame(
+        grid_rows,
+        columns=["code", "name", "level", "parent_code", "geometry"],
+        crs=4326,
+    )
+    grids["geometry"] = [
+        MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in grids.geometry
+    ]
+
+    # Villages: one per leaf grid, a seventh sharing grid 5; each strung along a valley.
+    village_leaf = [0, 1, 2, 3, 4, 5, 4]
+    centers, axes = [], []
+    for leaf_index in village_leaf:
+        c = leaves[leaf_index].representative_point()
+        centers.append(
+            (c.x + rng.normal(0, 0.01), c.y + rng.normal(0, 0.008))
+            if leaf_index != 4 or len(centers) < 6
+            else (c.x + 0.05, c.y - 0.03)
+        )
+        axes.append(rng.uniform(0, np.pi))
+    weights = rng.dirichlet(np.full(len(VILLAGES), 6.0))
+    counts = rng.multinomial(households, weights)
+    xs, ys, village = [], [], []
+    for v, n in enumerate(counts):
+        if n == 0:
+            continue
+        angle = axes[v]
+        along = rng.normal(0, 2.2, n * 2)  # km along the valley
+        across = rng.normal(0, 0.25, n * 2)  # km across it
+        dx = along * np.cos(angle) - across * np.sin(angle)
+        dy = along * np.sin(angle) + across * np.cos(angle)
+        lon, lat = _km_to_deg(dx, dy)
+        pts = shapely.points(lon + centers[v][0], lat + centers[v][1])
+        inside = shapely.contains(core, pts)
+        chosen = np.flatnonzero(inside)[:n]
+        short = n - len(chosen)
+        if short:
+            chosen = np.concatenate([chosen, rng.choice(np.flatnonzero(inside), short)])
+        xs.append(shapely.get_x(pts[chosen]))
+        ys.append(shapely.get_y(pts[chosen]))
+        village += [VILLAGES[v]] * n
+    lon = np.concatenate(xs)
+    lat = np.concatenate(ys)
+    # Two households just over the township line (a herder's winter camp): they must
+    # show up as unassigned, not vanish.
+    if households >= 50:
+        bounds = core.bounds
+        lon[:2] = [bounds[0] - 0.004, bounds[2] + 0.003]
+        lat[:2] = [CENTER[1] - 0.01, CENTER[1] + 0.02]
+    n = len(lon)
+    draws = rng.random((n, len(TAG_RATES))) < np.array(list(TAG_RATES.values()))
+    tag_names = np.array(list(TAG_RATES))
+    tags = [list(tag_names[row]) for row in draws]
+    hh = gpd.GeoDataFrame(
+        {
+            "code": [f"HH{i + 1:06d}" for i in range(n)],
+            "head_name": _names(rng, n),
+            "members": rng.integers(1, 8, n),
+            "village": village,
+            "tags": tags,
+            "id_number": _id_number(rng, n),
+            "phone": _phones(rng, n),
+        },
+        geometry=shapely.points(np.round(lon, 7), np.round(lat, 7)),
+        crs=4326,
+    )
+
+    # Cadres: enough capacity for each leaf grid's households (~13 each), one leader.
+    leaf_codes = grids.loc[grids.level == "grid", "code"].to_numpy()
+    leaf_geoms = grids.loc[grids.level == "grid", "geometry"].to_numpy()
+    in_leaf = np.full(n, -1)
+    for k, geom in enumerate(leaf_geoms):
+        in_leaf[(in_leaf < 0) & shapely.covers(geom, hh.geometry.values)] = k
+    cadre_rows = []
+    for k, code in enumerate(leaf_codes):
+        members = np.flatnonzero(in_leaf == k)
+        needed = max(1, math.ceil(len(members) / 13))
+        for c in range(needed):
+            base = (
+                hh.geometry.iloc[rng.choice(members)]
+                if len(members)
+                else leaf_geoms[k].representative_point()
+            )
+            role = (
+                "grid_leader" if c == 0 else rng.choice(["party_member", "grid_worker"])
+            )
+            cadre_rows.append(
+                (f"C{len(cadre_rows) + 1:04d}", _names(rng, 1)[0], role, _phones(rng, 1)[0],
+                 code, int(rng.integers(12, 15)), base)
+            )  # fmt: skip
+    cadres = gpd.GeoDataFrame(
+        cadre_rows,
+        columns=[
+            "code",
+            "name",
+            "role",
+            "phone",
+            "home_grid_code",
+            "capacity",
+            "geometry",
+        ],
+        crs=4326,
+    )
+
+    parcels = _parcels(rng, core, hh)
+    roads = _roads(centers, axes)
+    hazards = _hazards(rng, hh, n_hazards=max(5, round(25 * households / 512)))
+    visits, demands = _visits(rng, hh, in_leaf, leaf_codes, cadres)
+    return DemoTownship(
+        DEMO_TOWNSHIP, DEMO_NAME, DEMO_COUNTY, grids, cadres, hh, parcels, hazards, roads,
+        visits, demands,
+    )  # fmt: skip
+
+
+def _parcels(
+    rng: np.random.Generator, core: Polygon, hh: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Voronoi pasture parcels clipped to the township; ~3% pushed over a neighbour."""
+    n_parcels = max(20, round(len(hh) * 300 / 512))
+    minx, miny, maxx, maxy = core.bounds
+    seeds = shapely.points(
+        rng.uniform(minx, maxx, n_parcels * 2), rng.uniform(miny, maxy, n_parcels * 2)
+    )
+    seeds = seeds[shapely.contains(core, seeds)][:n_parcels]
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=core)
+    )
+    cells = shapely.intersection(cells, core)
+    cells = cells[~shapely.is_empty(cells) & (shapely.area(cells) > 0)]
+    cells = shapely.set_precision(cells, 1e-7)
+    cells = cells[~shapely.is_empty(cells)]
+    holders = rng.choice(hh["code"].to_numpy(), len(cells))
+    # About 3% of parcels were drawn too big: they spill 40-120 m over a neighbour.
+    spill = rng.random(len(cells)) < 0.03
+    spill_deg = rng.uniform(0.0004, 0.0011, spill.sum())
+    cells[spill] = shapely.buffer(cells[spill], spill_deg, join_style="mitre")
+    # A few digitising slivers: 1-2 m over the line.
+    sliver = (~spill) & (rng.random(len(cells)) < 0.02)
+    cells[sliver] = shapely.buffer(cells[sliver], 0.000015, join_style="mitre")
+    cells = shapely.intersection(cells, core.buffer(0.002))
+    frame = gpd.GeoDataFrame(
+        {
+            "contract_no": [f"620623-CB-{i + 1:06d}" for i in range(len(cells))],
+            "holder_code": holders,
+        },
+        geometry=[MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in cells],
+        crs=4326,
+    )
+    area_m2 = frame.to_crs(frame.estimate_utm_crs()).area.to_numpy()
+    mu = area_m2 / (10_000 / 15)
+    noise = rng.normal(1.0, 0.015, len(frame))
+    off = rng.random(len(frame)) < 0.03  # contract area disagrees with the map
+    noise[off] *= rng.choice([0.7, 1.35], off.sum())
+    frame["contract_area_mu"] = np.round(mu * noise, 2)
+    return frame
+
+
+def _roads(centers: list[tuple[float, float]], axes: list[float]) -> gpd.GeoDataFrame:
+    """A valley road through each village and a trunk road linking the villages."""
+    rows = []
+    for v, ((x, y), angle) in enumerate(zip(centers, axes, strict=True)):
+        dx, dy = _km_to_deg(
+            np.array([-5.0, 5.0]) * np.cos(angle), np.array([-5.0, 5.0]) * np.sin(angle)
+        )
+        line = LineString([(x + dx[0], y + dy[0]), (x, y), (x + dx[1], y + dy[1])])
+        rows.append(
+            (f"R{v + 1:02d}", f"{VILLAGES[v]}沟道", "track", MultiLineString([line]))
+        )
+    order = np.argsort([c[0] for c in centers])
+    trunk = LineString([centers[i] for i in order])
+    rows.append(("R00", "乡道", "township_road", MultiLineString([trunk])))
+    return gpd.GeoDataFrame(
+        rows, columns=["code", "name", "kind", "geometry"], crs=4326
+    )
+
+
+def _hazards(
+    rng: np.random.Generator, hh: gpd.GeoDataFrame, *, n_hazards: int
+) -> gpd.GeoDataFrame:
+    kinds = rng.choice(
+        ["fire", "flood", "landslide", "road", "building"],
+        n_hazards,
+        p=[0.3, 0.2, 0.2, 0.15, 0.15],
+    )
+    near = hh.geometry.iloc[rng.integers(0, len(hh), n_hazards)].to_numpy()
+    dx, dy = _km_to_deg(rng.normal(0, 0.4, n_hazards), rng.normal(0, 0.4, n_hazards))
+    pts = shapely.points(shapely.get_x(near) + dx, shapely.get_y(near) + dy)
+    now = datetime.now(UTC).replace(microsecond=0)
+    found = [now - timedelta(days=int(d)) for d in rng.integers(1, 120, n_hazards)]
+    status = rng.choice(
+        ["found", "rectifying", "closed"], n_hazards, p=[0.35, 0.35, 0.3]
+    )
+    return gpd.GeoDataFrame(
+        {
+            "code": [f"HZ{i + 1:04d}" for i in range(n_hazards)],
+            "kind": kinds,
+            "severity": rng.choice(
+                ["low", "medium", "high", "critical"], n_hazards, p=[0.3, 0.4, 0.2, 0.1]
+            ),
+            "status": status,
+            "description": [f"{k} hazard reported on patrol" for k in kinds],
+            "warn_radius_m": np.where(
+                np.isin(kinds, ["flood", "landslide"]), 800.0, 300.0
+            ),
+            "found_at": found,
+            "deadline": [(f + timedelta(days=30)).date() for f in found],
+            "closed_at": [
+                f + timedelta(days=20) if s == "closed" else None
+                for f, s in zip(found, status, strict=True)
+            ],
+        },
+        geometry=pts,
+        crs=4326,
+    )
+
+
+def _visits(
+    rng: np.random.Generator,
+    hh: gpd.GeoDataFrame,
+    in_leaf: np.ndarray,
+    leaf_codes: np.ndarray,
+    cadres: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Ninety days of visits by a cadre of the household's grid; some raise demands."""
+    n = len(hh)
+    priority = (
+        hh["tags"].map(lambda t: any(tag in PRIORITY_TAGS for tag in t)).to_numpy()
+    )
+    lam = np.where(priority, 2.5, 1.0)
+    per_household = rng.poisson(lam)
+    per_household[in_leaf < 0] = 0
+    idx = np.repeat(np.arange(n), per_household)
+    m = len(idx)
+    cadres_by_grid = {
+        code: cadres.index[cadres.home_grid_code == code].to_numpy()
+        for code in leaf_codes
+    }
+    cadre_idx = (
+        np.array(
+            [rng.choice(cadres_by_grid[leaf_codes[in_leaf[i]]]) for i in idx], dtype=int
+        )
+        if m
+        else np.array([], dtype=int)
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    when = [now - timedelta(days=float(d)) for d in rng.uniform(0, 90, m)]
+    pts = hh.geometry.to_numpy()[idx]
+    far = rng.random(m) < 0.03  # logged from the office, not on site
+    spread_km = np.where(far, rng.uniform(0.5, 3.0, m), rng.uniform(0.0, 0.03, m))
+    theta = rng.uniform(0, 2 * np.pi, m)
+    dx, dy = _km_to_deg(spread_km * np.cos(theta), spread_km * np.sin(theta))
+    fixes = (
+        shapely.points(shapely.get_x(pts) + dx, shapely.get_y(pts) + dy) if m else []
+    )
+    visits = gpd.GeoDataFrame(
+        {
+            "visit_key": np.arange(m),
+            "household_code": hh["code"].to_numpy()[idx],
+            "cadre_code": cadres["code"].to_numpy()[cadre_idx] if m else [],
+            "visited_at": when,
+            "purpose": rng.choice(
+                ["policy", "service", "mediation", "safety"],
+                m,
+                p=[0.4, 0.35, 0.1, 0.15],
+            ),
+            "notes": None,
+        },
+        geometry=fixes,
+        crs=4326,
+    )
+    raises = np.flatnonzero(rng.random(m) < 0.25)
+    categories = rng.choice(
+        [
+            "employment",
+            "medical",
+            "education",
+            "elderly_care",
+            "infrastructure",
+            "environment",
+            "dispute",
+            "safety",
+        ],
+        len(raises),
+    )
+    status = rng.choice(
+        ["open", "in_progress", "resolved", "escalated"],
+        len(raises),
+        p=[0.1, 0.05, 0.8, 0.05],
+    )
+    visited = [when[i] for i in raises]
+    demands = pd.DataFrame(
+        {
+            "visit_key": raises,
+            "household_code": visits["household_code"].to_numpy()[raises] if m else [],
+            "owner_code": visits["cadre_code"].to_numpy()[raises] if m else [],
+            "category": categories,
+            "description": [f"{c} request raised on visit" for c in categories],
+            "status": status,
+            "due_date": [(v + timedelta(days=30)).date() for v in visited],
+            "resolved_at": [
+                v + timedelta(days=7) if s == "resolved" else None
+                for v, s in zip(visited, status, strict=True)
+            ],
+        }
+    )
+    return visits, demands
+
+
+__all__ = ["DEMO_TOWNSHIP", "DemoTownship", "generate"]

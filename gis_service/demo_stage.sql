@@ -1,0 +1,95 @@
+-- Demo township loader: staging tables (filled by COPY), then one set-based
+-- Staging tables, filled by COPY.
+
+DROP TABLE IF EXISTS _stage_grids;
+
+CREATE TEMP TABLE _stage_grids (
+    code text,
+    name text,
+    level text,
+    parent_code text,
+    geom geometry
+) ON COMMIT DROP;
+
+DROP TABLE IF EXISTS _stage_cadres;
+
+CREATE TEMP TABLE _stage_cadres (
+    code text,
+    name text,
+    role text,
+    phone text,
+    home_grid_code text,
+    capacity int,
+    base geometry
+) ON COMMIT DROP;
+
+DROP TABLE IF EXISTS _stage_households;
+
+CREATE TEMP TABLE _stage_households (
+    code text,
+    head_name text,
+    members int,
+    village text,
+    tags varchar[],
+    id_number text,
+    phone text,
+    geom geometry
+) ON COMMIT DROP;
+
+DROP TABLE IF EXISTS _stage_parcels;
+
+CREATE TEMP TABLE _stage_parcels (
+    contract_no text,
+    holder_code text,
+    contract_area_mu numeric,
+    geom geometry
+) ON COMMIT DROP;
+
+DROP TABLE IF EXISTS _stage_hazards;
+
+CREATE TEMP TABLE _stage_hazards (
+    code text,
+    kind text,
+    severity text,
+    status text,
+    description text,
+    warn_radius_m float8,
+    found_at timestamptz,
+    deadline date,
+    closed_at timestamptz,
+    geom geometry
+) ON COMMIT DROP;
+
+DROP TABLE IF EXISTS _stage_roads;
+
+CREATE TEMP TABLE _stage_roads (
+    code text,
+    name text,
+    kind text,
+    geom geometry
+) ON COMMIT DROP;
+
+DROP TABLE IF EXISTS _stage_visits;
+
+CREATE TEMP TABLE _stage_visits (
+    visit_key int,
+    household_code text,
+    cadre_code text,
+    visited_at timestamptz,
+    purpose text,
+    notes text,
+    fix geometry
+) ON COMMIT DROP;
+
+DROP TABLE IF EXISTS _stage_demands;
+
+CREATE TEMP TABLE _stage_demands (
+    visit_key int,
+    household_code text,
+    owner_code text,
+    category text,
+    description text,
+    status text,
+    due_date date,
+    resolved_at timestamptz
+) ON COMMIT DROP;

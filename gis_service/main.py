@@ -1,0 +1,57 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gis_service import __version__
+from gis_service.db import make_engine
+from gis_service.embedded import resolve_database_url
+from gis_service.errors import install_error_handlers
+from gis_service.routes import router as service_router
+from gis_service.settings import Settings
+from grids.routes import router as grids_router
+from grids.visits_routes import router as visits_router
+from layers.disputes_routes import router as disputes_router
+from layers.routes import router as layers_router
+from maps.routes import router as maps_router
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the engine is made once in the lifespan, not at import time."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "engine", None) is None:
+            url = resolve_database_url(settings.database_url, settings.embedded)
+            app.state.engine = make_engine(url, echo=settings.sql_echo)
+            owned = True
+        else:
+            owned = False  # a test injected its own engine
+        yield
+        if owned:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="GridGIS",
+        version=__version__,
+        summary="Grid-based governance of rural townships on PostGIS",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = None
+    install_error_handlers(app)
+    app.include_router(service_router)
+    app.include_router(grids_router)
+    app.include_router(visits_router)
+    app.include_router(layers_router)
+    app.include_router(disputes_router)
+    app.include_router(maps_router)
+    return app

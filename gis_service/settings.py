@@ -1,0 +1,63 @@
+"""Settings from the environment (prefix ``GRIDGIS_``), split by concern."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    """Where the embedded cluster lives when no directory is configured.
+
+    As root the cluster runs as the ``postgres`` OS user, which usually cannot enter
+    a checkout under /root, so the data goes under /var/lib instead, one directory
+    per checkout.
+    """
+    if os.geteuid() == 0:
+        digest = hashlib.sha1(str(Path.cwd().resolve()).encode()).hexdigest()[:10]
+        return Path("/var/lib/gridgis") / f"cluster-{digest}"
+    return Path.cwd() / ".gridgis"
+
+
+class EmbeddedSettings(BaseModel):
+    """The private PostgreSQL+PostGIS cluster used when no database URL is given."""
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database: str = "gridgis"
+    port: int | None = None  # None: a free loopback port is chosen at first start
+
+
+class MapSettings(BaseModel):
+    """Basemaps and where the map pages take their JavaScript/CSS from."""
+
+    basemap: str = "osm"  # osm | tianditu | amap | none
+    tianditu_key: str | None = None
+    assets: str = "local"  # local (served by GridGIS) | cdn
+
+
+class Settings(BaseSettings):
+    """All GridGIS settings; nested fields use ``__`` (``GRIDGIS_MAP__BASEMAP``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GRIDGIS_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    database_url: str | None = None
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    map: MapSettings = Field(default_factory=MapSettings)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    page_limit_max: int = 10_000
+    sql_echo: bool = False
+
+
+def get_settings() -> Settings:
+    """Build settings from the environment now (never at import time)."""
+    return Settings()

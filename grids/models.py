@@ -1,0 +1,252 @@
+"""Grids (a tree of polygons), cadres, households, visits and demands."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false as sa_false
+from sqlalchemy.sql.expression import true as sa_true
+
+from gis_service.db import Base
+from gis_service.models import created_at, enum_check, geometry, township_fk, updated_at
+
+HOUSEHOLD_TAGS = (
+    "低保", "特困", "防返贫监测", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户",
+    "空巢老人", "残疾", "留守儿童", "外出务工", "五保", "优抚",
+)  # fmt: skip
+PRIORITY_TAGS = ("防返贫监测", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户", "低保", "特困", "空巢老人")  # fmt: skip
+CADRE_ROLES = ("party_member", "grid_worker", "grid_leader", "village_cadre")
+VISIT_PURPOSES = ("policy", "service", "mediation", "safety", "other")
+DEMAND_CATEGORIES = (
+    "employment", "medical", "education", "elderly_care", "infrastructure",
+    "environment", "dispute", "safety", "other",
+)  # fmt: skip
+DEMAND_STATUSES = ("open", "in_progress", "resolved", "escalated")
+
+
+def _tags_check() -> CheckConstraint:
+    quoted = ", ".join(f"'{t}'" for t in HOUSEHOLD_TAGS)
+    return CheckConstraint(f"tags <@ ARRAY[{quoted}]::varchar[]", name="tags_known")
+
+
+class Grid(Base):
+    """A grid polygon; ``parent_id`` builds the tree, ``level`` names its tier.
+
+    Levels are data (core / domain / grid / ten-household unit...). ``depth`` is
+    0 at the root and ``path`` ('/1/4/9/') is the materialised ancestry used to
+    select a subtree with one indexed prefix match.
+    """
+
+    __tablename__ = "grids"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        UniqueConstraint("township_code", "code"),
+        ForeignKeyConstraint(
+            ["township_code", "parent_id"], ["grids.township_code", "grids.id"]
+        ),
+        CheckConstraint("depth >= 0", name="depth_nonnegative"),
+        Index("ix_grids_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    level: Mapped[str] = mapped_column(String(50), nullable=False)
+    depth: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+    parent_id: Mapped[int | None] = mapped_column(BigInteger)
+    path: Mapped[str] = mapped_column(Text, nullable=False, server_default="/")
+    geom = mapped_column(geometry("MULTIPOLYGON"), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Cadre(Base):
+    """A party member or grid worker responsible for ~12-14 households."""
+
+    __tablename__ = "cadres"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        UniqueConstraint("township_code", "code"),
+        ForeignKeyConstraint(
+            ["township_code", "home_grid_id"], ["grids.township_code", "grids.id"]
+        ),
+        enum_check("role", CADRE_ROLES, "role_known"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    role: Mapped[str] = mapped_column(
+        String(20), nullable=False, server_default="grid_worker"
+    )
+    phone: Mapped[str | None] = mapped_column(String(20))
+    home_grid_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    capacity: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default="14"
+    )
+    active: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=sa_true()
+    )
+    base = mapped_column(geometry("POINT"))  # where their walks start (home / office)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Household(Base):
+    """A resident household (户): a point, its people, tags and assignment."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        UniqueConstraint("township_code", "code"),
+        ForeignKeyConstraint(
+            ["township_code", "grid_id"], ["grids.township_code", "grids.id"]
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "cadre_id"], ["cadres.township_code", "cadres.id"]
+        ),
+        CheckConstraint("members >= 0", name="members_nonnegative"),
+        _tags_check(),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    head_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    members: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default="1"
+    )
+    village: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), nullable=False, server_default="{}"
+    )
+    id_number: Mapped[str | None] = mapped_column(String(18))  # personal data: masked
+    phone: Mapped[str | None] = mapped_column(String(20))  # personal data: masked
+    geom = mapped_column(geometry("POINT"), nullable=False)
+    grid_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    cadre_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    cadre_pinned: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=sa_false()
+    )
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Visit(Base):
+    """A cadre's visit (走访) to a household, with the GPS fix where it was logged."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        ForeignKeyConstraint(
+            ["township_code", "household_id"],
+            ["households.township_code", "households.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "cadre_id"], ["cadres.township_code", "cadres.id"]
+        ),
+        enum_check("purpose", VISIT_PURPOSES, "purpose_known"),
+        Index("ix_visits_household_time", "household_id", "visited_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    household_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    cadre_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    visited_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False
+    )
+    purpose: Mapped[str] = mapped_column(
+        String(20), nullable=False, server_default="service"
+    )
+    notes: Mapped[str | None] = mapped_column(Text)
+    fix = mapped_column(geometry("POINT"))  # GPS fix where the visit was recorded
+    created_at: Mapped[datetime] = created_at()
+
+
+class Demand(Base):
+    """A demand (诉求) raised on a visit, followed until it is resolved."""
+
+    __tablename__ = "demands"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        ForeignKeyConstraint(
+            ["township_code", "household_id"],
+            ["households.township_code", "households.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "visit_id"], ["visits.township_code", "visits.id"]
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "owner_cadre_id"], ["cadres.township_code", "cadres.id"]
+        ),
+        enum_check("category", DEMAND_CATEGORIES, "category_known"),
+        enum_check("status", DEMAND_STATUSES, "status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    household_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    visit_id: Mapped[int | None] = mapped_column(BigInteger)
+    owner_cadre_id: Mapped[int | None] = mapped_column(BigInteger)
+    category: Mapped[str] = mapped_column(String(20), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, server_default="open"
+    )
+    due_date: Mapped[date | None] = mapped_column(Date)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class DemandEvent(Base):
+    """One status change of a demand: who, when, from, to, note."""
+
+    __tablename__ = "demand_events"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["township_code", "demand_id"],
+            ["demands.township_code", "demands.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    demand_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20), nullable=False)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = created_at()
+
+
+__all__ = [
+    "CADRE_ROLES", "DEMAND_CATEGORIES", "DEMAND_STATUSES", "HOUSEHOLD_TAGS",
+    "PRIORITY_TAGS", "VISIT_PURPOSES", "Cadre", "Demand", "DemandEvent", "Grid",
+    "Household", "Visit",
+]  # fmt: skip

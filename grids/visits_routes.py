@@ -1,0 +1,7 @@
+"""HTTP routes (parse, call one service, answer)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

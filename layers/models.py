@@ -1,0 +1,174 @@
+"""Pasture parcels, hazards, roads and pasture-boundary disputes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKeyConstraint,
+    Identity,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gis_service.db import Base
+from gis_service.models import created_at, enum_check, geometry, township_fk, updated_at
+
+HAZARD_KINDS = ("fire", "flood", "landslide", "road", "building", "other")
+HAZARD_SEVERITIES = ("low", "medium", "high", "critical")
+HAZARD_STATUSES = ("found", "rectifying", "closed")
+DISPUTE_STATUSES = ("open", "mediating", "resolved", "dismissed", "closed")
+MU_M2 = 10_000 / 15  # one mu (亩) in square metres
+
+
+class PastureParcel(Base):
+    """A contracted pasture parcel (承包草场) held by one household."""
+
+    __tablename__ = "pasture_parcels"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        UniqueConstraint("township_code", "contract_no"),
+        ForeignKeyConstraint(
+            ["township_code", "holder_household_id"],
+            ["households.township_code", "households.id"],
+        ),
+        CheckConstraint(
+            "contract_area_mu IS NULL OR contract_area_mu > 0", name="area_positive"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    contract_no: Mapped[str] = mapped_column(String(64), nullable=False)
+    holder_household_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    contract_area_mu: Mapped[float | None] = mapped_column(Numeric(12, 2))
+    geom = mapped_column(geometry("MULTIPOLYGON"), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Hazard(Base):
+    """A located hazard (隐患), followed found → rectifying → closed."""
+
+    __tablename__ = "hazards"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        UniqueConstraint("township_code", "code"),
+        ForeignKeyConstraint(
+            ["township_code", "grid_id"], ["grids.township_code", "grids.id"]
+        ),
+        enum_check("kind", HAZARD_KINDS, "kind_known"),
+        enum_check("severity", HAZARD_SEVERITIES, "severity_known"),
+        enum_check("status", HAZARD_STATUSES, "status_known"),
+        CheckConstraint("warn_radius_m > 0", name="warn_radius_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    severity: Mapped[str] = mapped_column(
+        String(20), nullable=False, server_default="medium"
+    )
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, server_default="found"
+    )
+    description: Mapped[str | None] = mapped_column(Text)
+    warn_radius_m: Mapped[float] = mapped_column(
+        Double, nullable=False, server_default="500"
+    )
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    grid_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    geom = mapped_column(geometry("POINT"), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Road(Base):
+    """A road or track (LineString) used for routing along the network."""
+
+    __tablename__ = "roads"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        UniqueConstraint("township_code", "code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(50))
+    geom = mapped_column(geometry("MULTILINESTRING"), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Dispute(Base):
+    """A suspected boundary dispute: two parcels of different holders overlapping.
+
+    Identity is the parcel pair (``parcel_a_id < parcel_b_id``), so re-running
+    detection updates the same record instead of creating a new one.
+    """
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        UniqueConstraint("township_code", "parcel_a_id", "parcel_b_id"),
+        ForeignKeyConstraint(
+            ["township_code", "parcel_a_id"],
+            ["pasture_parcels.township_code", "pasture_parcels.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "parcel_b_id"],
+            ["pasture_parcels.township_code", "pasture_parcels.id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("parcel_a_id < parcel_b_id", name="pair_ordered"),
+        enum_check("status", DISPUTE_STATUSES, "status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    parcel_a_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    parcel_b_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, server_default="open"
+    )
+    overlap = mapped_column(geometry("MULTIPOLYGON"))
+    overlap_area_m2: Mapped[float] = mapped_column(Double, nullable=False)
+    first_detected_at: Mapped[datetime] = created_at()
+    last_detected_at: Mapped[datetime] = created_at()
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class DisputeEvent(Base):
+    """One step in a dispute's history: who, when, from, to and a note."""
+
+    __tablename__ = "dispute_events"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["township_code", "dispute_id"],
+            ["disputes.township_code", "disputes.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    dispute_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20), nullable=False)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = created_at()
