@@ -46,7 +46,7 @@ def copy_frame(
     geometry_columns: Sequence[str] = (),
     array_columns: Sequence[str] = (),
 ) -> int:
-    """COPY ``frame`` into ``table`` (its columns by name) inside the session's transaction.
+    """COPY ``frame`` into ``table`` (columns by name) in the session's transaction.
 
     ``table`` and the column names come from code, never from a request; they are
     still quoted as identifiers.

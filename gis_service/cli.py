@@ -92,7 +92,8 @@ def db_start(as_json: JsonOpt = False) -> None:
         settings = get_settings()
         if settings.database_url:
             fail(
-                "GRIDGIS_DATABASE_URL is set: GridGIS uses that server, not the embedded one"
+                "GRIDGIS_DATABASE_URL is set: GridGIS uses that server, "
+                "not the embedded one"
             )
         emit(dataclasses.asdict(EmbeddedCluster(settings.embedded).start()), as_json)
 

@@ -47,7 +47,8 @@ def delete_township(session: Session, *, township: str) -> None:
     # Households/cadres/grids reference each other; clear the references first.
     session.execute(
         text(
-            "UPDATE households SET grid_id = NULL, cadre_id = NULL WHERE township_code = :t"
+            "UPDATE households SET grid_id = NULL, cadre_id = NULL "
+            "WHERE township_code = :t"
         ),
         {"t": township},
     )

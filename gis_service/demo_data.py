@@ -99,7 +99,7 @@ def _lattice(rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
 
 
 def _wiggly_edge(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Points from a to b with shared, deterministic wiggles (a ridge or stream line)."""
+    """Points from a to b with shared, seeded wiggles (a ridge or a stream)."""
     steps = 8
     t = np.linspace(0, 1, steps + 1)[1:-1]
     direction = b - a
@@ -110,7 +110,7 @@ def _wiggly_edge(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.n
 
 
 def _grid_polygons(rng: np.random.Generator) -> list[list[Polygon]]:
-    """Six cells [row][col] built from shared edge vertex lists: borders match exactly."""
+    """Six cells [row][col] from shared edge vertex lists: borders match exactly."""
     lattice, cols, rows = _lattice(rng)
     horizontal = {
         (j, i): _wiggly_edge(lattice[j, i], lattice[j, i + 1], rng)
@@ -274,10 +274,10 @@ def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
             role = (
                 "grid_leader" if c == 0 else rng.choice(["party_member", "grid_worker"])
             )
-            cadre_rows.append(
-                (f"C{len(cadre_rows) + 1:04d}", _names(rng, 1)[0], role, _phones(rng, 1)[0],
-                 code, int(rng.integers(12, 15)), base)
-            )  # fmt: skip
+            name, phone = _names(rng, 1)[0], _phones(rng, 1)[0]
+            capacity = int(rng.integers(12, 15))
+            code_c = f"C{len(cadre_rows) + 1:04d}"
+            cadre_rows.append((code_c, name, role, phone, code, capacity, base))
     cadres = gpd.GeoDataFrame(
         cadre_rows,
         columns=[
@@ -297,8 +297,8 @@ def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
     hazards = _hazards(rng, hh, n_hazards=max(5, round(25 * households / 512)))
     visits, demands = _visits(rng, hh, in_leaf, leaf_codes, cadres)
     return DemoTownship(
-        DEMO_TOWNSHIP, DEMO_NAME, DEMO_COUNTY, grids, cadres, hh, parcels, hazards, roads,
-        visits, demands,
+        DEMO_TOWNSHIP, DEMO_NAME, DEMO_COUNTY,
+        grids, cadres, hh, parcels, hazards, roads, visits, demands,
     )  # fmt: skip
 
 

@@ -79,7 +79,8 @@ def parse_bbox(
         -180 <= min_x <= 180 and -180 <= max_x <= 180 and -90 <= min_y <= max_y <= 90
     ):
         raise InvalidInput(
-            f"bbox {bbox!r} is outside lon -180..180 / lat -90..90 or has minLat > maxLat",
+            f"bbox {bbox!r} is outside lon -180..180 / lat -90..90 "
+            "or has minLat > maxLat",
             errors=[{"field": "bbox", "reason": "out of range"}],
         )
     return min_x, min_y, max_x, max_y

@@ -26,7 +26,8 @@ def database_versions(session: Session) -> dict[str, str]:
     """PostgreSQL and PostGIS versions, for /health."""
     row = session.execute(
         text(
-            "SELECT current_setting('server_version'), postgis_lib_version(), postgis_full_version()"
+            "SELECT current_setting('server_version'), postgis_lib_version(), "
+            "postgis_full_version()"
         )
     ).one()
     return {"postgresql": row[0], "postgis": row[1], "postgis_full": row[2]}
@@ -37,7 +38,8 @@ def list_townships(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         text(
             "SELECT t.code, t.name, t.county, "
-            "(SELECT count(*) FROM households h WHERE h.township_code = t.code) AS households "
+            "(SELECT count(*) FROM households h WHERE h.township_code = t.code) "
+            "AS households "
             "FROM townships t ORDER BY t.code"
         )
     ).mappings()

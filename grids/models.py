@@ -30,7 +30,10 @@ HOUSEHOLD_TAGS = (
     "低保", "特困", "防返贫监测", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户",
     "空巢老人", "残疾", "留守儿童", "外出务工", "五保", "优抚",
 )  # fmt: skip
-PRIORITY_TAGS = ("防返贫监测", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户", "低保", "特困", "空巢老人")  # fmt: skip
+PRIORITY_TAGS = (
+    "防返贫监测", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户",
+    "低保", "特困", "空巢老人",
+)  # fmt: skip
 CADRE_ROLES = ("party_member", "grid_worker", "grid_leader", "village_cadre")
 VISIT_PURPOSES = ("policy", "service", "mediation", "safety", "other")
 DEMAND_CATEGORIES = (

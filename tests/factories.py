@@ -54,7 +54,8 @@ def make_grid(
     grid_id = session.execute(
         text(
             """
-            INSERT INTO grids (township_code, code, name, level, parent_id, depth, path, geom)
+            INSERT INTO grids (township_code, code, name, level, parent_id, depth,
+                               path, geom)
             SELECT :t, :code, :name, :level, p.id, COALESCE(p.depth + 1, 0), '/',
                    ST_GeomFromEWKT(:g)
             FROM (SELECT 1) one
@@ -131,7 +132,8 @@ def make_cadre(
     cadre_id = session.execute(
         text(
             """
-            INSERT INTO cadres (township_code, code, name, role, home_grid_id, capacity, base)
+            INSERT INTO cadres (township_code, code, name, role, home_grid_id,
+                                capacity, base)
             SELECT :t, :code, '干部' || :code, 'grid_worker', g.id, :cap,
                    CASE WHEN :lon IS NULL THEN NULL
                         ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END

@@ -77,13 +77,14 @@ def test_migration_round_trip(server_url: URL) -> None:
         with engine.connect() as conn:
             geom_types = dict(
                 conn.execute(
-                    text("SELECT f_table_name || '.' || f_geometry_column, type || ':' || srid "
-                         "FROM geometry_columns")
+                    text("SELECT f_table_name || '.' || f_geometry_column, "
+                         "type || ':' || srid FROM geometry_columns")
                 ).all()
             )  # fmt: skip
             gist = conn.execute(
                 text(
-                    "SELECT count(*) FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'"
+                    "SELECT count(*) FROM pg_indexes "
+                    "WHERE indexdef ILIKE '%USING gist%'"
                 )
             ).scalar_one()
         engine.dispose()
@@ -107,7 +108,8 @@ def test_check_constraints_hold_enumerations(session: Session) -> None:
     with pytest.raises(IntegrityError, match="ck_households_tags_known"):
         session.execute(
             text("INSERT INTO households (township_code, code, head_name, tags, geom) "
-                 "VALUES (:t, 'H1', 'x', ARRAY['富裕'], 'SRID=4326;POINT(102.5 37.1)')"),
+                 "VALUES (:t, 'H1', 'x', ARRAY['富裕'], "
+                 "'SRID=4326;POINT(102.5 37.1)')"),
             {"t": TOWNSHIP},
         )  # fmt: skip
     session.rollback()
@@ -162,8 +164,9 @@ def test_grid_parent_must_be_in_same_township(session: Session) -> None:
     root = make_grid(session, "G0", square(102.0, 37.0, 0.1), level="core")
     with pytest.raises(IntegrityError):
         session.execute(
-            text("INSERT INTO grids (township_code, code, name, level, parent_id, geom) "
-                 "VALUES (:t, 'X', 'x', 'grid', :p, 'SRID=4326;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))')"),
+            text("INSERT INTO grids (township_code, code, name, level, parent_id, "
+                 "geom) VALUES (:t, 'X', 'x', 'grid', :p, "
+                 "'SRID=4326;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))')"),
             {"t": OTHER_TOWNSHIP, "p": root},
         )  # fmt: skip
         session.flush()
@@ -194,7 +197,8 @@ def test_demo_load_is_idempotent_and_realistic(scratch_url: URL) -> None:
             # The six grids tile the core exactly: no gap, no overlap.
             gap = conn.execute(
                 text("SELECT ST_Area(ST_SymDifference(c.geom, u.geom)::geography) "
-                     "FROM grids c, (SELECT ST_Union(geom) AS geom FROM grids WHERE level='grid') u "
+                     "FROM grids c, (SELECT ST_Union(geom) AS geom FROM grids "
+                     "WHERE level='grid') u "
                      "WHERE c.level = 'core'")
             ).scalar_one()  # fmt: skip
             capacities = conn.execute(
