@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -178,7 +179,9 @@ def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
     leaves = [cells[j][i] for j in range(2) for i in range(3)]
     domains = [unary_union(cells[0]), unary_union(cells[1])]
     core = unary_union(domains)
-    grid_rows = [("G0", "抓喜秀龙镇综合网格 (一核)", "core", None, core)]
+    grid_rows: list[tuple[str, str, str, str | None, Any]] = [
+        ("G0", "抓喜秀龙镇综合网格 (一核)", "core", None, core)
+    ]
     for d, dom in enumerate(domains):
         grid_rows.append(
             (f"G{d + 1}", ["南片区 (一域)", "北片区 (一域)"][d], "domain", "G0", dom)
@@ -199,7 +202,8 @@ def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
 
     # Villages: one per leaf grid, a seventh sharing grid 5; each strung along a valley.
     village_leaf = [0, 1, 2, 3, 4, 5, 4]
-    centers, axes = [], []
+    centers: list[tuple[float, float]] = []
+    axes: list[float] = []
     for leaf_index in village_leaf:
         c = leaves[leaf_index].representative_point()
         centers.append(
@@ -261,7 +265,7 @@ def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
     in_leaf = np.full(n, -1)
     for k, geom in enumerate(leaf_geoms):
         in_leaf[(in_leaf < 0) & shapely.covers(geom, hh.geometry.values)] = k
-    cadre_rows = []
+    cadre_rows: list[tuple[Any, ...]] = []
     for k, code in enumerate(leaf_codes):
         members = np.flatnonzero(in_leaf == k)
         needed = max(1, math.ceil(len(members) / 13))
