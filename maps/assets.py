@@ -88,7 +88,9 @@ def fetch_assets(*, force: bool = False) -> list[str]:
         return []
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm is needed once to fetch the map assets (apt install npm)")
+        raise RuntimeError(
+            "npm is needed once to fetch the map assets (apt install npm)"
+        )
     fetched = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec, files in NPM_PACKAGES.items():
