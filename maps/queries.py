@@ -54,6 +54,8 @@ def status_params(
     }
 
 
+TOWNSHIP_NAME = text("SELECT name FROM townships WHERE code = :t")
+
 GRID_PATH = text("SELECT path FROM grids WHERE township_code = :t AND code = :code")
 
 HAZARDS = text(
@@ -125,6 +127,11 @@ def _rows(
     session: Session, statement: Any, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
     return [dict(r) for r in session.execute(statement, params).mappings()]
+
+
+def township_name(session: Session, *, township: str) -> str:
+    """The township's name (the code when it has none)."""
+    return str(session.scalar(TOWNSHIP_NAME, {"t": township}) or township)
 
 
 def grid_path(session: Session, *, township: str, grid_code: str | None) -> str | None:
