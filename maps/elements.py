@@ -79,18 +79,27 @@ def encode_points(
             "y": [],
             "p": [],
         }, order
-    x0, y0 = float(lon.min()), float(lat.min())
+    # The origin on the integer lattice itself, so rounding happens once per point.
+    x0 = float(np.floor(lon.min() * COORD_SCALE) / COORD_SCALE)
+    y0 = float(np.floor(lat.min() * COORD_SCALE) / COORD_SCALE)
     xs = np.rint((lon[order] - x0) * COORD_SCALE).astype(np.int64)
     ys = np.rint((lat[order] - y0) * COORD_SCALE).astype(np.int64)
     payload = {
-        "x0": round(x0, 6),
-        "y0": round(y0, 6),
+        "x0": x0,
+        "y0": y0,
         "k": COORD_SCALE,
         "dx": np.diff(xs, prepend=0).tolist(),
         "y": ys.tolist(),
         "p": priority[order].astype(np.int8).tolist(),
     }
     return payload, order
+
+
+def decode_points(payload: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of ``encode_points`` (what the page's script computes), for checks."""
+    k = payload["k"]
+    lon = payload["x0"] + np.cumsum(np.asarray(payload["dx"], dtype=np.int64)) / k
+    return lon, payload["y0"] + np.asarray(payload["y"], dtype=float) / k
 
 
 def encode_column(values: Sequence[Any], order: np.ndarray) -> Any:

@@ -106,7 +106,7 @@ DISPUTE = text(
 
 DISPUTE_PARCELS = text(
     """
-    SELECT p.id, p.contract_no, p.contract_area_mu,
+    SELECT p.id, p.contract_no, p.contract_area_mu::float8 AS contract_area_mu,
            ST_Area(p.geom::geography) AS area_m2,
            h.code AS holder_code, h.head_name AS holder_name,
            h.phone AS holder_phone, h.id_number AS holder_id_number,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -28,10 +29,18 @@ def coverage_map(
         str | None, Query(description="code of a grid: its subtree")
     ] = None,
     basemap: BasemapQuery = None,
+    as_of: Annotated[
+        datetime | None, Query(description="judge visits as of this time (default now)")
+    ] = None,
 ) -> HTMLResponse:
     """Coverage map: grids by coverage, households by status, hazards, disputes."""
     page = service.coverage_page(
-        session, township=township, grid=grid, settings=settings.map, basemap=basemap
+        session,
+        township=township,
+        grid=grid,
+        settings=settings.map,
+        basemap=basemap,
+        as_of=as_of,
     )
     return HTMLResponse(page)
 
