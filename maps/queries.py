@@ -130,8 +130,11 @@ def _rows(
 
 
 def township_name(session: Session, *, township: str) -> str:
-    """The township's name (the code when it has none)."""
-    return str(session.scalar(TOWNSHIP_NAME, {"t": township}) or township)
+    """The township's name; NotFound when it does not exist."""
+    name = session.scalar(TOWNSHIP_NAME, {"t": township})
+    if name is None:
+        raise NotFound(f"township {township} does not exist")
+    return str(name)
 
 
 def grid_path(session: Session, *, township: str, grid_code: str | None) -> str | None:
