@@ -24,7 +24,7 @@ def _delta_lat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out += (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
     out += (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
     out += (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
-    return out
+    return np.asarray(out)
 
 
 def _delta_lon(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -34,13 +34,14 @@ def _delta_lon(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out += (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
     out += (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
     out += (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
-    return out
+    return np.asarray(out)
 
 
 def in_china(lon: Any, lat: Any) -> np.ndarray:
     """Whether points fall in the rough box where GCJ-02 differs from WGS84."""
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
+    inside = (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
+    return np.asarray(inside)
 
 
 def wgs84_to_gcj02(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:

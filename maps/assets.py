@@ -77,7 +77,7 @@ def _manifest_digest() -> str:
 def assets_available() -> bool:
     """Whether ``fetch_assets`` has run for the current package list."""
     try:
-        return json.loads(STAMP.read_text())["digest"] == _manifest_digest()
+        return bool(json.loads(STAMP.read_text())["digest"] == _manifest_digest())
     except (OSError, ValueError, KeyError):
         return False
 

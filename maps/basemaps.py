@@ -8,6 +8,7 @@ from typing import Any
 
 import folium
 import numpy as np
+from branca.element import Element, Figure
 
 from gis_service.gcj02 import wgs84_to_gcj02
 
@@ -81,11 +82,9 @@ def new_map(options: MapOptions) -> folium.Map:
             AMAP_URL, attr="&copy; 高德地图 (AMap)", name="高德地图",
             subdomains="1234", max_zoom=MAX_ZOOM,
         ).add_to(m)  # fmt: skip
-    else:
-        m.get_root().header.add_child(
-            folium.Element(
-                "<style>.leaflet-container { background: #f4f1ea; }</style>"
-            ),
+    elif isinstance(figure := m.get_root(), Figure):
+        figure.header.add_child(
+            Element("<style>.leaflet-container { background: #f4f1ea; }</style>"),
             name="gridgis_nobasemap_css",
         )
     return m

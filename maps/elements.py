@@ -44,7 +44,7 @@ def _script_json(value: Any) -> str:
 class _PageAssets(MacroElement):
     """GridGIS's own CSS and the households layer script, added once per page."""
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         figure = self.get_root()
         if isinstance(figure, Figure):
             figure.header.add_child(
@@ -54,12 +54,13 @@ class _PageAssets(MacroElement):
             figure.header.add_child(
                 Element(f"<script>{script}</script>"), name="gridgis_households_js"
             )
-        super().render(**kwargs)
+        super().render(**kwargs)  # type: ignore[no-untyped-call]
 
 
 def add_page_assets(root: Element) -> None:
     """Attach GridGIS's CSS and scripts to a map (idempotent)."""
-    root.add_child(_PageAssets(), name="gridgis_page_assets")
+    page_assets = _PageAssets()  # type: ignore[no-untyped-call]
+    root.add_child(page_assets, name="gridgis_page_assets")
 
 
 def encode_points(
@@ -167,7 +168,7 @@ class MapControl(MacroElement):
     def __init__(
         self, html: str, *, element_id: str, css_class: str, position: str
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "MapControl"
         self.html = html
         self.element_id = element_id

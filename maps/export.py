@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from maps.assets import copy_assets
 
 logger = logging.getLogger(__name__)
 
-PAGES = {
+PAGES: dict[str, Callable[..., str]] = {
     "coverage": service.coverage_page,
     "route": service.route_page,
     "dispute": service.dispute_page,

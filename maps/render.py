@@ -133,7 +133,7 @@ def render_coverage(
     lat = np.array([h["lat"] for h in data.households], dtype=float)
     lon, lat = shift_lonlat(lon, lat, options)
     counts = status_counts(data.households)
-    fields = DETAIL_FIELDS
+    fields: tuple[str, ...] = DETAIL_FIELDS
     if len(data.households) > personal_detail_limit:
         fields = tuple(f for f in DETAIL_FIELDS if f not in PERSONAL_FIELDS)
     _add_households(m, data.households, lon, lat, fields)

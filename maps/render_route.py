@@ -61,7 +61,7 @@ def render_route(route: RouteData, options: MapOptions) -> folium.Map:
     path = np.asarray(route.path, dtype=float).reshape(-1, 2)
     px, py = shift_lonlat(path[:, 0], path[:, 1], options)
     if len(path) >= 2:
-        folium.PolyLine(
+        folium.PolyLine(  # type: ignore[no-untyped-call]
             list(zip(py.tolist(), px.tolist(), strict=True)),
             color=PATH_COLOR,
             weight=4,

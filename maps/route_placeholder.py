@@ -30,7 +30,7 @@ def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
         np.sin((lat2 - lat1) / 2) ** 2
         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)))
 
 
 def nearest_neighbour_order(

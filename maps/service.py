@@ -87,7 +87,6 @@ def coverage_data(
     """Grids with coverage, households with status, hazards and open disputes."""
     as_of = as_of or datetime.now(UTC)
     path = queries.grid_path(session, township=township, grid_code=grid)
-    scope = {"township": township, "grid_path": path}
     households = [
         {
             "lon": r["lon"],
@@ -96,16 +95,22 @@ def coverage_data(
             "priority": r["priority"],
             **_household_detail(r),
         }
-        for r in queries.household_rows(session, as_of=as_of, **scope)
+        for r in queries.household_rows(
+            session, township=township, grid_path=path, as_of=as_of
+        )
     ]
-    grids = feature_collection(queries.grid_rows(session, as_of=as_of, **scope))
+    grids = feature_collection(
+        queries.grid_rows(session, township=township, grid_path=path, as_of=as_of)
+    )
     title = queries.township_name(session, township=township)
     return CoverageData(
         title=f"{title} · {grid}" if grid else title,
         grids=grids,
         households=households,
-        hazards=queries.hazard_rows(session, **scope),
-        disputes=feature_collection(queries.open_dispute_rows(session, **scope)),
+        hazards=queries.hazard_rows(session, township=township, grid_path=path),
+        disputes=feature_collection(
+            queries.open_dispute_rows(session, township=township, grid_path=path)
+        ),
     )
 
 
