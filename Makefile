@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The test cluster lives apart from the demo's, so tests never touch demo data.
 TEST_DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/gridgis/test-$(shell pwd | sha1sum | cut -c1-10),$(CURDIR)/.gridgis/test)
 
-.PHONY: help system venv demo serve test lint bench db-stop clean
+.PHONY: help system venv assets demo serve test lint bench db-stop clean
 
 help:
 	@echo "make demo   - set up, start the embedded PostGIS, load the demo township, serve"
@@ -24,6 +24,7 @@ system:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
 	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
@@ -43,13 +44,18 @@ $(STAMP): pyproject.toml
 
 venv: system $(STAMP)
 
-demo: venv
+# Leaflet, its plugins, jQuery, Bootstrap and Font Awesome for offline maps, taken
+# from the npm registry into maps/static/vendor (git-ignored); skipped when current.
+assets: venv
+	$(BIN)/python -m maps.assets fetch
+
+demo: venv assets
 	$(BIN)/gridgis demo
 
-serve: venv
+serve: venv assets
 	$(BIN)/gridgis serve
 
-test: venv
+test: venv assets
 	@url=$$(GRIDGIS_EMBEDDED__DATA_DIR=$(TEST_DATA_DIR) GRIDGIS_EMBEDDED__DATABASE=postgres \
 	        $(BIN)/gridgis db start --json >/dev/null && \
 	        GRIDGIS_EMBEDDED__DATA_DIR=$(TEST_DATA_DIR) GRIDGIS_EMBEDDED__DATABASE=postgres \

@@ -2,6 +2,86 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, HTMLResponse
+
+from gis_service.deps import SessionDep, SettingsDep, TownshipDep
+from maps import service
+from maps.assets import URL_PREFIX, asset_file
+
+router = APIRouter(tags=["maps"])
+
+BasemapQuery = Annotated[
+    str | None,
+    Query(description="osm | tianditu | amap | none (default: settings.map.basemap)"),
+]
+
+
+@router.get("/townships/{township}/maps/coverage", response_class=HTMLResponse)
+def coverage_map(
+    session: SessionDep,
+    township: TownshipDep,
+    settings: SettingsDep,
+    grid: Annotated[
+        str | None, Query(description="code of a grid: its subtree")
+    ] = None,
+    basemap: BasemapQuery = None,
+    as_of: Annotated[
+        datetime | None, Query(description="judge visits as of this time (default now)")
+    ] = None,
+) -> HTMLResponse:
+    """Coverage map: grids by coverage, households by status, hazards, disputes."""
+    page = service.coverage_page(
+        session,
+        township=township,
+        grid=grid,
+        settings=settings.map,
+        basemap=basemap,
+        as_of=as_of,
+    )
+    return HTMLResponse(page)
+
+
+@router.get("/townships/{township}/maps/routes/{cadre}", response_class=HTMLResponse)
+def route_map(
+    session: SessionDep,
+    township: TownshipDep,
+    settings: SettingsDep,
+    cadre: str,
+    basemap: BasemapQuery = None,
+) -> HTMLResponse:
+    """Route map of a cadre (by code): numbered stops, path, start, length and time."""
+    page = service.route_page(
+        session, township=township, cadre=cadre, settings=settings.map, basemap=basemap
+    )
+    return HTMLResponse(page)
+
+
+@router.get(
+    "/townships/{township}/maps/disputes/{dispute_id}", response_class=HTMLResponse
+)
+def dispute_map(
+    session: SessionDep,
+    township: TownshipDep,
+    settings: SettingsDep,
+    dispute_id: int,
+    basemap: BasemapQuery = None,
+) -> HTMLResponse:
+    """Dispute map: both parcels, the overlap, holders (masked) and areas."""
+    page = service.dispute_page(
+        session,
+        township=township,
+        dispute_id=dispute_id,
+        settings=settings.map,
+        basemap=basemap,
+    )
+    return HTMLResponse(page)
+
+
+@router.get(URL_PREFIX + "/{path:path}", include_in_schema=False)
+def map_asset(path: str) -> FileResponse:
+    """Leaflet, plugins and fonts for the map pages, served without internet."""
+    return FileResponse(asset_file(path))

@@ -1,0 +1,185 @@
+"""The maps in a real headless Chromium (Debian's), offline.
+
+Every request of the page is answered by the app through the TestClient (the
+page, then the vendored Leaflet/plugins/fonts from /static/maps); anything else
+would be an internet request and is refused and recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from maps.render import STATUS_COLORS
+from tests.factories import TOWNSHIP
+from tests.maps.factories_maps import AS_OF, STATUS, build_map_township
+
+pytestmark = pytest.mark.browser
+
+ORIGIN = "http://gridgis.test"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "maps"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+class Opened:
+    """A page loaded through the app, with what went wrong on the way."""
+
+    def __init__(self, browser: Any, client: TestClient, path: str, shot: str) -> None:
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1000, "height": 700})
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if m.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.route("**/*", lambda route: self._answer(route, client))
+        self.page.goto(ORIGIN + path, wait_until="load")
+        self.page.wait_for_function(
+            "window.L && document.querySelector('.leaflet-pane')"
+        )
+        self.page.wait_for_timeout(300)  # tiles drawn, fit animation done
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / shot))
+
+    def _answer(self, route: Any, client: TestClient) -> None:
+        url = route.request.url
+        if not url.startswith(ORIGIN):
+            self.external.append(url)
+            route.abort()
+            return
+        response = client.get(url[len(ORIGIN) :])
+        route.fulfill(
+            status=response.status_code,
+            headers={"content-type": response.headers.get("content-type", "")},
+            body=response.content,
+        )
+
+    def texts(self, selector: str) -> list[str]:
+        return [t.strip() for t in self.page.locator(selector).all_inner_texts()]
+
+
+PIXEL_JS = """
+([key, lon, lat]) => {
+  const layer = GridGIS.layers[key], map = layer._map, z = map.getZoom();
+  const p = map.project([lat, lon], z);
+  for (const k in layer._tiles) {
+    const t = layer._tiles[k], x = p.x - t.coords.x * 256, y = p.y - t.coords.y * 256;
+    if (t.coords.z === z && x >= 0 && x < 256 && y >= 0 && y < 256) {
+      const ctx = t.el.getContext('2d');
+      const d = ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data;
+      const hex = (v) => v.toString(16).padStart(2, '0');
+      return '#' + hex(d[0]) + hex(d[1]) + hex(d[2]);
+    }
+  }
+  return null;
+}
+"""
+
+
+def test_coverage_map_in_chromium(
+    browser: Any, client: TestClient, session: Session
+) -> None:
+    build_map_township(session)
+    url = f"/townships/{TOWNSHIP}/maps/coverage?basemap=none&as_of={AS_OF.isoformat()}"
+    opened = Opened(browser, client, url.replace("+", "%2B"), "coverage.png")
+    page = opened.page
+    assert opened.errors == [] and opened.external == []
+    layers = page.evaluate(
+        "Object.fromEntries(Object.entries(GridGIS.layers).map(([k, l]) =>"
+        " [k, [l.count, l.priorityCount, l.drawn]]))"
+    )
+    expected = {s: list(STATUS.values()).count(s) for s in STATUS_COLORS}
+    assert {k: v[0] for k, v in layers.items()} == expected
+    assert {k: v[1] for k, v in layers.items()} == {
+        "visited": 1, "overdue": 1, "never_visited": 0, "unassigned": 1
+    }  # fmt: skip
+    assert all(v[2] >= v[0] for v in layers.values())  # every household drawn
+    # the canvas really shows each status in its colour at the household
+    for status, lon, lat in (
+        ("never_visited", 102.012, 37.004),  # H005
+        ("visited", 102.002, 37.002),  # H001
+        ("unassigned", 102.050, 37.050),  # H007
+    ):
+        assert page.evaluate(PIXEL_JS, [status, lon, lat]) == STATUS_COLORS[status]
+    overlays = opened.texts(".leaflet-control-layers-overlays label")
+    assert "农户: 从未走访 (2)" in overlays and "农户: 未分配网格 (2)" in overlays
+    assert {"隐患 (2)", "争议重叠区 (1)", "网格名称"} <= set(overlays)
+    assert sum(o.startswith("网格边界") for o in overlays) == 2  # core and grid levels
+    legend = page.locator("#gridgis-legend").inner_text()
+    assert "从未走访 2" in legend and "重点户 3" in legend
+    assert page.locator(".awesome-marker .fa-fire").count() == 1
+    assert page.locator(".awesome-marker .fa-water").count() == 1
+    assert page.locator("path[fill='#e53935']").count() == 1  # the open overlap
+    assert page.locator(".gridgis-label").count() == 3
+    # a click on a household opens its masked summary
+    page.evaluate(
+        "GridGIS.layers.never_visited._onClick({latlng: L.latLng(37.004, 102.012)})"
+    )
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    assert "H005" in popup and "从未走访" in popup and "138****5678" in popup
+    # switching a layer off removes its canvas
+    before = page.locator(".gridgis-households-tile").count()
+    page.get_by_text("农户: 已走访 (2)").click()
+    assert page.locator(".gridgis-households-tile").count() < before
+    page.close()
+
+
+def test_route_map_in_chromium(
+    browser: Any, client: TestClient, session: Session
+) -> None:
+    build_map_township(session)
+    opened = Opened(
+        browser,
+        client,
+        f"/townships/{TOWNSHIP}/maps/routes/C1?basemap=none",
+        "route.png",
+    )
+    assert opened.errors == [] and opened.external == []
+    assert opened.texts(".gridgis-stop") == ["1", "2", "3", "4", "5"]
+    summary = opened.page.locator("#gridgis-route-summary")
+    assert summary.locator("[data-stops]").inner_text() == "5 户"
+    assert summary.locator("[data-length-m]").get_attribute("data-length-m") == "1671"
+    assert (
+        opened.page.locator("path.leaflet-interactive[stroke='#1565c0']").count() == 1
+    )
+    assert opened.page.locator(".awesome-marker .fa-house").count() == 1  # the start
+    opened.page.close()
+
+
+def test_dispute_map_in_chromium(
+    browser: Any, client: TestClient, session: Session
+) -> None:
+    township = build_map_township(session)
+    opened = Opened(
+        browser,
+        client,
+        f"/townships/{TOWNSHIP}/maps/disputes/{township.dispute}?basemap=none",
+        "dispute.png",
+    )
+    assert opened.errors == [] and opened.external == []
+    summary = opened.page.locator("#gridgis-dispute-summary").inner_text()
+    assert "P1: 户主H001 H001" in summary and "P2: 户主H002 H002" in summary
+    assert "亩" in summary
+    paths = opened.page.locator("path.leaflet-interactive")
+    assert paths.count() == 3  # parcel a, parcel b, overlap
+    assert opened.page.locator("path[fill='#e53935']").count() == 1
+    opened.page.close()

@@ -1,0 +1,115 @@
+"""The map endpoints over HTTP: HTML, masking, errors, the local asset route."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from gis_service.settings import MapSettings, Settings
+from tests.factories import OTHER_TOWNSHIP, TOWNSHIP, make_township
+from tests.maps.factories_maps import AS_OF, ID_NUMBER, PHONE, build_map_township
+
+PROBLEM = "application/problem+json"
+
+
+def js(text: str) -> str:
+    """``text`` as folium's ``tojson`` writes it into the page's script."""
+    out = json.dumps(text)[1:-1]
+    for char, code in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("'", "\\u0027"),
+    ):
+        out = out.replace(char, code)
+    return out
+
+
+def test_coverage_page_is_html_with_local_assets_and_masked_data(
+    client: TestClient, session: Session
+) -> None:
+    build_map_township(session)
+    response = client.get(
+        f"/townships/{TOWNSHIP}/maps/coverage",
+        params={"basemap": "none", "as_of": AS_OF.isoformat()},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert '<script src="/static/maps/vendor/leaflet/leaflet.js">' in page
+    assert "cdn.jsdelivr.net" not in page and "cdnjs.cloudflare.com" not in page
+    assert PHONE not in page and ID_NUMBER not in page
+    assert "138****5678" in page
+    assert js("农户: 从未走访 (2)") in page
+
+
+def test_coverage_page_errors_are_problem_json(
+    client: TestClient, session: Session
+) -> None:
+    build_map_township(session)
+    cases = [
+        (f"/townships/{TOWNSHIP}/maps/coverage?grid=NOPE", 404, "NOPE"),
+        (f"/townships/{TOWNSHIP}/maps/coverage?basemap=google", 422, "google"),
+        (f"/townships/{TOWNSHIP}/maps/coverage?basemap=tianditu", 422, "tianditu_key"),
+        (f"/townships/{TOWNSHIP}/maps/routes/C9", 404, "C9"),
+        (f"/townships/{TOWNSHIP}/maps/disputes/999999", 404, "999999"),
+    ]
+    for url, status, needle in cases:
+        response = client.get(url)
+        assert (response.status_code, response.headers["content-type"]) == (
+            status,
+            PROBLEM,
+        ), url
+        assert needle in response.json()["detail"]
+
+
+def test_maps_are_scoped_by_township(client: TestClient, session: Session) -> None:
+    township = build_map_township(session)
+    make_township(session, OTHER_TOWNSHIP, "邻镇")
+    other = f"/townships/{OTHER_TOWNSHIP}/maps"
+    assert client.get(f"{other}/disputes/{township.dispute}").status_code == 404
+    assert client.get(f"{other}/routes/C1").status_code == 404
+    assert client.get(f"{other}/coverage?grid=A").status_code == 404
+    page = client.get(f"{other}/coverage?basemap=none").text
+    assert js("农户: 从未走访 (0)") in page and "HZ1" not in page
+
+
+def test_route_and_dispute_pages(client: TestClient, session: Session) -> None:
+    township = build_map_township(session)
+    route = client.get(f"/townships/{TOWNSHIP}/maps/routes/C1?basemap=none")
+    assert route.status_code == 200
+    assert route.text.count(js("<div class='gridgis-stop'>")) == 5
+    assert js("data-length-m") in route.text and js("占位路线") in route.text
+    dispute = client.get(f"/townships/{TOWNSHIP}/maps/disputes/{township.dispute}")
+    assert dispute.status_code == 200
+    assert ID_NUMBER not in dispute.text and PHONE not in dispute.text
+    assert "138****5678" in dispute.text
+    assert js("重叠") in dispute.text and js("亩") in dispute.text
+
+
+def test_asset_route_serves_vendored_files_only(client: TestClient) -> None:
+    response = client.get("/static/maps/vendor/leaflet/leaflet.js")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    assert b"Leaflet" in response.content[:400]
+    assert (
+        client.get(
+            "/static/maps/vendor/fontawesome/webfonts/fa-solid-900.woff2"
+        ).status_code
+        == 200
+    )
+    for bad in ("/static/maps/../assets.py", "/static/maps/vendor/nope.js"):
+        response = client.get(bad)
+        assert response.status_code == 404, bad
+
+
+def test_cdn_setting_links_the_cdn(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    build_map_township(session)
+    app.state.settings = Settings(map=MapSettings(assets="cdn", basemap="none"))
+    page = client.get(f"/townships/{TOWNSHIP}/maps/coverage").text
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page

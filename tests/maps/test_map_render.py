@@ -1,0 +1,156 @@
+"""Pure rendering rules: colours, borders, encoding, GCJ-02, local assets."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from gis_service.gcj02 import wgs84_to_gcj02
+from maps.basemaps import MapOptions
+from maps.elements import decode_points, encode_points
+from maps.render import (
+    STATUS_COLORS,
+    CoverageData,
+    border_style,
+    coverage_color,
+    render_coverage,
+    status_counts,
+    to_html,
+)
+from maps.route_placeholder import nearest_neighbour_order
+
+
+@pytest.mark.parametrize(
+    ("coverage", "color"),
+    [
+        (None, "#bdbdbd"),
+        (0.0, "#d73027"),
+        (0.49, "#d73027"),
+        (0.5, "#fc8d59"),
+        (0.7, "#fee08b"),
+        (0.89, "#fee08b"),
+        (0.9, "#1a9850"),
+        (1.0, "#1a9850"),
+    ],
+)
+def test_coverage_colour_steps(coverage: float | None, color: str) -> None:
+    assert coverage_color(coverage) == color
+
+
+def test_status_colours_are_distinct_and_complete() -> None:
+    assert set(STATUS_COLORS) == {"visited", "overdue", "never_visited", "unassigned"}
+    assert len(set(STATUS_COLORS.values())) == 4
+
+
+@pytest.mark.parametrize(
+    ("depth", "leaf", "weight", "fill", "dashed"),
+    [(0, False, 4.5, False, False), (1, False, 3.0, False, False),
+     (2, True, 1.5, True, False), (3, True, 1.0, True, True)],
+)  # fmt: skip
+def test_borders_by_hierarchy_level(
+    depth: int, leaf: bool, weight: float, fill: bool, dashed: bool
+) -> None:
+    style = border_style(depth, leaf)
+    assert (style["weight"], style["fill"], "dashArray" in style) == (
+        weight,
+        fill,
+        dashed,
+    )
+
+
+def test_status_counts_has_every_status() -> None:
+    rows = [{"status": "visited"}, {"status": "visited"}, {"status": "unassigned"}]
+    assert status_counts(rows) == {
+        "visited": 2, "overdue": 0, "never_visited": 0, "unassigned": 1
+    }  # fmt: skip
+
+
+def test_point_encoding_round_trips_to_a_metre() -> None:
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(102, 103, 500), rng.uniform(37, 38, 500)
+    payload, order = encode_points(lon, lat, np.zeros(500, dtype=bool))
+    x, y = decode_points(payload)
+    assert np.abs(x - lon[order]).max() <= 0.5e-5 + 1e-9
+    assert np.abs(y - lat[order]).max() <= 0.5e-5 + 1e-9
+    assert min(payload["dx"]) >= 0  # sorted by longitude: small positive deltas
+
+
+def test_gcj02_forward_matches_the_published_reference() -> None:
+    lon, lat = wgs84_to_gcj02(128.543, 37.065)
+    assert (float(lon), float(lat)) == pytest.approx(
+        (128.54820547949757, 37.065651049489816)
+    )
+    lon, lat = wgs84_to_gcj02(np.array([2.35, 102.5]), np.array([48.85, 37.1]))
+    assert (lon[0], lat[0]) == (2.35, 48.85)  # outside China: unchanged
+    assert 0.001 < lon[1] - 102.5 < 0.003 and 0.0001 < lat[1] - 37.1 < 0.0005
+
+
+def _data() -> CoverageData:
+    square = [
+        [[102.0, 37.0], [102.01, 37.0], [102.01, 37.01], [102.0, 37.01], [102.0, 37.0]]
+    ]
+    grids = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Polygon", "coordinates": square},
+        "properties": {"code": "A", "name": "甲", "level": "grid", "depth": 0,
+                       "is_leaf": True, "households": 2, "visited": 1}}]}  # fmt: skip
+    households = [
+        {"lon": 102.002, "lat": 37.002, "status": "visited", "priority": True},
+        {"lon": 102.004, "lat": 37.004, "status": "unassigned", "priority": False},
+    ]
+    return CoverageData(title="t", grids=grids, households=households)
+
+
+def _payloads(page: str) -> dict[str, dict]:
+    found = re.findall(
+        r"L\.gridgisHouseholds\(\s*(\{.*?\}),\s*(\{.*?\})\);", page, re.S
+    )
+    return {json.loads(opts)["label"]: json.loads(data) for data, opts in found}
+
+
+def test_amap_basemap_shifts_overlays_to_gcj02() -> None:
+    wgs = _payloads(to_html(render_coverage(_data(), MapOptions(basemap="none"))))
+    gcj = _payloads(to_html(render_coverage(_data(), MapOptions(basemap="amap"))))
+    lon, lat = wgs84_to_gcj02(102.002, 37.002)
+    assert [float(v[0]) for v in decode_points(wgs["已走访"])] == pytest.approx(
+        [102.002, 37.002], abs=1e-5
+    )
+    assert [float(v[0]) for v in decode_points(gcj["已走访"])] == pytest.approx(
+        [float(lon), float(lat)], abs=1e-5
+    )
+    assert float(lon) - 102.002 > 1e-3  # a real shift, ~180 m here
+    assert gcj["已走访"]["p"] == [1]
+
+
+@pytest.mark.parametrize("basemap", ["none", "osm", "amap"])
+def test_local_assets_leave_no_cdn_link(basemap: str) -> None:
+    page = to_html(render_coverage(_data(), MapOptions(basemap=basemap)))
+    links = re.findall(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"', page)
+    assert links and all(u.startswith("/static/maps/vendor/") for u in links), links
+    assert "maxZoom" in page  # set even without a tile layer
+
+
+def test_cdn_assets_stay_an_option() -> None:
+    page = to_html(render_coverage(_data(), MapOptions(basemap="none", assets="cdn")))
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
+
+
+def test_bad_map_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="basemap 'google'"):
+        MapOptions(basemap="google")
+    with pytest.raises(ValueError, match="tianditu_key"):
+        MapOptions(basemap="tianditu")
+    page = to_html(
+        render_coverage(_data(), MapOptions(basemap="tianditu", tianditu_key="K1"))
+    )
+    assert "tianditu.gov.cn/vec_w/wmts" in page and "tk=K1" in page
+
+
+def test_nearest_neighbour_order_from_a_start() -> None:
+    lon = np.array([3.0, 1.0, 2.0, 10.0]) * 0.001 + 100
+    lat = np.zeros(4) + 30
+    assert nearest_neighbour_order((100.0, 30.0), lon, lat) == [1, 2, 0, 3]
+    assert nearest_neighbour_order(None, lon, lat) == [0, 2, 1, 3]
+    assert nearest_neighbour_order(None, lon[:0], lat[:0]) == []
