@@ -36,6 +36,14 @@ def test_health_reports_postgis_version(client: TestClient) -> None:
     assert body["postgresql"].split(".")[0].isdigit()
 
 
+def test_index_links_each_township_map(session: Session, client: TestClient) -> None:
+    make_township(session)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert f"/townships/{TOWNSHIP}/maps/coverage" in response.text
+    assert "/docs" in response.text
+
+
 def test_unknown_route_is_problem_json(client: TestClient) -> None:
     response = client.get("/no/such/thing")
     assert response.status_code == 404
