@@ -42,7 +42,11 @@ def data_dir() -> Path:
 
 def optima(folder: Path) -> dict[str, int]:
     """Published optimal lengths from the README table."""
-    table = re.findall(r"^\|\s*(\w+)\s*\|\s*\d+\s*\|\s*(\d+)\s*\|", (folder / "README.md").read_text(), re.M)
+    table = re.findall(
+        r"^\|\s*(\w+)\s*\|\s*\d+\s*\|\s*(\d+)\s*\|",
+        (folder / "README.md").read_text(),
+        re.M,
+    )
     return {name: int(value) for name, value in table}
 
 
@@ -75,7 +79,10 @@ def tsplib_matrix(kind: str, xy: np.ndarray) -> np.ndarray:
         q1 = np.cos(lon[:, None] - lon[None, :])
         q2 = np.cos(lat[:, None] - lat[None, :])
         q3 = np.cos(lat[:, None] + lat[None, :])
-        d = np.floor(6378.388 * np.arccos(np.clip(0.5 * ((1 + q1) * q2 - (1 - q1) * q3), -1, 1)) + 1.0)
+        d = np.floor(
+            6378.388 * np.arccos(np.clip(0.5 * ((1 + q1) * q2 - (1 - q1) * q3), -1, 1))
+            + 1.0
+        )
         np.fill_diagonal(d, 0)
         return d
     raise ValueError(f"unsupported EDGE_WEIGHT_TYPE {kind}")
@@ -83,7 +90,9 @@ def tsplib_matrix(kind: str, xy: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--time-limit", type=float, default=2.0, help="seconds per solve")
+    parser.add_argument(
+        "--time-limit", type=float, default=2.0, help="seconds per solve"
+    )
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     folder = data_dir()
@@ -140,7 +149,9 @@ def main() -> None:
     exact = held_karp(dist)
     elapsed = time.perf_counter() - started
     assert exact.length == tour_length(dist, exact.order, closed=True)
-    print(f"Held–Karp burma14 (GEO, 13 stops): {exact.length:.0f} (published {best['burma14']}), {1000 * elapsed:.1f} ms")
+    print(
+        f"Held–Karp burma14 (GEO, 13 stops): {exact.length:.0f} (published {best['burma14']}), {1000 * elapsed:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

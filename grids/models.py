@@ -256,9 +256,7 @@ class VisitRule(Base):
     __table_args__ = (
         CheckConstraint("interval_days > 0", name="interval_positive"),
         CheckConstraint(
-            "tag = '*' OR tag IN ("
-            + ", ".join(f"'{t}'" for t in HOUSEHOLD_TAGS)
-            + ")",
+            "tag = '*' OR tag IN (" + ", ".join(f"'{t}'" for t in HOUSEHOLD_TAGS) + ")",
             name="tag_known",
         ),
     )
@@ -274,8 +272,18 @@ class VisitRule(Base):
 
 
 # Indexes for coverage per cadre and the overdue-demand lists (migration 0030).
-Index("ix_visits_township_cadre_time", Visit.township_code, Visit.cadre_id, Visit.visited_at)
-Index("ix_demands_township_status_due", Demand.township_code, Demand.status, Demand.due_date)
+Index(
+    "ix_visits_township_cadre_time",
+    Visit.township_code,
+    Visit.cadre_id,
+    Visit.visited_at,
+)
+Index(
+    "ix_demands_township_status_due",
+    Demand.township_code,
+    Demand.status,
+    Demand.due_date,
+)
 
 
 __all__ = [

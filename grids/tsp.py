@@ -52,15 +52,18 @@ class Tour:
         return max(self.length - self.lower_bound, 0.0) / self.length
 
 
-def great_circle_matrix(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> FloatMatrix:
+def great_circle_matrix(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> FloatMatrix:
     """Haversine distances in metres between every pair of (lon, lat) points."""
     phi = np.radians(np.asarray(lat, dtype=float))
     lam = np.radians(np.asarray(lon, dtype=float))
     dphi = phi[:, None] - phi[None, :]
     dlam = lam[:, None] - lam[None, :]
-    a = np.sin(dphi / 2) ** 2 + np.cos(phi)[:, None] * np.cos(phi)[None, :] * np.sin(
-        dlam / 2
-    ) ** 2
+    a = (
+        np.sin(dphi / 2) ** 2
+        + np.cos(phi)[:, None] * np.cos(phi)[None, :] * np.sin(dlam / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
@@ -98,7 +101,9 @@ def held_karp(dist: FloatMatrix, *, closed: bool = True) -> Tour:
     n = dist.shape[0]
     m = n - 1
     if m > EXACT_MAX_STOPS + 2:
-        raise ValueError(f"Held–Karp is limited to {EXACT_MAX_STOPS + 2} stops, got {m}")
+        raise ValueError(
+            f"Held–Karp is limited to {EXACT_MAX_STOPS + 2} stops, got {m}"
+        )
     if m <= 1:
         order = list(range(n))
         length = tour_length(dist, order, closed=closed)
@@ -303,7 +308,9 @@ def solve_tour(
     order = _rotate_closed(raw) if closed else _rotate_open(raw, n)
     length = tour_length(dist, order, closed=closed)
     remaining = max(time_limit - (time.perf_counter() - started), 0.05)
-    bound = held_karp_bound(work, upper=length + penalty, time_limit=remaining) - penalty
+    bound = (
+        held_karp_bound(work, upper=length + penalty, time_limit=remaining) - penalty
+    )
     bound = min(bound, length)
     return Tour(
         order,
