@@ -92,7 +92,7 @@ def _balance(
         index = manager.NodeToIndex(k + rank)
         if owner is not None:
             routing.SetAllowedVehiclesForIndex([owner], index)
-        routing.AddDisjunction([index], DROP_PENALTY * (1 + (m - rank) / m))
+        routing.AddDisjunction([index], DROP_PENALTY + (m - rank) * DROP_PENALTY // m)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = (
         routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC

@@ -35,8 +35,8 @@ EPS_M = 1e-6  # keeps zero-length edges as edges in the sparse graph
 _NODED_SEGMENTS = text(
     """
     WITH net AS (
-        SELECT ST_Node(ST_Collect(r.geom)) AS geom
-        FROM roads r
+        SELECT ST_Node(ST_Collect(part.geom)) AS geom
+        FROM roads r, ST_Dump(r.geom) part
         WHERE r.township_code = :t
           AND r.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)
     )
