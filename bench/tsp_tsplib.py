@@ -1,4 +1,4 @@
-"""TSPLIB benchmark of grids.tsp against nearest neighbour + 2-opt (same process, same data).
+"""TSPLIB benchmark of grids.tsp against nearest neighbour + 2-opt (same process).
 
 Instances with published optima (eil51 ... a280, copied from ../shared/data/tsplib into
 bench/tsplib/; the originals are used when present). Distances follow TSPLIB rounding:
@@ -98,7 +98,11 @@ def main() -> None:
     folder = data_dir()
     best = optima(folder)
     print(f"data: {folder}")
-    header = f"{'instance':<9}{'n':>5}{'optimum':>9} | {'grids.tsp':>9}{'gap%':>7}{'bound gap%':>11}{'s/solve':>9} | {'nn+2opt':>8}{'gap%':>7}{'s/solve':>9} | ratio"
+    header = (
+        f"{'instance':<9}{'n':>5}{'optimum':>9} | {'grids.tsp':>9}{'gap%':>7}"
+        f"{'bound gap%':>11}{'s/solve':>9} | {'nn+2opt':>8}{'gap%':>7}{'s/solve':>9}"
+        " | ratio"
+    )
     print(header)
     print("-" * len(header))
     ours_gaps, base_gaps = [], []
@@ -121,7 +125,8 @@ def main() -> None:
         base_gaps.append(bgap)
         print(
             f"{name:<9}{len(xy):>5}{opt:>9} | {tour.length:>9.0f}{gap:>7.2f}"
-            f"{100 * tour.gap:>11.2f}{statistics.median(times):>9.3f} | {base.length:>8.0f}"
+            f"{100 * tour.gap:>11.2f}{statistics.median(times):>9.3f}"
+            f" | {base.length:>8.0f}"
             f"{bgap:>7.2f}{base_time:>9.3f} | {base.length / tour.length:.3f}"
         )
     print(
@@ -140,8 +145,10 @@ def main() -> None:
         runs.append(time.perf_counter() - started)
     base = baseline_tour(dist)
     print(
-        f"Held–Karp, start + 14 stops (random): median {1000 * statistics.median(runs):.1f} ms,"
-        f" max {1000 * max(runs):.1f} ms; optimum {exact.length:.0f} vs nn+2opt {base.length:.0f}"
+        "Held–Karp, start + 14 stops (random): "
+        f"median {1000 * statistics.median(runs):.1f} ms,"
+        f" max {1000 * max(runs):.1f} ms;"
+        f" optimum {exact.length:.0f} vs nn+2opt {base.length:.0f}"
     )
     kind, xy = read_tsplib(folder / "burma14.tsp")
     dist = tsplib_matrix(kind, xy)
@@ -150,7 +157,8 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     assert exact.length == tour_length(dist, exact.order, closed=True)
     print(
-        f"Held–Karp burma14 (GEO, 13 stops): {exact.length:.0f} (published {best['burma14']}), {1000 * elapsed:.1f} ms"
+        f"Held–Karp burma14 (GEO, 13 stops): {exact.length:.0f} "
+        f"(published {best['burma14']}), {1000 * elapsed:.1f} ms"
     )
 
 

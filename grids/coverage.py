@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -56,7 +56,8 @@ _STATUS = """
         WHERE h.township_code = :t
           AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')
           AND (CAST(:cadre AS text) IS NULL OR h.cadre_id =
-               (SELECT c.id FROM cadres c WHERE c.township_code = :t AND c.code = :cadre))
+               (SELECT c.id FROM cadres c
+                WHERE c.township_code = :t AND c.code = :cadre))
     ), lv AS (
         SELECT v.household_id, max(v.visited_at) AS last_visit,
                count(*) FILTER (WHERE v.visited_at >= :since) AS in_period
@@ -90,7 +91,8 @@ _BY_GRID = text(
     LEFT JOIN grids sub ON sub.township_code = g.township_code
                        AND sub.path LIKE g.path || '%'
     LEFT JOIN st ON st.grid_id = sub.id
-    WHERE g.township_code = :t AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')
+    WHERE g.township_code = :t
+      AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')
     GROUP BY g.id
     ORDER BY path
     """
@@ -181,7 +183,7 @@ def _params(
     rules: RuleSet | None,
 ) -> tuple[dict[str, Any], RuleSet]:
     rules = rules or load_rules(session, township=township)
-    until = until or datetime.now(timezone.utc)
+    until = until or datetime.now(UTC)
     since = since or until - timedelta(days=rules.default_days)
     if since >= until:
         raise InvalidInput(
@@ -279,7 +281,7 @@ def uncovered_households(
     offset: int = 0,
 ) -> list[UncoveredOut]:
     """Households never visited or overdue as of ``as_of``, most overdue first."""
-    until = as_of or datetime.now(timezone.utc)
+    until = as_of or datetime.now(UTC)
     params, _ = _params(
         session, township=township, since=until - timedelta(seconds=1), until=until,
         grid=grid, cadre=cadre, rules=rules,

@@ -51,7 +51,8 @@ _INSERT_DEMANDS = text(
         LEFT JOIN cadres c ON c.township_code = :t AND c.code = r.owner
         RETURNING id
     )
-    INSERT INTO demand_events (township_code, demand_id, from_status, to_status, actor, note)
+    INSERT INTO demand_events (township_code, demand_id, from_status, to_status,
+                               actor, note)
     SELECT :t, d.id, NULL, 'open', :actor, 'raised' FROM d
     RETURNING demand_id
     """
@@ -77,7 +78,8 @@ _TRANSITION = text(
         WHERE township_code = :t AND id = :id AND status = :from
         RETURNING id
     )
-    INSERT INTO demand_events (township_code, demand_id, from_status, to_status, actor, note)
+    INSERT INTO demand_events (township_code, demand_id, from_status, to_status,
+                               actor, note)
     SELECT :t, upd.id, :from, :to, :actor, :note FROM upd
     RETURNING demand_id
     """
@@ -285,7 +287,7 @@ def closure_report(
     until: datetime | None = None,
     as_of: date | None = None,
 ) -> ClosureReport:
-    """Demands collected and resolved in a period, township-wide and per grid subtree."""
+    """Demands collected and resolved in a period: township-wide and per subtree."""
     rows = session.execute(
         _CLOSURE,
         {"t": township, "since": since, "until": until, "as_of": as_of or date.today()},

@@ -18,7 +18,8 @@ _MISSING_REFS = text(
     FROM jsonb_to_recordset(CAST(:refs AS jsonb))
          AS r(num int, field text, kind text, code text)
     WHERE (r.kind = 'household' AND NOT EXISTS (
-              SELECT 1 FROM households h WHERE h.township_code = :t AND h.code = r.code))
+              SELECT 1 FROM households h
+              WHERE h.township_code = :t AND h.code = r.code))
        OR (r.kind = 'cadre' AND NOT EXISTS (
               SELECT 1 FROM cadres c WHERE c.township_code = :t AND c.code = r.code))
     ORDER BY r.num, r.field
@@ -27,7 +28,7 @@ _MISSING_REFS = text(
 
 
 def grid_path(session: Session, *, township: str, grid: str) -> str:
-    """The materialised path of a grid (by code): its subtree is ``path LIKE p || '%'``."""
+    """The materialised path of a grid by code (subtree: ``path LIKE p || '%'``)."""
     path = session.execute(_GRID_PATH, {"t": township, "code": grid}).scalar()
     if path is None:
         raise NotFound(f"grid {grid!r} does not exist in township {township}")
@@ -39,8 +40,8 @@ def check_references(
 ) -> None:
     """Raise InvalidInput naming every household/cadre code that does not exist.
 
-    ``refs`` rows: ``num`` (row number), ``field``, ``kind`` (household|cadre), ``code``;
-    all are checked in one statement.
+    ``refs`` rows: ``num`` (row number), ``field``, ``kind`` (household|cadre) and
+    ``code``; all are checked in one statement.
     """
     missing = session.execute(
         _MISSING_REFS, {"t": township, "refs": json.dumps(refs, ensure_ascii=False)}

@@ -9,6 +9,7 @@ day is re-solved from the start. A grid's day plan (``plan_grid_day``) lives in
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -147,7 +148,7 @@ def _plan(
     speeds = {"speed_kmh": options.speed_kmh, "walk_kmh": options.walk_kmh}
     for day, (order, tour) in enumerate(tours, start=1):
         stops_out, total, seconds, coords = [], 0.0, 0.0, []
-        legs = list(zip(order[:-1], order[1:], strict=True))
+        legs = list(itertools.pairwise(order))
         if options.closed:
             legs.append((order[-1], start))
         for seq, (i, j) in enumerate(legs, start=1):
@@ -241,7 +242,7 @@ def route_geojson(
                         "minutes": round(d.minutes, 1),
                     },
                     geometry,
-                )  # fmt: skip
+                )
             )
     return {"type": "FeatureCollection", "features": features}
 

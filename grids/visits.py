@@ -14,7 +14,7 @@ import io
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -131,7 +131,7 @@ def validate_rows(rows: Sequence[Any]) -> list[VisitCreate]:
         raise InvalidInput("the visit batch is empty")
     visits: list[VisitCreate] = []
     errors: list[dict[str, Any]] = []
-    latest = datetime.now(timezone.utc) + FUTURE_TOLERANCE
+    latest = datetime.now(UTC) + FUTURE_TOLERANCE
     for number, row in enumerate(rows, start=1):
         try:
             visit = VisitCreate.model_validate(row)

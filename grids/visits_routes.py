@@ -132,7 +132,7 @@ def closure_report(
     until: datetime | None = None,
     as_of: date | None = None,
 ) -> ClosureReport:
-    """Collected/resolved demands and closure rate, township-wide and per grid subtree."""
+    """Demands collected/resolved and closure rate: township and each grid subtree."""
     return demands.closure_report(
         session, township=township, since=since, until=until, as_of=as_of
     )
@@ -148,7 +148,7 @@ def get_demand(session: SessionDep, township: TownshipDep, demand_id: int) -> De
 def transition_demand(
     session: SessionDep, township: TownshipDep, demand_id: int, change: DemandTransition
 ) -> DemandOut:
-    """Move a demand along open → in_progress → resolved (or escalated); 409 if illegal."""
+    """Move a demand open → in_progress → resolved (or escalated); 409 if illegal."""
     return demands.transition_demand(
         session, township=township, demand_id=demand_id, change=change
     )
@@ -213,7 +213,7 @@ def uncovered_households(
     grid: str | None = None,
     cadre: str | None = None,
 ) -> list[UncoveredOut]:
-    """Households never visited or overdue, most overdue first, with cadre and distance."""
+    """Households never visited or overdue, most overdue first, with their cadre."""
     return coverage.uncovered_households(
         session, township=township, as_of=as_of, grid=grid, cadre=cadre,
         limit=page.limit, offset=page.offset,
@@ -233,7 +233,7 @@ def plan_route(
 def plan_grid_day(
     session: SessionDep, township: TownshipDep, grid: str, request: DayPlanRequest
 ) -> GridDayPlan:
-    """A day's routes for a grid's cadres with the longest route as short as possible."""
+    """A day's routes for a grid's cadres, the longest as short as possible."""
     return day_plans.plan_grid_day(
         session, township=township, grid=grid, request=request
     )

@@ -6,10 +6,16 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from pyproj import Geod
 from sqlalchemy.orm import Session
 
-from grids.coverage import coverage_by_cadre, coverage_by_grid, set_rules, uncovered_households
+from pyproj import Geod
+
+from grids.coverage import (
+    coverage_by_cadre,
+    coverage_by_grid,
+    set_rules,
+    uncovered_households,
+)
 from grids.visit_schemas import RuleSet
 from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import LAT, Town, at, make_town, make_visit_rows
@@ -17,6 +23,17 @@ from tests.grids.factories_visits import LAT, Town, at, make_town, make_visit_ro
 BASE = f"/townships/{TOWNSHIP}"
 AS_OF = at("2026-06-30")
 SINCE = at("2026-04-01")
+
+
+def visit(
+    household: int,
+    cadre: int,
+    day: str,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> dict[str, object]:
+    return {"household_id": household, "cadre_id": cadre, "visited_at": at(day),
+            "lon": lon, "lat": lat}  # fmt: skip
 
 
 def history(session: Session) -> Town:
@@ -27,14 +44,12 @@ def history(session: Session) -> Town:
     make_visit_rows(
         session,
         [
-            {"household_id": h["H001"], "cadre_id": c["C1"], "visited_at": at("2026-06-20")},
-            {"household_id": h["H002"], "cadre_id": c["C1"], "visited_at": at("2026-03-01")},
-            {"household_id": h["H003"], "cadre_id": c["C1"], "visited_at": at("2026-05-01"),
-             "lon": 102.502, "lat": LAT + 0.005},  # ≈ 555 m off: a far fix
-            {"household_id": h["H005"], "cadre_id": c["C2"], "visited_at": at("2026-05-25")},
-            {"household_id": h["H006"], "cadre_id": c["C2"], "visited_at": at("2026-06-01"),
-             "lon": 102.511, "lat": LAT},
-            {"household_id": h["H006"], "cadre_id": c["C2"], "visited_at": at("2026-01-10")},
+            visit(h["H001"], c["C1"], "2026-06-20"),
+            visit(h["H002"], c["C1"], "2026-03-01"),
+            visit(h["H003"], c["C1"], "2026-05-01", 102.502, LAT + 0.005),  # ≈555 m off
+            visit(h["H005"], c["C2"], "2026-05-25"),
+            visit(h["H006"], c["C2"], "2026-06-01", 102.511, LAT),
+            visit(h["H006"], c["C2"], "2026-01-10"),
         ],
     )  # fmt: skip
     return town
@@ -51,7 +66,9 @@ def test_uncovered_ordered_by_how_overdue(session: Session, client: TestClient) 
     h004 = due[0]
     expected = Geod(ellps="WGS84").inv(102.500, 37.101, 102.503, LAT)[2]
     assert h004.distance_to_base_m == pytest.approx(expected, abs=0.01)
-    api = client.get(f"{BASE}/coverage/uncovered", params={"as_of": AS_OF.isoformat(), "cadre": "C2"})
+    api = client.get(
+        f"{BASE}/coverage/uncovered", params={"as_of": AS_OF.isoformat(), "cadre": "C2"}
+    )
     assert api.status_code == 200
     assert [u["household"] for u in api.json()] == ["H005"]
 
@@ -67,7 +84,9 @@ def test_coverage_per_grid_rolls_up(session: Session) -> None:
     assert [r.code for r in report.rows] == ["R", "A", "B"]  # tree order
 
 
-def test_coverage_per_cadre_counts_far_fixes(session: Session, client: TestClient) -> None:
+def test_coverage_per_cadre_counts_far_fixes(
+    session: Session, client: TestClient
+) -> None:
     history(session)
     report = coverage_by_cadre(session, township=TOWNSHIP, since=SINCE, until=AS_OF)
     got = {r.code: (r.households, r.visited, r.up_to_date, r.visits, r.far_visits)
@@ -80,7 +99,9 @@ def test_coverage_per_cadre_counts_far_fixes(session: Session, client: TestClien
     assert [r["far_visits"] for r in api["rows"]] == [0, 0]
 
 
-def test_frequency_rules_change_what_is_due(session: Session, client: TestClient) -> None:
+def test_frequency_rules_change_what_is_due(
+    session: Session, client: TestClient
+) -> None:
     history(session)
     response = client.put(
         f"{BASE}/visit-rules", json={"default_days": 120, "tags": {"脱贫不稳定户": 7}}
@@ -91,7 +112,9 @@ def test_frequency_rules_change_what_is_due(session: Session, client: TestClient
     assert [(u.household, u.overdue_days) for u in due] == [
         ("H004", None), ("H001", 3.0), ("H002", 1.0),
     ]  # fmt: skip
-    bad = client.put(f"{BASE}/visit-rules", json={"default_days": 90, "tags": {"富裕户": 30}})
+    bad = client.put(
+        f"{BASE}/visit-rules", json={"default_days": 90, "tags": {"富裕户": 30}}
+    )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "tags.富裕户"
 
@@ -100,7 +123,11 @@ def test_rules_default_and_reset(session: Session, client: TestClient) -> None:
     make_town(session)
     defaults = client.get(f"{BASE}/visit-rules").json()
     assert defaults["default_days"] == 90
-    assert defaults["tags"] == {"脱贫不稳定户": 30, "边缘易致贫户": 30, "突发严重困难户": 30}
+    assert defaults["tags"] == {
+        "脱贫不稳定户": 30,
+        "边缘易致贫户": 30,
+        "突发严重困难户": 30,
+    }
     set_rules(session, township=TOWNSHIP, rules=RuleSet(default_days=60))
     assert client.get(f"{BASE}/visit-rules").json() == {"default_days": 60, "tags": {}}
 
@@ -109,7 +136,10 @@ def test_empty_period_is_refused(session: Session, client: TestClient) -> None:
     make_town(session)
     response = client.get(
         f"{BASE}/coverage/grids",
-        params={"since": AS_OF.isoformat(), "until": datetime(2026, 1, 1).isoformat() + "+00:00"},
+        params={
+            "since": AS_OF.isoformat(),
+            "until": datetime(2026, 1, 1).isoformat() + "+00:00",
+        },
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "since"

@@ -1,4 +1,4 @@
-"""The demand ledger: status transitions (illegal ones are 4xx), closure rates, overdue."""
+"""Demand ledger: status transitions (illegal ones are 4xx), closure rates, overdue."""
 
 from __future__ import annotations
 
@@ -72,7 +72,11 @@ def test_legal_path_is_recorded(session: Session, client: TestClient) -> None:
     ],
 )
 def test_illegal_transition_is_refused(
-    session: Session, client: TestClient, path: tuple[str, ...], target: str, status: int
+    session: Session,
+    client: TestClient,
+    path: tuple[str, ...],
+    target: str,
+    status: int,
 ) -> None:
     make_town(session)
     demand_id = raise_demand(session, "H001")
@@ -89,14 +93,18 @@ def test_illegal_transition_is_refused(
 
 def test_unknown_demand_is_404(session: Session, client: TestClient) -> None:
     make_town(session)
-    response = client.post(f"{BASE}/demands/999999/transitions", json={"status": "resolved", "actor": "x"})
+    response = client.post(
+        f"{BASE}/demands/999999/transitions", json={"status": "resolved", "actor": "x"}
+    )
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
 
 
-def test_closure_rates_roll_up_the_grid_tree(session: Session, client: TestClient) -> None:
+def test_closure_rates_roll_up_the_grid_tree(
+    session: Session, client: TestClient
+) -> None:
     make_town(session)
-    a1, a2, a3 = (raise_demand(session, h) for h in ("H001", "H002", "H004"))
+    a1, a2, _ = (raise_demand(session, h) for h in ("H001", "H002", "H004"))
     b1 = raise_demand(session, "H005")
     move(session, a1, "in_progress", "resolved")
     move(session, a2, "escalated", "resolved")
@@ -123,12 +131,15 @@ def test_overdue_list_most_overdue_first(session: Session, client: TestClient) -
     raise_demand(session, "H003", "2026-06-30")  # not yet due
     raise_demand(session, "H004")  # no due date
     move(session, done, "in_progress", "resolved")
-    response = client.get(f"{BASE}/demands", params={"overdue": "true", "as_of": "2026-06-10"})
+    response = client.get(
+        f"{BASE}/demands", params={"overdue": "true", "as_of": "2026-06-10"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert [(d["id"], d["overdue_days"]) for d in body] == [(late5, 5), (late2, 2)]
     in_a = client.get(
-        f"{BASE}/demands", params={"overdue": "true", "as_of": "2026-06-10", "grid": "A"}
+        f"{BASE}/demands",
+        params={"overdue": "true", "as_of": "2026-06-10", "grid": "A"},
     ).json()
     assert [d["id"] for d in in_a] == [late2]
     assert client.get(f"{BASE}/demands", params={"grid": "Z"}).status_code == 404

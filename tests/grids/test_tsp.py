@@ -96,6 +96,8 @@ def test_large_instance_has_valid_tour_and_small_gap() -> None:
 
 
 def test_great_circle_matrix_metres() -> None:
-    d = great_circle_matrix(np.array([102.5, 102.5, 103.5]), np.array([37.0, 38.0, 37.0]))
+    d = great_circle_matrix(
+        np.array([102.5, 102.5, 103.5]), np.array([37.0, 38.0, 37.0])
+    )
     assert d[0, 1] == pytest.approx(111_195.1, abs=1.0)  # one degree of latitude
     assert d[0, 2] == pytest.approx(d[2, 0]) and d[0, 0] == 0.0

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from pyproj import Geod
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from pyproj import Geod
 
 from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import LAT, make_town
@@ -32,7 +33,9 @@ def test_record_visit_with_demand(session: Session, client: TestClient) -> None:
         "purpose": "policy",
         "lon": 102.500,
         "lat": LAT + 0.001,
-        "demands": [{"category": "medical", "description": "慢病报销", "due_date": "2026-06-15"}],
+        "demands": [
+            {"category": "medical", "description": "慢病报销", "due_date": "2026-06-15"}
+        ],
     }
     response = client.post(f"{BASE}/visits", json=body)
     assert response.status_code == 201, response.text
@@ -41,7 +44,9 @@ def test_record_visit_with_demand(session: Session, client: TestClient) -> None:
     assert visit["cadre"] == "C1"  # the household's cadre by default
     assert visit["cadre_id"] == town.cadres["C1"]
     assert visit["visited_at"].startswith("2026-06-01T01:30:00")  # UTC+8 given naive
-    assert visit["fix_distance_m"] == pytest.approx(metres(102.5, LAT, 102.5, LAT + 0.001), abs=0.01)
+    assert visit["fix_distance_m"] == pytest.approx(
+        metres(102.5, LAT, 102.5, LAT + 0.001), abs=0.01
+    )
     assert visit["far"] is False
     demands = client.get(f"{BASE}/demands").json()
     assert len(demands) == 1
@@ -68,10 +73,16 @@ def test_far_gps_fix_is_flagged(session: Session, client: TestClient) -> None:
     assert batch["visits"][2]["fix_distance_m"] is None
     far = client.get(f"{BASE}/visits", params={"far_only": "true"}).json()
     assert [v["household"] for v in far] == ["H001"]
-    assert far[0]["fix_distance_m"] == pytest.approx(metres(102.5, LAT, 102.5, LAT + 0.004), abs=0.01)
-    stricter = client.get(f"{BASE}/visits", params={"far_only": "true", "far_m": 200}).json()
+    assert far[0]["fix_distance_m"] == pytest.approx(
+        metres(102.5, LAT, 102.5, LAT + 0.004), abs=0.01
+    )
+    stricter = client.get(
+        f"{BASE}/visits", params={"far_only": "true", "far_m": 200}
+    ).json()
     assert [v["household"] for v in stricter] == ["H002", "H001"]  # newest first
-    looser = client.get(f"{BASE}/visits", params={"far_only": "true", "far_m": 500}).json()
+    looser = client.get(
+        f"{BASE}/visits", params={"far_only": "true", "far_m": 500}
+    ).json()
     assert looser == []
 
 
@@ -83,10 +94,14 @@ CSV_GOOD = (
 )
 
 
-def test_csv_batch_records_visits_and_demands(session: Session, client: TestClient) -> None:
+def test_csv_batch_records_visits_and_demands(
+    session: Session, client: TestClient
+) -> None:
     make_town(session)
     response = client.post(
-        f"{BASE}/visits/batch", content=CSV_GOOD.encode(), headers={"content-type": "text/csv"}
+        f"{BASE}/visits/batch",
+        content=CSV_GOOD.encode(),
+        headers={"content-type": "text/csv"},
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -124,7 +139,9 @@ def test_bad_batch_records_nothing_and_names_rows(
 ) -> None:
     make_town(session)
     response = client.post(
-        f"{BASE}/visits/batch", content=csv_body.encode(), headers={"content-type": "text/csv"}
+        f"{BASE}/visits/batch",
+        content=csv_body.encode(),
+        headers={"content-type": "text/csv"},
     )
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
@@ -135,7 +152,11 @@ def test_bad_batch_records_nothing_and_names_rows(
 
 def test_batch_media_types(session: Session, client: TestClient) -> None:
     make_town(session)
-    xml = client.post(f"{BASE}/visits/batch", content=b"<v/>", headers={"content-type": "application/xml"})
+    xml = client.post(
+        f"{BASE}/visits/batch",
+        content=b"<v/>",
+        headers={"content-type": "application/xml"},
+    )
     assert xml.status_code == 415 and xml.headers["content-type"] == PROBLEM
     not_list = client.post(f"{BASE}/visits/batch", json={"household": "H001"})
     assert not_list.status_code == 422
@@ -151,7 +172,8 @@ def test_visits_stay_in_their_township(session: Session, client: TestClient) -> 
     make_township(session, OTHER_TOWNSHIP, "另一镇")
     make_households(session, [(102.6, 37.2)], township=OTHER_TOWNSHIP, prefix="X")
     response = client.post(
-        f"{BASE}/visits", json={"household": "X001", "visited_at": "2026-06-01T09:00:00"}
+        f"{BASE}/visits",
+        json={"household": "X001", "visited_at": "2026-06-01T09:00:00"},
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["reason"] == "no household 'X001'"
