@@ -147,7 +147,9 @@ def _plan(
     lines: list[tuple[int, list[tuple[float, float]]]] = []
     speeds = {"speed_kmh": options.speed_kmh, "walk_kmh": options.walk_kmh}
     for day, (order, tour) in enumerate(tours, start=1):
-        stops_out, total, seconds, coords = [], 0.0, 0.0, []
+        stops_out: list[StopOut] = []
+        coords: list[tuple[float, float]] = []
+        total = seconds = 0.0
         legs = list(itertools.pairwise(order))
         if options.closed:
             legs.append((order[-1], start))
@@ -181,12 +183,15 @@ def _plan(
         lines.append((day, coords))
     total = sum(d.total_m for d in days)
     bound = sum(t.lower_bound for _, t in tours)
-    offroad = [points[i].code for o, _ in tours for i in o if metric.offroad[i]]
+    offroad = [
+        points[i].code or "" for o, _ in tours for i in o[1:] if metric.offroad[i]
+    ]
     if offroad:
         flags.append(
-            "off-road stops (straight legs at walking speed): "
-            + ", ".join(c for c in offroad if c)
+            "off-road stops (straight legs at walking speed): " + ", ".join(offroad)
         )
+    if tours and metric.offroad[start]:
+        flags.append(f"the start is over {options.max_snap_m:.0f} m from any road")
     return RoutePlan(
         cadre_id=cadre_id,
         start={"lon": points[start].lon, "lat": points[start].lat},
