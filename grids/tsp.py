@@ -289,6 +289,23 @@ def _one_tree(cost: FloatMatrix) -> tuple[float, NDArray[np.int64]]:
     return total, degree
 
 
+def mst_length(dist: FloatMatrix) -> float:
+    """Weight of a minimum spanning tree (Prim, vectorised per step)."""
+    sym = _symmetric(dist)
+    n = sym.shape[0]
+    in_tree = np.zeros(n, dtype=bool)
+    in_tree[0] = True
+    key = sym[0].copy()
+    total = 0.0
+    for _ in range(n - 1):
+        masked = np.where(in_tree, np.inf, key)
+        v = int(masked.argmin())
+        total += float(masked[v])
+        in_tree[v] = True
+        key = np.minimum(key, sym[v])
+    return total
+
+
 def solve_tour(
     dist: FloatMatrix,
     *,

@@ -24,7 +24,7 @@ from gis_service.geojson import feature
 from grids.coverage import uncovered_households
 from grids.road_network import Metric, great_circle_metric, road_metric
 from grids.scope import check_references
-from grids.tsp import solve_tour
+from grids.tsp import mst_length, solve_tour
 from grids.visit_schemas import DayRoute, RouteOptions, RoutePlan, RouteRequest, StopOut
 
 logger = logging.getLogger(__name__)
@@ -109,14 +109,21 @@ def solve_days(
     """Route ``stops`` (indices into ``points``/``metric``) from ``start``, by day."""
     flags: list[str] = []
     if not stops:
-        return _plan(session, metric, points, start, [], options, "none", cadre_id, [])
+        return _plan(
+            session, metric, points, start, [], options, "none", cadre_id, [], 0.0
+        )
     nodes = [start, *stops]
     sub = metric.dist[np.ix_(nodes, nodes)]
     whole = solve_tour(sub, closed=options.closed, time_limit=options.time_limit_s)
     days = math.ceil(len(stops) / per_day) if per_day else 1
     if days == 1:
         tours = [([nodes[i] for i in whole.order], whole)]
+        bound = whole.lower_bound
     else:
+        # Closed day tours joined at the start form one closed walk over every stop,
+        # so the single tour's bound holds; open day paths from the start form a
+        # spanning tree, so the minimum spanning tree bounds them.
+        bound = whole.lower_bound if options.closed else mst_length(sub)
         flags.append(f"split into {days} days of at most {per_day} stops")
         tours = []
         for chunk in _cut(whole.order, days):
@@ -127,8 +134,9 @@ def solve_days(
             )
             tours.append(([day_nodes[i] for i in tour.order], tour))
     return _plan(
-        session, metric, points, start, tours, options, whole.method, cadre_id, flags
-    )
+        session, metric, points, start, tours, options, whole.method, cadre_id, flags,
+        bound,
+    )  # fmt: skip
 
 
 def _plan(
@@ -141,6 +149,7 @@ def _plan(
     method: str,
     cadre_id: int | None,
     flags: list[str],
+    bound: float,
 ) -> RoutePlan:
     """Legs, times, flags and GeoJSON of solved day tours."""
     days: list[DayRoute] = []
@@ -182,7 +191,6 @@ def _plan(
         )  # fmt: skip
         lines.append((day, coords))
     total = sum(d.total_m for d in days)
-    bound = sum(t.lower_bound for _, t in tours)
     offroad = [
         points[i].code or "" for o, _ in tours for i in o[1:] if metric.offroad[i]
     ]

@@ -13,6 +13,7 @@ from grids.tsp import (
     baseline_tour,
     great_circle_matrix,
     held_karp,
+    mst_length,
     solve_tour,
     tour_length,
 )
@@ -101,3 +102,9 @@ def test_great_circle_matrix_metres() -> None:
     )
     assert d[0, 1] == pytest.approx(111_195.1, abs=1.0)  # one degree of latitude
     assert d[0, 2] == pytest.approx(d[2, 0]) and d[0, 0] == 0.0
+
+
+def test_mst_length_of_a_path() -> None:
+    pts = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0], [10.0, 4.0]])
+    dist = np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1))
+    assert mst_length(dist) == pytest.approx(3 + 4 + 7)

@@ -91,6 +91,7 @@ def test_stops_beyond_the_day_limit_split_into_days(session: Session) -> None:
     visited = [s.household for d in plan.days for s in d.stops]
     assert sorted(visited) == codes
     assert all(d.return_leg_m is not None and d.optimal for d in plan.days)
+    assert plan.optimal is False and plan.lower_bound_m <= plan.total_m
     assert plan.total_m == pytest.approx(sum(d.total_m for d in plan.days))
     lines = [
         f for f in plan.geojson["features"] if f["geometry"]["type"] == "LineString"
