@@ -16,13 +16,10 @@ from pydantic import BaseModel, ValidationError
 
 from gis_service.cli import JsonOpt, cli_errors, cli_session, emit, fail
 from gis_service.errors import InvalidInput
-from grids import coverage, day_plans, demands, visit_routes, visits
+from grids import coverage, demands, visits
 from grids.visit_schemas import (
-    DayPlanRequest,
     DemandCreate,
     DemandTransition,
-    RoutePlan,
-    RouteRequest,
     RuleSet,
 )
 
@@ -31,7 +28,6 @@ demands_app = typer.Typer(help="The demand ledger (诉求清单).", no_args_is_h
 coverage_app = typer.Typer(
     help="Visit coverage and frequency rules.", no_args_is_help=True
 )
-route_app = typer.Typer(help="Visit-route planning.", no_args_is_help=True)
 
 Township = Annotated[
     str, typer.Option("--township", "-t", help="12-digit township code")
@@ -42,12 +38,12 @@ FarM = Annotated[float, typer.Option(help="flag GPS fixes farther than this (m)"
 Limit = Annotated[int, typer.Option(min=1, max=10_000)]
 
 
-def _dump(data: Any) -> Any:
+def dump(data: Any) -> Any:
     """Plain JSON-able data from schemas (and lists of them)."""
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json")
     if isinstance(data, list):
-        return [_dump(d) for d in data]
+        return [dump(d) for d in data]
     return data
 
 
@@ -68,7 +64,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _validated(model: type[BaseModel], **values: Any) -> Any:
+def validated(model: type[BaseModel], **values: Any) -> Any:
     """Build a request schema, turning validation errors into a one-line failure."""
     try:
         return model.model_validate(values)
@@ -101,7 +97,7 @@ def import_visits(
                 typer.echo(f"{where}: {err.get('reason')}", err=True)
             raise
     emit(
-        _dump(batch),
+        dump(batch),
         as_json,
         lambda b: (
             f"{b['inserted']} visits, {b['demands']} demands recorded; "
@@ -139,7 +135,7 @@ def list_visits(
         "fix_distance_m",
         "far",
     ]
-    emit(_dump(rows), as_json, lambda r: _table(r, cols))
+    emit(dump(rows), as_json, lambda r: _table(r, cols))
 
 
 # -- demands ------------------------------------------------------------------------
@@ -155,13 +151,13 @@ def add_demand(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a demand of a household."""
-    demand = _validated(
+    demand = validated(
         DemandCreate, household=household, category=category, description=description,
         due_date=due.date() if due else None, owner=owner, actor=actor,
     )  # fmt: skip
     with cli_errors(), cli_session() as session:
         out = demands.create_demand(session, township=township, demand=demand)
-    emit(_dump(out), as_json)
+    emit(dump(out), as_json)
 
 
 @demands_app.command("move")
@@ -175,14 +171,14 @@ def move_demand(
     as_json: JsonOpt = False,
 ) -> None:
     """Move a demand to a new status (illegal moves are refused)."""
-    change = _validated(
+    change = validated(
         DemandTransition, status=status, actor=actor, note=note, resolution=resolution
     )
     with cli_errors(), cli_session() as session:
         out = demands.transition_demand(
             session, township=township, demand_id=demand_id, change=change
         )
-    emit(_dump(out), as_json)
+    emit(dump(out), as_json)
 
 
 @demands_app.command("list")
@@ -211,7 +207,7 @@ def list_demands(
         "due_date",
         "overdue_days",
     ]
-    emit(_dump(rows), as_json, lambda r: _table(r, cols))
+    emit(dump(rows), as_json, lambda r: _table(r, cols))
 
 
 @demands_app.command("history")
@@ -222,7 +218,7 @@ def demand_history(
     with cli_errors(), cli_session() as session:
         rows = demands.demand_history(session, township=township, demand_id=demand_id)
     emit(
-        _dump(rows),
+        dump(rows),
         as_json,
         lambda r: _table(r, ["at", "from_status", "to_status", "actor", "note"]),
     )
@@ -250,7 +246,7 @@ def closure(
             rows, ["grid", "name", "summary", "overdue"]
         )
 
-    emit(_dump(report), as_json, render)
+    emit(dump(report), as_json, render)
 
 
 # -- coverage -----------------------------------------------------------------------
@@ -285,7 +281,7 @@ def coverage_grids(
         report = coverage.coverage_by_grid(
             session, township=township, since=since, until=until, grid=grid
         )
-    emit(_dump(report), as_json, _coverage_render)
+    emit(dump(report), as_json, _coverage_render)
 
 
 @coverage_app.command("cadres")
@@ -307,7 +303,7 @@ def coverage_cadres(
             cadre=cadre,
             far_m=far_m,
         )
-    emit(_dump(report), as_json, _coverage_render)
+    emit(dump(report), as_json, _coverage_render)
 
 
 @coverage_app.command("uncovered")
@@ -322,7 +318,7 @@ def uncovered(
         )
     cols = ["household", "tags", "cadre", "interval_days", "last_visit", "overdue_days",
             "distance_to_base_m"]  # fmt: skip
-    emit(_dump(rows), as_json, lambda r: _table(r, cols))
+    emit(dump(rows), as_json, lambda r: _table(r, cols))
 
 
 @coverage_app.command("rules")
@@ -343,105 +339,11 @@ def rules(
             if any(len(p) != 2 or not p[1].isdigit() for p in pairs):
                 fail("--tag must look like 脱贫不稳定户=30")
             everyone = default_days or coverage.DEFAULT_RULES.default_days
-            ruleset = _validated(
+            ruleset = validated(
                 RuleSet, default_days=everyone, tags={k: int(v) for k, v in pairs}
             )
             out = coverage.set_rules(session, township=township, rules=ruleset)
-    emit(_dump(out), as_json, lambda r: json.dumps(r, ensure_ascii=False))
-
-
-# -- routes -------------------------------------------------------------------------
-def _route_render(plan: dict[str, Any]) -> str:
-    quality = "optimal" if plan["optimal"] else f"gap ≤ {plan['gap']:.1%}"
-    lines = [
-        f"{plan['distance']} · {plan['method']} · {plan['total_m']:.0f} m · "
-        f"{plan['minutes']:.0f} min · {quality}"
-    ]
-    for day in plan["days"]:
-        stops = " → ".join(s["household"] or "?" for s in day["stops"])
-        head = f"day {day['day']}: {day['total_m']:.0f} m, {day['minutes']:.0f} min"
-        lines.append(f"{head}: {stops}")
-    return "\n".join(lines + plan["flags"])
-
-
-@route_app.command("plan")
-def plan(
-    township: Township,
-    cadre: Annotated[
-        str | None, typer.Option(help="cadre code (their due households)")
-    ] = None,
-    household: Annotated[
-        list[str] | None, typer.Option(help="household code, repeatable")
-    ] = None,
-    start: Annotated[
-        str | None, typer.Option(help="LON,LAT (default cadre base)")
-    ] = None,
-    open_route: Annotated[bool, typer.Option("--open", help="do not return")] = False,
-    per_day: Annotated[int | None, typer.Option(min=1)] = None,
-    speed_kmh: float = 15.0,
-    time_limit: float = 2.0,
-    geojson: Annotated[
-        Path | None, typer.Option(help="write the route GeoJSON here")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Plan an ordered visit route (exact up to 14 stops)."""
-    lon = lat = None
-    if start:
-        try:
-            lon, lat = (float(v) for v in start.split(","))
-        except ValueError:
-            fail(f"--start {start!r} must be LON,LAT")
-    request = _validated(
-        RouteRequest, cadre=cadre, households=household or None, start_lon=lon,
-        start_lat=lat, closed=not open_route, per_day=per_day, speed_kmh=speed_kmh,
-        time_limit_s=time_limit,
-    )  # fmt: skip
-    with cli_errors(), cli_session() as session:
-        out: RoutePlan = visit_routes.plan_route(
-            session, township=township, request=request
-        )
-    if geojson:
-        geojson.write_text(
-            json.dumps(out.geojson, ensure_ascii=False), encoding="utf-8"
-        )
-    emit(_dump(out), as_json, _route_render)
-
-
-@route_app.command("day-plan")
-def day_plan(
-    grid: str,
-    township: Township,
-    per_day: Annotated[int, typer.Option(min=1)] = 14,
-    rebalance: Annotated[
-        bool, typer.Option("--rebalance", help="any cadre, any household")
-    ] = False,
-    open_route: Annotated[bool, typer.Option("--open")] = False,
-    time_limit: float = 2.0,
-    as_of: Until = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """A day's balanced routes for a grid's cadres (longest as short as possible)."""
-    request = _validated(
-        DayPlanRequest, per_day=per_day, rebalance=rebalance, closed=not open_route,
-        time_limit_s=time_limit, as_of=as_of,
-    )  # fmt: skip
-    with cli_errors(), cli_session() as session:
-        out = day_plans.plan_grid_day(
-            session, township=township, grid=grid, request=request
-        )
-
-    def render(p: dict[str, Any]) -> str:
-        lines = [f"grid {p['grid']}: longest {p['longest_m']:.0f} m"]
-        lines.append(f"total {p['total_m']:.0f} m")
-        for c in p["cadres"]:
-            share = f"{c['households']} households, {c['route']['total_m']:.0f} m"
-            lines.append(f"{c['cadre']} {c['name']}: {share}")
-        if p["left_over"]:
-            lines.append("left for another day: " + ", ".join(p["left_over"]))
-        return "\n".join(lines)
-
-    emit(_dump(out), as_json, render)
+    emit(dump(out), as_json, lambda r: json.dumps(r, ensure_ascii=False))
 
 
 def register(app: typer.Typer) -> None:
@@ -449,4 +351,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(visits_app, name="visits")
     app.add_typer(demands_app, name="demands")
     app.add_typer(coverage_app, name="coverage")
+    from grids.route_cli import route_app
+
     app.add_typer(route_app, name="visit-route")
