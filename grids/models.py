@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    ForeignKey,
     ForeignKeyConstraint,
     Identity,
     Index,
@@ -248,8 +249,45 @@ class DemandEvent(Base):
     at: Mapped[datetime] = created_at()
 
 
+class VisitRule(Base):
+    """How often households with a tag must be visited; tag '*' is everyone's rule."""
+
+    __tablename__ = "visit_rules"
+    __table_args__ = (
+        CheckConstraint("interval_days > 0", name="interval_positive"),
+        CheckConstraint(
+            "tag = '*' OR tag IN (" + ", ".join(f"'{t}'" for t in HOUSEHOLD_TAGS) + ")",
+            name="tag_known",
+        ),
+    )
+
+    township_code: Mapped[str] = mapped_column(
+        String(12),
+        ForeignKey("townships.code", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    tag: Mapped[str] = mapped_column(String(20), primary_key=True)
+    interval_days: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    updated_at: Mapped[datetime] = updated_at()
+
+
+# Indexes for coverage per cadre and the overdue-demand lists (migration 0030).
+Index(
+    "ix_visits_township_cadre_time",
+    Visit.township_code,
+    Visit.cadre_id,
+    Visit.visited_at,
+)
+Index(
+    "ix_demands_township_status_due",
+    Demand.township_code,
+    Demand.status,
+    Demand.due_date,
+)
+
+
 __all__ = [
     "CADRE_ROLES", "DEMAND_CATEGORIES", "DEMAND_STATUSES", "HOUSEHOLD_TAGS",
     "PRIORITY_TAGS", "VISIT_PURPOSES", "Cadre", "Demand", "DemandEvent", "Grid",
-    "Household", "Visit",
+    "Household", "Visit", "VisitRule",
 ]  # fmt: skip

@@ -1,0 +1,145 @@
+"""Coverage over a hand-built visit history: frequency rules, rollup, overdue order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from pyproj import Geod
+
+from grids.coverage import (
+    coverage_by_cadre,
+    coverage_by_grid,
+    set_rules,
+    uncovered_households,
+)
+from grids.visit_schemas import RuleSet
+from tests.factories import TOWNSHIP
+from tests.grids.factories_visits import LAT, Town, at, make_town, make_visit_rows
+
+BASE = f"/townships/{TOWNSHIP}"
+AS_OF = at("2026-06-30")
+SINCE = at("2026-04-01")
+
+
+def visit(
+    household: int,
+    cadre: int,
+    day: str,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> dict[str, object]:
+    return {"household_id": household, "cadre_id": cadre, "visited_at": at(day),
+            "lon": lon, "lat": lat}  # fmt: skip
+
+
+def history(session: Session) -> Town:
+    """H001 (monthly) 10 d ago, H002 (quarterly) 121 d, H003 (monthly) 60 d,
+    H004 never, H005 (monthly) 36 d, H006 (quarterly) 29 d."""
+    town = make_town(session)
+    h, c = town.households, town.cadres
+    make_visit_rows(
+        session,
+        [
+            visit(h["H001"], c["C1"], "2026-06-20"),
+            visit(h["H002"], c["C1"], "2026-03-01"),
+            visit(h["H003"], c["C1"], "2026-05-01", 102.502, LAT + 0.005),  # ≈555 m off
+            visit(h["H005"], c["C2"], "2026-05-25"),
+            visit(h["H006"], c["C2"], "2026-06-01", 102.511, LAT),
+            visit(h["H006"], c["C2"], "2026-01-10"),
+        ],
+    )  # fmt: skip
+    return town
+
+
+def test_uncovered_ordered_by_how_overdue(session: Session, client: TestClient) -> None:
+    history(session)
+    due = uncovered_households(session, township=TOWNSHIP, as_of=AS_OF)
+    assert [(u.household, u.overdue_days) for u in due] == [
+        ("H004", None), ("H002", 31.0), ("H003", 30.0), ("H005", 6.0),
+    ]  # fmt: skip
+    assert [u.interval_days for u in due] == [90, 90, 30, 30]
+    assert [u.cadre for u in due] == ["C1", "C1", "C1", "C2"]
+    h004 = due[0]
+    expected = Geod(ellps="WGS84").inv(102.500, 37.101, 102.503, LAT)[2]
+    assert h004.distance_to_base_m == pytest.approx(expected, abs=0.01)
+    api = client.get(
+        f"{BASE}/coverage/uncovered", params={"as_of": AS_OF.isoformat(), "cadre": "C2"}
+    )
+    assert api.status_code == 200
+    assert [u["household"] for u in api.json()] == ["H005"]
+
+
+def test_coverage_per_grid_rolls_up(session: Session) -> None:
+    history(session)
+    report = coverage_by_grid(session, township=TOWNSHIP, since=SINCE, until=AS_OF)
+    got = {r.code: (r.households, r.visited, r.up_to_date, r.due) for r in report.rows}
+    assert got == {"R": (6, 4, 2, 4), "A": (4, 2, 1, 3), "B": (2, 2, 1, 1)}
+    assert (report.township.households, report.township.visited) == (6, 4)
+    a = next(r for r in report.rows if r.code == "A")
+    assert (a.visited_share, a.up_to_date_share) == (0.5, 0.25)
+    assert [r.code for r in report.rows] == ["R", "A", "B"]  # tree order
+
+
+def test_coverage_per_cadre_counts_far_fixes(
+    session: Session, client: TestClient
+) -> None:
+    history(session)
+    report = coverage_by_cadre(session, township=TOWNSHIP, since=SINCE, until=AS_OF)
+    got = {r.code: (r.households, r.visited, r.up_to_date, r.visits, r.far_visits)
+           for r in report.rows}  # fmt: skip
+    assert got == {"C1": (4, 2, 1, 2, 1), "C2": (2, 2, 1, 2, 0)}
+    api = client.get(
+        f"{BASE}/coverage/cadres",
+        params={"since": SINCE.isoformat(), "until": AS_OF.isoformat(), "far_m": 600},
+    ).json()
+    assert [r["far_visits"] for r in api["rows"]] == [0, 0]
+
+
+def test_frequency_rules_change_what_is_due(
+    session: Session, client: TestClient
+) -> None:
+    history(session)
+    response = client.put(
+        f"{BASE}/visit-rules", json={"default_days": 120, "tags": {"脱贫不稳定户": 7}}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"default_days": 120, "tags": {"脱贫不稳定户": 7}}
+    due = uncovered_households(session, township=TOWNSHIP, as_of=AS_OF)
+    assert [(u.household, u.overdue_days) for u in due] == [
+        ("H004", None), ("H001", 3.0), ("H002", 1.0),
+    ]  # fmt: skip
+    bad = client.put(
+        f"{BASE}/visit-rules", json={"default_days": 90, "tags": {"富裕户": 30}}
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "tags.富裕户"
+
+
+def test_rules_default_and_reset(session: Session, client: TestClient) -> None:
+    make_town(session)
+    defaults = client.get(f"{BASE}/visit-rules").json()
+    assert defaults["default_days"] == 90
+    assert defaults["tags"] == {
+        "脱贫不稳定户": 30,
+        "边缘易致贫户": 30,
+        "突发严重困难户": 30,
+    }
+    set_rules(session, township=TOWNSHIP, rules=RuleSet(default_days=60))
+    assert client.get(f"{BASE}/visit-rules").json() == {"default_days": 60, "tags": {}}
+
+
+def test_empty_period_is_refused(session: Session, client: TestClient) -> None:
+    make_town(session)
+    response = client.get(
+        f"{BASE}/coverage/grids",
+        params={
+            "since": AS_OF.isoformat(),
+            "until": datetime(2026, 1, 1).isoformat() + "+00:00",
+        },
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "since"
