@@ -118,7 +118,7 @@ def resolve_crs(
             )
         warnings.append("the file has no coordinate system; assumed EPSG:4326 (WGS84)")
         return CRS.from_epsg(4326), warnings
-    assert isinstance(chosen, CRS)  # noqa: S101 - GCJ02 handled above
+    assert isinstance(chosen, CRS)
     if chosen.to_epsg() not in (*GEOGRAPHIC, *CGCS2000_GK):
         warnings.append(f"coordinates converted from {chosen.name}")
     return chosen, warnings
@@ -135,9 +135,9 @@ def _label(crs: CRS | str) -> str:
     return crs
 
 
-def _offsets(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[
-    NDArray[np.float64], NDArray[np.float64]
-]:  # fmt: skip
+def _offsets(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The GCJ-02 offset (dlon, dlat) in degrees at WGS84 ``lon``/``lat``."""
     x = lon - 105.0
     y = lat - 35.0
@@ -149,7 +149,9 @@ def _offsets(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[
     dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y
     dlon = dlon + 0.1 * np.sqrt(np.abs(x)) + base * 2.0 / 3.0
     dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-    dlon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2 / 3
+    dlon += (
+        (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2 / 3
+    )
     rad = lat / 180.0 * np.pi
     magic = 1 - _EE * np.sin(rad) ** 2
     sqrt_magic = np.sqrt(magic)
@@ -182,13 +184,11 @@ def gcj02_to_wgs84(
     return wlon, wlat
 
 
-def to_wgs84(
-    geoms: NDArray[np.object_], source: CRS | str
-) -> NDArray[np.object_]:
+def to_wgs84(geoms: NDArray[np.object_], source: CRS | str) -> NDArray[np.object_]:
     """Transform an array of shapely geometries from ``source`` to EPSG:4326."""
     if source == GCJ02:
         return shapely.transform(geoms, _gcj_coords)
-    assert isinstance(source, CRS)  # noqa: S101
+    assert isinstance(source, CRS)
     if source.to_epsg() == 4326:
         return geoms
     from pyproj import Transformer

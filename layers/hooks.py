@@ -3,7 +3,7 @@
 ASSIGNMENT HOOK: when households are imported or a household's location is
 edited, their grid (and cadre) assignment must be re-run. The assignment service
 (grids/assignment.py) registers itself here, e.g. at app/CLI start-up:
-``HOUSEHOLDS_MOVED.append(lambda s, t, ids: assign_households(s, township=t, ids=ids))``.
+``HOUSEHOLDS_MOVED.append(lambda s, t, ids: assign(s, township=t, ids=ids))``.
 Hooks run inside the import's or edit's transaction, so a failure rolls it back.
 """
 

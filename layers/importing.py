@@ -59,9 +59,14 @@ def import_file(
     ensure_township(session, township)
     read = read_features(path, filename=filename, layer=source_layer, encoding=encoding)
     report = import_features(
-        session, township=township, spec=spec, read=read, crs=crs, repair=repair,
+        session,
+        township=township,
+        spec=spec,
+        read=read,
+        crs=crs,
+        repair=repair,
         dry_run=dry_run,
-    )  # fmt: skip
+    )
     report["source_layer"] = read.source_layer
     logger.info("import %s into %s/%s: %s", filename, township, spec.name, report)
     return report
@@ -126,9 +131,12 @@ def _write(
         session.execute(statement)
     arrays = [f.name for f in spec.fields if f.kind == "tags" and f.name in present]
     copy_frame(
-        session, staging.STAGE, prepared.rows, geometry_columns=["geom"],
+        session,
+        staging.STAGE,
+        prepared.rows,
+        geometry_columns=["geom"],
         array_columns=arrays,
-    )  # fmt: skip
+    )
     repairs = _repair(session, spec) if repair else []
     errors = list(prepared.errors)
     for check in staging.checks(spec, present):
@@ -183,10 +191,14 @@ def _rebuild_tree(session: Session, township: str) -> None:
             f"the grid tree has a parent cycle through {', '.join(stranded)}; "
             "nothing was written",
             errors=[
-                {"feature": None, "code": c, "field": "parent_code",
-                 "reason": "parent chain forms a cycle"}
+                {
+                    "feature": None,
+                    "code": c,
+                    "field": "parent_code",
+                    "reason": "parent chain forms a cycle",
+                }
                 for c in stranded
-            ],  # fmt: skip
+            ],
             written=False,
         )
 

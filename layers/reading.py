@@ -64,9 +64,11 @@ def read_features(
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(path, layer, encoding)
     raise UnsupportedMedia(
-        f"cannot read {filename or path.name!r}: expected GeoJSON, GeoPackage, a zipped "
-        "Shapefile, CSV or XLSX",
-        errors=[{"field": "file", "reason": f"unsupported suffix {suffix or '(none)'}"}],
+        f"cannot read {filename or path.name!r}: expected GeoJSON, GeoPackage, "
+        "a zipped Shapefile, CSV or XLSX",
+        errors=[
+            {"field": "file", "reason": f"unsupported suffix {suffix or '(none)'}"}
+        ],
     )
 
 
@@ -75,9 +77,10 @@ def _unzip_shapefile(path: Path, into: Path) -> Path:
     try:
         with zipfile.ZipFile(path) as archive:
             members = [
-                m for m in archive.infolist()
+                m
+                for m in archive.infolist()
                 if not m.is_dir() and not m.filename.startswith("__MACOSX")
-            ]  # fmt: skip
+            ]
             shps = [m for m in members if m.filename.lower().endswith(".shp")]
             if len(shps) != 1:
                 raise InvalidInput(
@@ -187,8 +190,10 @@ def _read_table(path: Path, suffix: str, encoding: str | None) -> ReadResult:
         geoms = np.full(len(table), None, dtype=object)
         missing = np.full(len(table), "the table has no lon/lat or WKT column", object)
     frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, index=table.index))
-    has_geometry = lon_col is not None and lat_col is not None or wkt_col is not None
-    return ReadResult(frame, None, missing_coordinates=missing, has_geometry=has_geometry)
+    has_geometry = (lon_col is not None and lat_col is not None) or wkt_col is not None
+    return ReadResult(
+        frame, None, missing_coordinates=missing, has_geometry=has_geometry
+    )
 
 
 def _short(exc: BaseException) -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gis_service.errors import NotFound
 from grids.models import CADRE_ROLES, HOUSEHOLD_TAGS
 from layers.models import HAZARD_KINDS, HAZARD_SEVERITIES, HAZARD_STATUSES
-
-from gis_service.errors import NotFound
 
 # Field kinds: text, enum, int, float, bool, date, timestamp, tags.
 SQL_TYPES = {
@@ -96,7 +95,9 @@ LAYERS: dict[str, LayerSpec] = {
             "Point",
             fields=(
                 _CODE,
-                Field("head_name", required=True, max_len=100, aliases=("户主", "name")),
+                Field(
+                    "head_name", required=True, max_len=100, aliases=("户主", "name")
+                ),
                 Field("members", "int", default="1", minimum=0, aliases=("人口",)),
                 Field("village", max_len=100, aliases=("村",)),
                 Field("address", max_len=200),
@@ -117,9 +118,12 @@ LAYERS: dict[str, LayerSpec] = {
                 Field("name", required=True, max_len=200),
                 Field("level", required=True, max_len=50),
                 Field(
-                    "parent_code", max_len=64, shp_name="parent", aliases=("parent",),
+                    "parent_code",
+                    max_len=64,
+                    shp_name="parent",
+                    aliases=("parent",),
                     ref=("grids", "parent_id"),
-                ),  # fmt: skip
+                ),
             ),
             filters=("level", "parent"),
             read_only=("depth",),
@@ -137,9 +141,12 @@ LAYERS: dict[str, LayerSpec] = {
                 Field("role", "enum", default="'grid_worker'", values=CADRE_ROLES),
                 Field("phone", max_len=20, personal=True),
                 Field(
-                    "home_grid_code", max_len=64, shp_name="home_grid",
-                    aliases=("home_grid", "grid_code"), ref=("grids", "home_grid_id"),
-                ),  # fmt: skip
+                    "home_grid_code",
+                    max_len=64,
+                    shp_name="home_grid",
+                    aliases=("home_grid", "grid_code"),
+                    ref=("grids", "home_grid_id"),
+                ),
                 Field("capacity", "int", default="14", minimum=0, exclusive_min=True),
                 Field("active", "bool", default="true"),
             ),
@@ -153,14 +160,21 @@ LAYERS: dict[str, LayerSpec] = {
             fields=(
                 Field("contract_no", required=True, max_len=64, aliases=("合同号",)),
                 Field(
-                    "holder_code", max_len=64, shp_name="holder", aliases=("holder",),
+                    "holder_code",
+                    max_len=64,
+                    shp_name="holder",
+                    aliases=("holder",),
                     ref=("households", "holder_household_id"),
-                ),  # fmt: skip
+                ),
                 Field(
-                    "contract_area_mu", "float", minimum=0, exclusive_min=True,
-                    shp_name="area_mu", aliases=("area_mu", "承包面积"),
+                    "contract_area_mu",
+                    "float",
+                    minimum=0,
+                    exclusive_min=True,
+                    shp_name="area_mu",
+                    aliases=("area_mu", "承包面积"),
                     sql_type="numeric(12,2)",
-                ),  # fmt: skip
+                ),
             ),
             filters=("holder",),
             aliases=("parcels", "pasture"),
@@ -173,26 +187,32 @@ LAYERS: dict[str, LayerSpec] = {
             fields=(
                 _CODE,
                 Field("kind", "enum", required=True, values=HAZARD_KINDS),
-                Field(
-                    "severity", "enum", default="'medium'", values=HAZARD_SEVERITIES
-                ),
+                Field("severity", "enum", default="'medium'", values=HAZARD_SEVERITIES),
                 Field("status", "enum", default="'found'", values=HAZARD_STATUSES),
                 Field("description", shp_name="descr", aliases=("descr",)),
                 Field(
-                    "warn_radius_m", "float", default="500", minimum=0,
-                    exclusive_min=True, shp_name="warn_r_m", aliases=("warn_r_m",),
-                ),  # fmt: skip
+                    "warn_radius_m",
+                    "float",
+                    default="500",
+                    minimum=0,
+                    exclusive_min=True,
+                    shp_name="warn_r_m",
+                    aliases=("warn_r_m",),
+                ),
                 Field("found_at", "timestamp", default="now()"),
                 Field("deadline", "date"),
                 Field("closed_at", "timestamp"),
             ),
             filters=("grid", "status", "kind", "severity"),
             read_only=("grid_code",),
-            computed=((
-                "grid_id",
-                "(SELECT g.id FROM grids g WHERE g.township_code = :t"
-                " AND ST_Covers(g.geom, s.geom) ORDER BY g.depth DESC, g.code LIMIT 1)",
-            ),),
+            computed=(
+                (
+                    "grid_id",
+                    "(SELECT g.id FROM grids g WHERE g.township_code = :t"
+                    " AND ST_Covers(g.geom, s.geom)"
+                    " ORDER BY g.depth DESC, g.code LIMIT 1)",
+                ),
+            ),
         ),
         LayerSpec(
             "roads",

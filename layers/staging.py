@@ -26,7 +26,7 @@ _GEOMETRY_DIMENSION = {"Point": 1, "MultiLineString": 2, "MultiPolygon": 3}
 
 
 def stage_ddl(spec: LayerSpec) -> list[TextClause]:
-    """Create the staging table with every field of the layer (absent ones stay NULL)."""
+    """Create the staging table with every field (absent ones stay NULL)."""
     columns = ["_idx int"]
     for f in spec.fields:
         columns.append(f"{f.name} {f.stage_type}")
@@ -51,9 +51,10 @@ def _joins(spec: LayerSpec, present: frozenset[str]) -> str:
     ]
     for f in spec.fields:
         if f.ref is not None and f.name in present:
+            alias = _ref_alias(f)
             parts.append(
-                f"LEFT JOIN {f.ref[0]} {_ref_alias(f)} ON {_ref_alias(f)}.township_code = :t "
-                f"AND {_ref_alias(f)}.code = s.{f.name}"
+                f"LEFT JOIN {f.ref[0]} {alias} ON {alias}.township_code = :t "
+                f"AND {alias}.code = s.{f.name}"
             )
     return "\n".join(parts)
 
@@ -86,7 +87,8 @@ def upsert(spec: LayerSpec, present: frozenset[str]) -> TextClause:
     if spec.has_updated_at:
         sets.append("updated_at = now()")
     return text(
-        f"INSERT INTO {spec.table} AS t (township_code, {spec.key}, {', '.join(columns)})\n"
+        f"INSERT INTO {spec.table} AS t "
+        f"(township_code, {spec.key}, {', '.join(columns)})\n"
         f"SELECT :t, s.{spec.key}, {', '.join(values)}\n"
         f"FROM {STAGE} s\n{_joins(spec, present)}\n"
         f"ORDER BY s._idx\n"
@@ -153,7 +155,9 @@ def checks(spec: LayerSpec, present: frozenset[str]) -> list[TextClause]:
 def repair(spec: LayerSpec) -> TextClause:
     """ST_MakeValid the invalid rows (kept at 1e-7°); return what changed."""
     dim = _GEOMETRY_DIMENSION[spec.geometry_kind]
-    fixed = f"ST_CollectionExtract(ST_ReducePrecision(ST_MakeValid(s.geom), 1e-7), {dim})"
+    fixed = (
+        f"ST_CollectionExtract(ST_ReducePrecision(ST_MakeValid(s.geom), 1e-7), {dim})"
+    )
     if dim > 1:
         fixed = f"ST_Multi({fixed})"
     return text(
@@ -192,7 +196,8 @@ GRID_TREE = text(
         FROM grids g JOIN tree ON g.parent_id = tree.id WHERE g.township_code = :t),
     moved AS (
       UPDATE grids g SET depth = tree.depth, path = tree.path FROM tree
-       WHERE g.id = tree.id AND (g.depth, g.path) IS DISTINCT FROM (tree.depth, tree.path)
+       WHERE g.id = tree.id
+         AND (g.depth, g.path) IS DISTINCT FROM (tree.depth, tree.path)
       RETURNING g.id)
     SELECT g.code FROM grids g WHERE g.township_code = :t
        AND NOT EXISTS (SELECT 1 FROM tree WHERE tree.id = g.id)

@@ -65,14 +65,16 @@ class _Report:
             reason = reasons if isinstance(reasons, str) else reasons[i]
             code = self.codes[i]
             self.errors.append(
-                {"feature": int(i), "code": None if pd.isna(code) else str(code),
-                 "field": name, "reason": reason}
-            )  # fmt: skip
+                {
+                    "feature": int(i),
+                    "code": None if pd.isna(code) else str(code),
+                    "field": name,
+                    "reason": reason,
+                }
+            )
 
 
-def prepare(
-    read: ReadResult, spec: LayerSpec, *, crs: str | None = None
-) -> Prepared:
+def prepare(read: ReadResult, spec: LayerSpec, *, crs: str | None = None) -> Prepared:
     """Check and type every feature of ``read`` for layer ``spec``."""
     frame, warnings = _canonical_columns(read.frame, spec)
     n = len(frame)
@@ -96,7 +98,9 @@ def prepare(
     dup = pd.Series(key).duplicated(keep="first").to_numpy() & ~missing_key
     if dup.any():
         first = pd.Series(np.arange(n)).groupby(pd.Series(key)).transform("first")
-        reasons = [f"duplicate {spec.key} (first at feature {first[i]})" for i in range(n)]
+        reasons = [
+            f"duplicate {spec.key} (first at feature {first[i]})" for i in range(n)
+        ]
         report.add(dup, spec.key, reasons)
     rows["geom"] = geoms
     return Prepared(rows, present, report.errors, warnings, crs_label)
@@ -151,18 +155,28 @@ def _geometries(
     present = ~(missing | empty)
     kinds = shapely.get_type_id(geoms)
     names = np.array(
-        ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
-         "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object,
-    )  # fmt: skip
+        [
+            "Point",
+            "LineString",
+            "LinearRing",
+            "Polygon",
+            "MultiPoint",
+            "MultiLineString",
+            "MultiPolygon",
+            "GeometryCollection",
+        ],
+        dtype=object,
+    )
     type_names = np.where(kinds >= 0, names[np.clip(kinds, 0, 7)], None)
     accepted = ACCEPTED_TYPES[spec.geometry_kind]
     wrong = present & ~np.isin(type_names, accepted)
     multi_point = present & (type_names == "MultiPoint")
     wrong |= multi_point & (shapely.get_num_geometries(geoms) != 1)
     report.add(
-        wrong, "geometry",
+        wrong,
+        "geometry",
         [f"expected {' or '.join(accepted)}, got {t}" for t in type_names],
-    )  # fmt: skip
+    )
     zm = present & (shapely.has_z(geoms) | shapely.has_m(geoms))
     if zm.any():
         warnings.append(f"{int(zm.sum())} features had Z/M values; they were dropped")
@@ -205,11 +219,11 @@ def _check_extent(
     reasons = [
         f"longitude/latitude look swapped: got ({b[0]:.6f}, {b[1]:.6f}); "
         f"expected longitude first, e.g. ({b[1]:.6f}, {b[0]:.6f})"
-        if s else
-        f"outside China's extent (lon {x0}..{x1}, lat {y0}..{y1}): "
+        if s
+        else f"outside China's extent (lon {x0}..{x1}, lat {y0}..{y1}): "
         f"bounds ({b[0]:.6f}, {b[1]:.6f}, {b[2]:.6f}, {b[3]:.6f})"
         for b, s in zip(bounds, swapped, strict=True)
-    ]  # fmt: skip
+    ]
     report.add(outside, "geometry", reasons)
     geoms[outside] = None
 
@@ -257,20 +271,30 @@ def _coerce(
         ok = ~blank & ~bad
         if f.kind == "int":
             frac = ok & (np.mod(np.where(ok, numbers, 0), 1) != 0)
-            report.add(frac, f.name, [f"expected a whole number, got {t}" for t in text])
+            report.add(
+                frac, f.name, [f"expected a whole number, got {t}" for t in text]
+            )
             ok &= ~frac
         if f.minimum is not None:
-            low = ok & ((numbers <= f.minimum) if f.exclusive_min else (numbers < f.minimum))
+            low = ok & (
+                (numbers <= f.minimum) if f.exclusive_min else (numbers < f.minimum)
+            )
             sign = ">" if f.exclusive_min else ">="
-            report.add(low, f.name, [f"must be {sign} {f.minimum:g}, got {t}" for t in text])
+            report.add(
+                low, f.name, [f"must be {sign} {f.minimum:g}, got {t}" for t in text]
+            )
         values = np.where(ok, numbers, None).astype(object)
         if f.kind == "int":
-            values = np.array([None if v is None else int(v) for v in values], dtype=object)
+            values = np.array(
+                [None if v is None else int(v) for v in values], dtype=object
+            )
         return values, keep
     if f.kind == "bool":
         low = np.array([t.lower() if t else t for t in text], dtype=object)
-        values = np.array([True if t in TRUE else False if t in FALSE else None
-                           for t in low], dtype=object)  # fmt: skip
+        values = np.array(
+            [True if t in TRUE else False if t in FALSE else None for t in low],
+            dtype=object,
+        )
         bad = ~blank & pd.isna(values)
         report.add(bad, f.name, [f"expected true/false, got {t!r}" for t in text])
         return values, keep
@@ -281,9 +305,10 @@ def _coerce(
     if f.max_len is not None:
         lengths = np.array([len(t) if t else 0 for t in text])
         report.add(
-            lengths > f.max_len, f.name,
+            lengths > f.max_len,
+            f.name,
             [f"longer than {f.max_len} characters ({k})" for k in lengths],
-        )  # fmt: skip
+        )
     if f.personal:
         keep = np.array([bool(t) and "*" in t for t in text])
         text[keep] = None  # a masked value (from an export) keeps the stored one
@@ -301,10 +326,11 @@ def _coerce_tags(
         unknown = [t for t in tags if t not in allowed]
         if unknown:
             report.add(
-                np.arange(len(raw)) == i, f.name,
+                np.arange(len(raw)) == i,
+                f.name,
                 f"unknown tag(s) {', '.join(unknown)}; expected some of "
                 f"{', '.join(f.values)}",
-            )  # fmt: skip
+            )
         out[i] = list(dict.fromkeys(t for t in tags if t in allowed))
     return out
 
@@ -330,7 +356,9 @@ def _coerce_time(
     series = pd.Series(raw, dtype=object)
     blank = series.isna().to_numpy() | (series.astype(str).str.strip() == "").to_numpy()
     text = series.where(~blank, None).astype(str).str.strip()
-    parsed = pd.to_datetime(text.where(~blank), errors="coerce", utc=True, format="mixed")
+    parsed = pd.to_datetime(
+        text.where(~blank), errors="coerce", utc=True, format="mixed"
+    )
     bad = ~blank & parsed.isna().to_numpy()
     what = "a date (YYYY-MM-DD)" if f.kind == "date" else "a date-time (ISO 8601)"
     report.add(bad, f.name, [f"expected {what}, got {t!r}" for t in text])
@@ -340,6 +368,10 @@ def _coerce_time(
         values = [None if pd.isna(p) else p.date() for p in parsed]
         return np.array(values, dtype=object)
     naive = ~text.str.contains(TZ_SUFFIX).to_numpy()
-    naive &= ~np.array([isinstance(v, pd.Timestamp) and v.tzinfo is not None for v in raw])
+    naive &= ~np.array(
+        [isinstance(v, pd.Timestamp) and v.tzinfo is not None for v in raw]
+    )
     parsed = parsed.where(~naive, parsed - LOCAL_UTC_OFFSET)
-    return np.array([None if pd.isna(p) else p.isoformat() for p in parsed], dtype=object)
+    return np.array(
+        [None if pd.isna(p) else p.isoformat() for p in parsed], dtype=object
+    )
