@@ -140,15 +140,19 @@ def checks(spec: LayerSpec, present: frozenset[str]) -> list[TextClause]:
                     )
                 )
         elif f.required and f.name != key and f.name not in present:
-            out.append(
-                text(
-                    f"SELECT s._idx, s.{key}, '{f.name}', 'the file has no {f.name} "
-                    f"column, which a new feature needs' FROM {STAGE} s WHERE NOT "
-                    f"EXISTS (SELECT 1 FROM {spec.table} c WHERE c.township_code = :t "
-                    f"AND c.{key} = s.{key})"
-                )
-            )
+            out.append(_needed_by_new(spec, f.name, f"{f.name} column"))
+    if spec.geometry_required and GEOMETRY not in present:
+        out.append(_needed_by_new(spec, GEOMETRY, "geometry (lon/lat or WKT)"))
     return out
+
+
+def _needed_by_new(spec: LayerSpec, name: str, what: str) -> TextClause:
+    """Rows that would be inserted although the file lacks ``what``."""
+    return text(
+        f"SELECT s._idx, s.{spec.key}, '{name}', 'the file has no {what}, which a "
+        f"new feature needs' FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM "
+        f"{spec.table} c WHERE c.township_code = :t AND c.{spec.key} = s.{spec.key})"
+    )
 
 
 @cache

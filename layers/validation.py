@@ -139,7 +139,7 @@ def _geometries(
     warnings: list[str] = []
     missing = pd.isna(geoms)
     empty = ~missing & shapely.is_empty(np.where(missing, None, geoms))
-    if spec.geometry_required:
+    if spec.geometry_required and read.has_geometry:
         reasons = read.missing_coordinates
         if reasons is not None:
             report.add(missing, "geometry", [r or "missing geometry" for r in reasons])

@@ -15,7 +15,7 @@ import geopandas as gpd
 import pyogrio
 from shapely.geometry import LineString, Point
 
-from tests.factories import TOWNSHIP, make_township, square
+from tests.factories import make_township, square
 from tests.layers.factories_layers import (
     ID_NUMBER,
     count,
