@@ -20,9 +20,12 @@ def households(session: Session) -> list[int]:
     make_grid(session, "G0", square(102.0, 37.0, 1.0), level="core")
     make_grid(session, "G1", square(102.0, 37.0, 0.5), parent="G0")
     ids = make_households(
-        session, [(102.1, 37.1), (102.2, 37.2), (102.8, 37.8)],
-        tags=[["低保"], [], ["低保", "残疾"]], id_number=ID_NUMBER, phone=PHONE,
-    )  # fmt: skip
+        session,
+        [(102.1, 37.1), (102.2, 37.2), (102.8, 37.8)],
+        tags=[["低保"], [], ["低保", "残疾"]],
+        id_number=ID_NUMBER,
+        phone=PHONE,
+    )
     grid = session.execute(text("SELECT id FROM grids WHERE code = 'G1'")).scalar()
     session.execute(
         text("UPDATE households SET grid_id = :g WHERE id = ANY(:ids)"),
@@ -105,9 +108,14 @@ def test_patch_validates_and_keeps_masked_values(
     current = client.get(f"{BASE}/households/items/H001").json()["properties"]
     response = client.patch(
         f"{BASE}/households/items/H001",
-        json={"properties": {"members": 5, "id_number": current["id_number"],
-                             "tags": ["残疾"]}},
-    )  # fmt: skip
+        json={
+            "properties": {
+                "members": 5,
+                "id_number": current["id_number"],
+                "tags": ["残疾"],
+            }
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.json()["properties"]["members"] == 5
     row = session.execute(
@@ -127,7 +135,7 @@ def test_patch_validates_and_keeps_masked_values(
             {"geometry": {"type": "Point", "coordinates": [37.1, 102.1]}},
             "geometry",
             "look swapped",
-        ),  # fmt: skip
+        ),
         ({"geometry": None}, "geometry", "missing geometry"),
     ],
 )

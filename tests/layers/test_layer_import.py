@@ -84,9 +84,11 @@ def test_dry_run_reports_counts_and_writes_nothing(
     client: TestClient, session: Session, tmp_path: Path
 ) -> None:
     body = upload(
-        client, "households", write(households_frame(), tmp_path / "h.geojson"),
+        client,
+        "households",
+        write(households_frame(), tmp_path / "h.geojson"),
         dry_run=True,
-    ).json()  # fmt: skip
+    ).json()
     assert (body["inserted"], body["dry_run"], body["written"]) == (3, True, False)
     assert count(session, "households") == 0
 
@@ -109,9 +111,14 @@ def test_csv_with_lon_lat_and_xlsx_with_wkt(
     client: TestClient, session: Session, tmp_path: Path
 ) -> None:
     table = pd.DataFrame(
-        {"code": ["C1", "C2"], "head_name": ["甲", "乙"], "经度": [102.5, 102.6],
-         "纬度": [37.1, 37.2], "tags": ["低保、空巢老人", ""]}
-    )  # fmt: skip
+        {
+            "code": ["C1", "C2"],
+            "head_name": ["甲", "乙"],
+            "经度": [102.5, 102.6],
+            "纬度": [37.1, 37.2],
+            "tags": ["低保、空巢老人", ""],
+        }
+    )
     table.to_csv(tmp_path / "h.csv", index=False, encoding="gb18030")
     body = upload(client, "households", tmp_path / "h.csv", encoding="gb18030").json()
     assert body["inserted"] == 2
@@ -138,9 +145,10 @@ def test_zipped_gbk_shapefile(
     folder = tmp_path / "shp"
     folder.mkdir()
     pyogrio.write_dataframe(
-        households_frame(2, village=["南泥沟村", "永丰滩村"]), folder / "h.shp",
+        households_frame(2, village=["南泥沟村", "永丰滩村"]),
+        folder / "h.shp",
         encoding="GBK",
-    )  # fmt: skip
+    )
     if not with_cpg:
         (folder / "h.cpg").unlink()
     archive = tmp_path / "h.zip"
@@ -179,11 +187,19 @@ def test_grids_tree_from_parent_codes(
     client: TestClient, session: Session, tmp_path: Path
 ) -> None:
     frame = gpd.GeoDataFrame(
-        {"code": ["G1-1", "G1", "G0"], "name": ["网格", "片区", "镇"],
-         "level": ["grid", "domain", "core"], "parent_code": ["G1", "G0", None]},
-        geometry=[square(102.5, 37.1, 0.05), square(102.5, 37.1, 0.1),
-                  square(102.4, 37.0, 0.3)], crs=4326,
-    )  # fmt: skip
+        {
+            "code": ["G1-1", "G1", "G0"],
+            "name": ["网格", "片区", "镇"],
+            "level": ["grid", "domain", "core"],
+            "parent_code": ["G1", "G0", None],
+        },
+        geometry=[
+            square(102.5, 37.1, 0.05),
+            square(102.5, 37.1, 0.1),
+            square(102.4, 37.0, 0.3),
+        ],
+        crs=4326,
+    )
     body = upload(client, "grids", write(frame, tmp_path / "g.geojson")).json()
     assert body["inserted"] == 3
     rows = {
@@ -207,8 +223,9 @@ def test_cadres_parcels_hazards_roads_resolve_codes(
 ) -> None:
     grid = gpd.GeoDataFrame(
         {"code": ["G1"], "name": ["一"], "level": ["grid"]},
-        geometry=[square(102.4, 37.0, 0.3)], crs=4326,
-    )  # fmt: skip
+        geometry=[square(102.4, 37.0, 0.3)],
+        crs=4326,
+    )
     upload(client, "grids", write(grid, tmp_path / "g.geojson"))
     upload(client, "households", write(households_frame(1), tmp_path / "h.geojson"))
     cadres = pd.DataFrame(
@@ -218,8 +235,9 @@ def test_cadres_parcels_hazards_roads_resolve_codes(
     assert upload(client, "cadres", tmp_path / "c.csv").json()["inserted"] == 1
     parcels = gpd.GeoDataFrame(
         {"contract_no": ["CB-1"], "holder_code": ["H1"], "contract_area_mu": [12.345]},
-        geometry=[square(102.5, 37.1, 0.01)], crs=4326,
-    )  # fmt: skip
+        geometry=[square(102.5, 37.1, 0.01)],
+        crs=4326,
+    )
     assert (
         upload(client, "parcels", write(parcels, tmp_path / "p.gpkg")).json()[
             "inserted"
@@ -227,10 +245,15 @@ def test_cadres_parcels_hazards_roads_resolve_codes(
         == 1
     )
     hazards = gpd.GeoDataFrame(
-        {"code": ["HZ1"], "kind": ["flood"], "found_at": ["2026-05-01 08:00"],
-         "deadline": ["2026-06-01"]},
-        geometry=[Point(102.55, 37.15)], crs=4326,
-    )  # fmt: skip
+        {
+            "code": ["HZ1"],
+            "kind": ["flood"],
+            "found_at": ["2026-05-01 08:00"],
+            "deadline": ["2026-06-01"],
+        },
+        geometry=[Point(102.55, 37.15)],
+        crs=4326,
+    )
     assert (
         upload(client, "hazards", write(hazards, tmp_path / "z.geojson")).json()[
             "inserted"
@@ -239,8 +262,9 @@ def test_cadres_parcels_hazards_roads_resolve_codes(
     )
     roads = gpd.GeoDataFrame(
         {"code": ["R1"], "name": ["乡道"]},
-        geometry=[LineString([(102.5, 37.1), (102.6, 37.2)])], crs=4326,
-    )  # fmt: skip
+        geometry=[LineString([(102.5, 37.1), (102.6, 37.2)])],
+        crs=4326,
+    )
     assert (
         upload(client, "roads", write(roads, tmp_path / "r.geojson")).json()["inserted"]
         == 1

@@ -39,9 +39,13 @@ def _households(tmp: Path, **columns: object) -> Path:
 
 def _table(tmp: Path, **columns: object) -> Path:
     frame = pd.DataFrame(
-        {"code": ["T1", "T2"], "head_name": ["甲", "乙"], "lon": ["102.5", "102.6"],
-         "lat": ["37.1", "37.2"]}
-    )  # fmt: skip
+        {
+            "code": ["T1", "T2"],
+            "head_name": ["甲", "乙"],
+            "lon": ["102.5", "102.6"],
+            "lat": ["37.1", "37.2"],
+        }
+    )
     for name, values in columns.items():
         frame[name] = values
     frame.to_csv(tmp / "t.csv", index=False)
@@ -51,33 +55,44 @@ def _table(tmp: Path, **columns: object) -> Path:
 def _parcels(tmp: Path, geom: Polygon, holder: str | None = None) -> Path:
     frame = gpd.GeoDataFrame(
         {"contract_no": ["CB-1", "CB-2"], "holder_code": [None, holder]},
-        geometry=[square(102.5, 37.1, 0.01), geom], crs=4326,
-    )  # fmt: skip
+        geometry=[square(102.5, 37.1, 0.01), geom],
+        crs=4326,
+    )
     return write(frame, tmp / "p.geojson")
 
 
 def _hazards(tmp: Path, kind: str) -> Path:
     frame = gpd.GeoDataFrame(
         {"code": ["Z1", "Z2"], "kind": ["fire", kind]},
-        geometry=[Point(102.5, 37.1), Point(102.6, 37.1)], crs=4326,
-    )  # fmt: skip
+        geometry=[Point(102.5, 37.1), Point(102.6, 37.1)],
+        crs=4326,
+    )
     return write(frame, tmp / "z.geojson")
 
 
 def _cadres(tmp: Path) -> Path:
     pd.DataFrame(
-        {"code": ["C1", "C2"], "name": ["甲", "乙"], "home_grid_code": ["G1", "G9"],
-         "capacity": ["14", "0"]}
-    ).to_csv(tmp / "c.csv", index=False)  # fmt: skip
+        {
+            "code": ["C1", "C2"],
+            "name": ["甲", "乙"],
+            "home_grid_code": ["G1", "G9"],
+            "capacity": ["14", "0"],
+        }
+    ).to_csv(tmp / "c.csv", index=False)
     return tmp / "c.csv"
 
 
 def _grids_cycle(tmp: Path) -> Path:
     frame = gpd.GeoDataFrame(
-        {"code": ["A", "B"], "name": ["a", "b"], "level": ["grid", "grid"],
-         "parent_code": ["B", "A"]},
-        geometry=[square(102.5, 37.1, 0.01), square(102.6, 37.1, 0.01)], crs=4326,
-    )  # fmt: skip
+        {
+            "code": ["A", "B"],
+            "name": ["a", "b"],
+            "level": ["grid", "grid"],
+            "parent_code": ["B", "A"],
+        },
+        geometry=[square(102.5, 37.1, 0.01), square(102.6, 37.1, 0.01)],
+        crs=4326,
+    )
     return write(frame, tmp / "g.geojson")
 
 
@@ -92,7 +107,7 @@ CASES: list[Case] = [
         1,
         "geometry",
         "missing geometry",
-    ),  # fmt: skip
+    ),
     (
         "households",
         lambda t: _households(
@@ -102,7 +117,7 @@ CASES: list[Case] = [
         1,
         "geometry",
         "empty geometry",
-    ),  # fmt: skip
+    ),
     (
         "households",
         lambda t: _households(
@@ -117,7 +132,7 @@ CASES: list[Case] = [
         1,
         "geometry",
         "expected Point or MultiPoint, got LineString",
-    ),  # fmt: skip
+    ),
     (
         "households",
         lambda t: _table(t, lon=["102.5", "inf"]),
@@ -143,7 +158,7 @@ CASES: list[Case] = [
         1,
         "geometry",
         "outside China's extent",
-    ),  # fmt: skip
+    ),
     (
         "households",
         lambda t: _households(
@@ -153,7 +168,7 @@ CASES: list[Case] = [
         1,
         "geometry",
         "longitude/latitude look swapped",
-    ),  # fmt: skip
+    ),
     (
         "households",
         lambda t: _households(t, code=["H1", "H2", "H1"]),
@@ -236,7 +251,7 @@ CASES: list[Case] = [
         None,
         "crs",
         "missing",
-    ),  # fmt: skip
+    ),
     (
         "households",
         lambda t: _households(t),
@@ -271,10 +286,12 @@ def test_bad_input_is_named_and_nothing_written(
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
     matching = [
-        e for e in body["errors"]
-        if e["field"] == field and reason in e["reason"]
+        e
+        for e in body["errors"]
+        if e["field"] == field
+        and reason in e["reason"]
         and (feature is None or e.get("feature") == feature)
-    ]  # fmt: skip
+    ]
     assert matching, body["errors"]
     assert count(session, table) == before
 
@@ -292,14 +309,17 @@ def test_errors_name_code_and_count_rejected_features(
     client: TestClient, tmp_path: Path
 ) -> None:
     path = _households(
-        tmp_path, members=["x", "1", "y"],
+        tmp_path,
+        members=["x", "1", "y"],
         geometry=[Point(102.5, 37.1), Point(10, 10), Point(102.6, 37.2)],
-    )  # fmt: skip
+    )
     body = upload(client, "households", path).json()
     assert body["rejected"] == 3 and body["features"] == 3 and body["written"] is False
     assert [(e["feature"], e["code"], e["field"]) for e in body["errors"]] == [
-        (0, "H1", "members"), (1, "H2", "geometry"), (2, "H3", "members"),
-    ]  # fmt: skip
+        (0, "H1", "members"),
+        (1, "H2", "geometry"),
+        (2, "H3", "members"),
+    ]
 
 
 def test_repair_makes_polygons_valid_and_reports_it(
@@ -317,8 +337,9 @@ def test_repair_makes_polygons_valid_and_reports_it(
 def test_z_values_are_dropped_with_a_warning(
     client: TestClient, session: Session, tmp_path: Path
 ) -> None:
-    frame = households_frame(2, geometry=[Point(102.5, 37.1, 2900.0),
-                                          Point(102.6, 37.2, 3100.0)])  # fmt: skip
+    frame = households_frame(
+        2, geometry=[Point(102.5, 37.1, 2900.0), Point(102.6, 37.2, 3100.0)]
+    )
     body = upload(client, "households", write(frame, tmp_path / "z.gpkg")).json()
     assert body["inserted"] == 2
     assert "2 features had Z/M values; they were dropped" in body["warnings"]
