@@ -102,7 +102,8 @@ def _frame(
             record[names.get(key, key)] = value
         records.append(record)
     columns = [names[f.name] for f in spec.fields] + list(spec.read_only)
-    geoms = shapely.from_wkb([r["geometry"] for r in rows]) if rows else []
+    wkb = [None if r["geometry"] is None else bytes(r["geometry"]) for r in rows]
+    geoms = shapely.from_wkb(wkb) if rows else []
     return gpd.GeoDataFrame(records, columns=columns, geometry=list(geoms), crs=4326)
 
 

@@ -158,7 +158,13 @@ LAYERS: dict[str, LayerSpec] = {
             "contract_no",
             "MultiPolygon",
             fields=(
-                Field("contract_no", required=True, max_len=64, aliases=("合同号",)),
+                Field(
+                    "contract_no",
+                    required=True,
+                    max_len=64,
+                    shp_name="contract",
+                    aliases=("contract", "合同号"),
+                ),
                 Field(
                     "holder_code",
                     max_len=64,

@@ -194,6 +194,8 @@ def _geometries(
     _check_extent(geoms, good, report)
     geoms[multi_point] = shapely.get_geometry(geoms[multi_point], 0)
     geoms = _promote(geoms, spec.geometry_kind)
+    if spec.geometry_kind == "MultiPolygon":  # RFC 7946 winding, whatever the source
+        geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     geoms = shapely.transform(geoms, lambda c: np.round(c, PRECISION))
     label = source if isinstance(source, str) else _crs_label(source)
     return geoms, warnings, label
