@@ -284,3 +284,16 @@ def test_cadres_parcels_hazards_roads_resolve_codes(
     assert row[5:7] == ("medium", "found")
     assert str(row[7]) == "2026-05-01 00:00:00"  # naive times are China time
     assert row[8:] == ("G1", "ST_MultiLineString")
+
+
+def test_table_without_coordinates_updates_attributes_only(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    upload(client, "households", write(households_frame(2), tmp_path / "h.geojson"))
+    before = _stored(session)
+    pd.DataFrame({"code": ["H2"], "members": ["6"]}).to_csv(tmp_path / "m.csv")
+    body = upload(client, "households", tmp_path / "m.csv").json()
+    assert (body["updated"], body["unchanged"]) == (1, 0)
+    after = _stored(session)
+    assert after[0] == before[0]
+    assert after[1] == (*before[1][:2], 6, *before[1][3:])
