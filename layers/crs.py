@@ -92,7 +92,7 @@ def resolve_crs(
 ) -> tuple[CRS | str, list[str]]:
     """The CRS the coordinates are in; refuses guesses that could misplace data."""
     warnings: list[str] = []
-    if option == GCJ02:
+    if isinstance(option, str):  # GCJ02
         if file_crs is not None and file_crs.to_epsg() not in GEOGRAPHIC:
             raise InvalidInput(
                 f"crs=gcj02 was given but the file declares {file_crs.name}",
@@ -186,7 +186,7 @@ def gcj02_to_wgs84(
 
 def to_wgs84(geoms: NDArray[np.object_], source: CRS | str) -> NDArray[np.object_]:
     """Transform an array of shapely geometries from ``source`` to EPSG:4326."""
-    if source == GCJ02:
+    if isinstance(source, str):  # GCJ02; CRS == str would parse the string
         return shapely.transform(geoms, _gcj_coords)
     assert isinstance(source, CRS)
     if source.to_epsg() == 4326:
