@@ -2,8 +2,104 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from gis_service.cli import JsonOpt, cli_errors, cli_session, emit
+
+TownshipOpt = Annotated[
+    str, typer.Option("--township", "-t", help="12-digit township code")
+]
+
+
+def _render_report(report: dict[str, Any]) -> str:
+    """A readable import summary."""
+    verb = "would be" if report["dry_run"] else "were"
+    lines = [
+        f"{report['features']} {report['layer']} read ({report['crs']}): "
+        f"{report['inserted']} inserted, {report['updated']} updated, "
+        f"{report['unchanged']} unchanged — changes {verb} "
+        f"{'not written (dry run)' if report['dry_run'] else 'written'}"
+    ]
+    lines += [f"warning: {w}" for w in report["warnings"]]
+    lines += [
+        f"repaired feature {r['feature']} ({r['code']}): {r['was']} -> {r['now']}"
+        for r in report["repairs"]
+    ]
+    return "\n".join(lines)
+
+
+def import_command(
+    layer: Annotated[
+        str,
+        typer.Argument(help="households|grids|cadres|pasture_parcels|hazards|roads"),
+    ],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    township: TownshipOpt,
+    crs: Annotated[
+        str | None, typer.Option(help="EPSG:4326, EPSG:4513..4554, gcj02")
+    ] = None,
+    repair: Annotated[bool, typer.Option(help="ST_MakeValid invalid polygons")] = False,
+    dry_run: Annotated[bool, typer.Option(help="validate, write nothing")] = False,
+    encoding: Annotated[
+        str | None, typer.Option(help="attribute encoding, e.g. GBK")
+    ] = None,
+    source_layer: Annotated[
+        str | None, typer.Option("--layer", help="layer inside a GeoPackage")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a layer file (all or nothing; re-importing changes nothing)."""
+    from gis_service.errors import GridGISError
+    from layers.importing import import_file
+
+    with cli_errors(), cli_session() as session:
+        try:
+            report = import_file(
+                session,
+                township=township,
+                layer=layer,
+                path=file,
+                crs=crs,
+                repair=repair,
+                dry_run=dry_run,
+                encoding=encoding,
+                source_layer=source_layer,
+            )
+        except GridGISError as exc:
+            for err in exc.errors[:20]:
+                typer.echo(
+                    f"  feature {err.get('feature')} ({err.get('code')}) "
+                    f"{err.get('field')}: {err.get('reason')}",
+                    err=True,
+                )
+            raise
+        emit(report, as_json, _render_report)
+
+
+def export_command(
+    layer: Annotated[str, typer.Argument(help="the layer to export")],
+    township: TownshipOpt,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", dir_okay=False, help="file to write")
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="geojson|gpkg|shp")] = "geojson",
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a layer as GeoJSON, GeoPackage or zipped Shapefile."""
+    from layers.export import export_layer
+    from layers.importing import ensure_township
+
+    with cli_errors(), cli_session() as session:
+        ensure_township(session, township)
+        result = export_layer(session, township=township, layer=layer, fmt=fmt)
+        out.write_bytes(result.content)
+        emit({"file": str(out), "format": fmt, "bytes": len(result.content)}, as_json)
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to ``app``."""
+    app.command("import")(import_command)
+    app.command("export")(export_command)
