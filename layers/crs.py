@@ -26,6 +26,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gis_service.errors import InvalidInput
+from gis_service.gcj02 import gcj02_to_wgs84
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ CGCS2000_GK = range(4491, 4555)  # 6° zones 13-23 (4491-4512), 3° zones (4513-
 GEOGRAPHIC = (4326, 4490)
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 formula.
-_A = 6378245.0
-_EE = 0.00669342162296594323
 
 
 def parse_crs(value: str | None) -> CRS | str | None:
@@ -133,55 +132,6 @@ def _label(crs: CRS | str) -> str:
         epsg = crs.to_epsg()
         return f"EPSG:{epsg}" if epsg else crs.name
     return crs
-
-
-def _offsets(
-    lon: NDArray[np.float64], lat: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The GCJ-02 offset (dlon, dlat) in degrees at WGS84 ``lon``/``lat``."""
-    x = lon - 105.0
-    y = lat - 35.0
-    base = 20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)
-    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y
-    dlat = dlat + 0.2 * np.sqrt(np.abs(x)) + base * 2.0 / 3.0
-    dlat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-    dlat += (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2 / 3
-    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y
-    dlon = dlon + 0.1 * np.sqrt(np.abs(x)) + base * 2.0 / 3.0
-    dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-    dlon += (
-        (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2 / 3
-    )
-    rad = lat / 180.0 * np.pi
-    magic = 1 - _EE * np.sin(rad) ** 2
-    sqrt_magic = np.sqrt(magic)
-    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrt_magic) * np.pi)
-    dlon = (dlon * 180.0) / (_A / sqrt_magic * np.cos(rad) * np.pi)
-    inside = (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
-    return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
-
-
-def wgs84_to_gcj02(
-    lon: NDArray[np.float64], lat: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The standard forward transform (vectorised)."""
-    dlon, dlat = _offsets(lon, lat)
-    return lon + dlon, lat + dlat
-
-
-def gcj02_to_wgs84(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], *, tolerance: float = 1e-10
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Invert the forward transform by fixed-point iteration (converges in ~5 steps)."""
-    dlon, dlat = _offsets(lon, lat)
-    wlon, wlat = lon - dlon, lat - dlat
-    for _ in range(30):
-        glon, glat = wgs84_to_gcj02(wlon, wlat)
-        elon, elat = glon - lon, glat - lat
-        wlon, wlat = wlon - elon, wlat - elat
-        if np.nanmax(np.abs(np.concatenate([elon, elat])), initial=0.0) < tolerance:
-            break
-    return wlon, wlat
 
 
 def to_wgs84(geoms: NDArray[np.object_], source: CRS | str) -> NDArray[np.object_]:
