@@ -28,6 +28,7 @@ from gis_service.errors import NotFound
 from grids.cadre_assignment import REASON_OUTSIDE, CadrePlan, plan_cadres
 from grids.locate import NO_GRID, locate_points, to_metres, utm_transformer
 from grids.models import PRIORITY_TAGS
+from grids.reports import unassigned_households
 from grids.schemas import AssignmentSummary, OutsideHousehold, ScoreOut
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ _BY_ID = "h.id = ANY(%(ids)s::bigint[])"
 _BY_GRID = "h.grid_id = ANY(%(grids)s::bigint[]) AND NOT h.id = ANY(%(ids)s::bigint[])"
 
 _GRIDS_SQL = """
-SELECT id, code, depth, encode(ST_AsBinary(geom), 'hex') AS wkb
+SELECT id, code, parent_id, depth, encode(ST_AsBinary(geom), 'hex') AS wkb
 FROM grids WHERE township_code = %(t)s
 """
 _CADRES_SQL = """
@@ -55,7 +56,7 @@ SELECT c.id, c.code, COALESCE(c.home_grid_id, -1) AS home_grid_id, c.capacity,
          WHERE h.township_code = %(t)s AND h.cadre_id = c.id) AS load
 FROM cadres c WHERE c.township_code = %(t)s
 """
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.assign:' || :t))")
+LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.assign:' || :t))")
 _STAGE = (
     text("DROP TABLE IF EXISTS _assign_stage"),
     text(
@@ -71,22 +72,6 @@ _APPLY = text(
      WHERE h.township_code = :t AND h.id = s.id
        AND (h.grid_id IS DISTINCT FROM s.grid_id
             OR h.cadre_id IS DISTINCT FROM s.cadre_id)
-    """
-)
-_OUTSIDE = text(
-    """
-    SELECT h.id AS household_id, h.code, n.code AS nearest_grid,
-           round(n.distance_m::numeric, 1)::float8 AS distance_m
-    FROM households h
-    LEFT JOIN LATERAL (
-        SELECT c.code, ST_Distance(c.geom::geography, h.geom::geography) AS distance_m
-        FROM (SELECT g.code, g.geom FROM grids g WHERE g.township_code = :t
-              ORDER BY g.geom <-> h.geom LIMIT 8) c
-        ORDER BY 2, 1 LIMIT 1) n ON true
-    WHERE h.township_code = :t AND h.grid_id IS NULL
-      AND (CAST(:ids AS bigint[]) IS NULL OR h.id = ANY(CAST(:ids AS bigint[])))
-    ORDER BY h.code
-    LIMIT :limit
     """
 )
 
@@ -229,19 +214,6 @@ def write_plan(session: Session, plan: Plan) -> int:
     return int(session.execute(_APPLY, {"t": plan.township}).rowcount)
 
 
-def outside_households(
-    session: Session,
-    *,
-    township: str,
-    household_ids: Sequence[int] | None = None,
-    limit: int = 100,
-) -> list[OutsideHousehold]:
-    """Households covered by no grid, with the nearest grid and its distance (m)."""
-    ids = None if household_ids is None else [int(i) for i in household_ids]
-    rows = session.execute(_OUTSIDE, {"t": township, "ids": ids, "limit": limit})
-    return [OutsideHousehold(**r) for r in rows.mappings()]
-
-
 def summarise(
     session: Session, plan: Plan, written: int, seconds: float
 ) -> AssignmentSummary:
@@ -250,10 +222,21 @@ def summarise(
     had, has = h["cadre_id"] >= 0, h["new_cadre_id"] >= 0
     pinned = (h["pinned"] == 1) & had
     reasons = pd.Series(plan.cadre_plan.reason).dropna().value_counts()
-    outside = []
+    outside: list[OutsideHousehold] = []
     if reasons.get(REASON_OUTSIDE, 0):
         ids = None if plan.full else h["id"].tolist()
-        outside = outside_households(session, township=plan.township, household_ids=ids)
+        rows = unassigned_households(
+            session, township=plan.township, reason=REASON_OUTSIDE, household_ids=ids
+        )
+        outside = [
+            OutsideHousehold(
+                household_id=r["id"],
+                code=r["code"],
+                nearest_grid=r["nearest_grid"],
+                distance_m=r["distance_m"],
+            )
+            for r in rows
+        ]
     return AssignmentSummary(
         township=plan.township,
         households=len(h),
@@ -282,7 +265,7 @@ def assign_households(
     """
     started = time.perf_counter()
     with atomic(session):
-        session.execute(_LOCK, {"t": township})
+        session.execute(LOCK, {"t": township})
         plan = plan_assignment(session, township=township, household_ids=household_ids)
         written = write_plan(session, plan)
     summary = summarise(session, plan, written, time.perf_counter() - started)

@@ -61,6 +61,7 @@ class GridRollup(BaseModel):
     parent_code: str | None
     households: int
     people: int
+    priority_households: int
     tagged: dict[str, int]
     cadres: int
     capacity: int
