@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CAPACITY = 14
 REASONS = (REASON_OUTSIDE, REASON_NO_CADRE, REASON_CAPACITY)
+Reason = Literal["outside_every_grid", "grid_has_no_cadre", "capacity_exhausted"]
 
 
 @cache
@@ -60,7 +61,7 @@ def grid_rollup(session: Session, *, township: str) -> list[GridRollup]:
         )
         row["shortfall"] = (
             f"grid {row['code']} needs {need} more cadre{'s' if need > 1 else ''} "
-            f"for {uncovered} households"
+            f"for {uncovered} household{'s' if uncovered > 1 else ''}"
             if need
             else None
         )

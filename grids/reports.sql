@@ -71,8 +71,8 @@ GROUP BY c.id, g.code
 ORDER BY g.code NULLS LAST, c.code;
 
 -- name: unassigned
--- Households without a cadre and why; the nearest grid (exact distance among
--- the 8 nearest by index) only for those outside every grid.
+-- Households without a cadre and why; for those outside every grid the nearest
+-- grid (exact distance among the 8 nearest by index; ties: deepest, lowest code).
 SELECT * FROM (
 SELECT h.id, h.code, h.village, g.code AS grid,
        CASE WHEN h.grid_id IS NULL THEN 'outside_every_grid'
@@ -88,10 +88,10 @@ LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
 LEFT JOIN LATERAL (
     SELECT near.code,
            ST_Distance(near.geom::geography, h.geom::geography) AS distance_m
-    FROM (SELECT x.code, x.geom FROM grids x
+    FROM (SELECT x.code, x.depth, x.geom FROM grids x
           WHERE x.township_code = :t AND h.grid_id IS NULL
           ORDER BY x.geom <-> h.geom LIMIT 8) near
-    ORDER BY 2, 1 LIMIT 1) n ON true
+    ORDER BY 2, near.depth DESC, near.code COLLATE "C" LIMIT 1) n ON true
 WHERE h.township_code = :t AND h.cadre_id IS NULL
   AND (CAST(:ids AS bigint[]) IS NULL OR h.id = ANY(CAST(:ids AS bigint[])))
 ) u

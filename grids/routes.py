@@ -61,7 +61,7 @@ def unassigned(
     session: SessionDep,
     township: TownshipDep,
     page: PageDep,
-    reason: Annotated[str | None, Query(enum=list(reports.REASONS))] = None,
+    reason: Annotated[reports.Reason | None, Query()] = None,
 ) -> dict[str, Any]:
     """Households without a cadre, with the reason (GeoJSON)."""
     return reports.unassigned_collection(
