@@ -29,6 +29,10 @@ from grids.locate import utm_transformer
 logger = logging.getLogger(__name__)
 
 MIN_AREA_M2 = 1.0  # smaller overlaps/gaps are rounding noise of shared edges
+NOISE_WIDTH_M = 0.02  # ... and so are parts thinner than this
+# Edges are densified before projecting so that a child's vertex lying on its
+# parent's straight lon/lat edge still lies on it in metres (~1 mm).
+SEGMENT_DEG = 0.0005
 FAULT_KINDS = (
     "sibling_overlap",
     "sliver_overlap",
@@ -61,7 +65,13 @@ def _project(geoms: np.ndarray, transformer: Transformer) -> np.ndarray:
 def _parts(geom: BaseGeometry) -> list[BaseGeometry]:
     """Polygonal parts of an overlay result (drops lines and points)."""
     parts = shapely.get_parts(geom)
-    return [p for p in parts if p.geom_type == "Polygon" and p.area >= MIN_AREA_M2]
+    return [
+        p
+        for p in parts
+        if p.geom_type == "Polygon"
+        and p.area >= MIN_AREA_M2
+        and not _narrow(p, NOISE_WIDTH_M)
+    ]
 
 
 def _narrow(part: BaseGeometry, width: float) -> bool:
@@ -110,7 +120,8 @@ def check_grids(grids: pd.DataFrame, *, min_width_m: float = 5.0) -> list[Fault]
     if grids.empty:
         return []
     c = shapely.centroid(shapely.union_all(grids["geom"].to_numpy()))
-    metric = _project(grids["geom"].to_numpy(), utm_transformer(c.x, c.y))
+    dense = shapely.segmentize(grids["geom"].to_numpy(), SEGMENT_DEG)
+    metric = _project(dense, utm_transformer(c.x, c.y))
     frame = grids.assign(m=metric, parent=grids["parent_id"].fillna(-1).astype(int))
     by_id = frame.set_index("id")
     faults: list[Fault] = []
