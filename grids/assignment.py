@@ -102,6 +102,27 @@ def read_grids(session: Session, *, township: str) -> pd.DataFrame:
     return grids
 
 
+def _grid_ids(grids: pd.DataFrame, lon: Any, lat: Any) -> np.ndarray:
+    """Grid id per point by the one rule in ``grids.locate`` (-1: no grid)."""
+    points = shapely.points(np.asarray(lon, float), np.asarray(lat, float))
+    found = locate_points(
+        points, grids["geom"].to_numpy(), grids["depth"], grids["code"]
+    )
+    ids = grids["id"].to_numpy(dtype=np.int64)
+    return np.where(found >= 0, ids[np.maximum(found, 0)], NO_GRID)
+
+
+def locate_households(
+    session: Session, *, township: str, lon: Sequence[float], lat: Sequence[float]
+) -> np.ndarray:
+    """Grid id (-1: none) for each lon/lat by the assignment rule, nothing written.
+
+    For importers: put it in the staging rows so new households are inserted with
+    their grid, instead of writing every row a second time.
+    """
+    return _grid_ids(read_grids(session, township=township), lon, lat)
+
+
 def _read_households(
     session: Session, township: str, scope: str, **params: Any
 ) -> pd.DataFrame:
@@ -140,12 +161,7 @@ def plan_assignment(
                     for m in missing[:20]
                 ],
             )
-    points = shapely.points(hh["lon"].to_numpy(), hh["lat"].to_numpy())
-    found = locate_points(
-        points, grids["geom"].to_numpy(), grids["depth"], grids["code"]
-    )
-    grid_ids = grids["id"].to_numpy(dtype=np.int64)
-    hh["new_grid_id"] = np.where(found >= 0, grid_ids[np.maximum(found, 0)], NO_GRID)
+    hh["new_grid_id"] = _grid_ids(grids, hh["lon"], hh["lat"])
     if household_ids is not None:
         touched = set(hh["grid_id"]) | set(hh["new_grid_id"]) | set(extra_grid_ids)
         touched.discard(NO_GRID)
@@ -159,7 +175,7 @@ def plan_assignment(
         township=township,
         full=household_ids is None,
         households=hh.assign(new_cadre_id=plan.cadre_id),
-        grid_ids=grid_ids,
+        grid_ids=grids["id"].to_numpy(dtype=np.int64),
         grid_codes=grids["code"].to_numpy(),
         cadres=cadres[["id", "code"]],
         cadre_plan=plan,

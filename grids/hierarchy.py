@@ -101,9 +101,12 @@ def _group_faults(
 
 
 def _child_faults(
-    parent: str, pgeom: BaseGeometry, codes: list[str], geoms: list[BaseGeometry],
+    parent: str,
+    pgeom: BaseGeometry,
+    codes: list[str],
+    geoms: list[BaseGeometry],
     width: float,
-) -> list[Fault]:  # fmt: skip
+) -> list[Fault]:
     """Children sticking out of their parent and parent area no child covers."""
     faults = []
     for code, geom in zip(codes, geoms, strict=True):

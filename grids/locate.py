@@ -38,20 +38,18 @@ def locate_points(
 ) -> npt.NDArray[np.int64]:
     """Index into ``grid_geoms`` of each point's grid (deepest, lowest code), or -1.
 
-    One vectorised STRtree query over all points; the tie-break is a lexsort.
+    One vectorised STRtree query for all points; the tie-break is a lexsort.
     """
     out = np.full(len(points), NO_GRID, dtype=np.int64)
     if len(points) == 0 or len(grid_geoms) == 0:
         return out
-    tree = shapely.STRtree(grid_geoms)
-    shapely.prepare(grid_geoms)
-    # Candidates by envelope, then the exact test against the prepared polygons:
-    # covers(prepared polygon, point) is much cheaper than covered_by(point, polygon).
-    pt_idx, grid_idx = tree.query(points, predicate="intersects")
+    # The tree holds the points and the grids are the queries: STRtree prepares
+    # each query polygon once, so every candidate point costs one prepared
+    # covers() test (faster than probing a polygon tree point by point).
+    tree = shapely.STRtree(points)
+    grid_idx, pt_idx = tree.query(grid_geoms, predicate="covers")
     if len(pt_idx) == 0:
         return out
-    keep = shapely.covers(grid_geoms[grid_idx], points[pt_idx])
-    pt_idx, grid_idx = pt_idx[keep], grid_idx[keep]
     depth = np.asarray(depths, dtype=np.int64)[grid_idx]
     rank = code_ranks(codes)[grid_idx]
     order = np.lexsort((rank, -depth, pt_idx))

@@ -94,6 +94,9 @@ LEFT JOIN LATERAL (
     ORDER BY 2, near.depth DESC, near.code COLLATE "C" LIMIT 1) n ON true
 WHERE h.township_code = :t AND h.cadre_id IS NULL
   AND (CAST(:ids AS bigint[]) IS NULL OR h.id = ANY(CAST(:ids AS bigint[])))
+  -- pushed down so that asking for the households outside skips the rest
+  AND (CAST(:reason AS text) IS NULL
+       OR (CAST(:reason AS text) = 'outside_every_grid') = (h.grid_id IS NULL))
 ) u
 WHERE CAST(:reason AS text) IS NULL OR u.reason = CAST(:reason AS text)
 ORDER BY u.code

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.errors import NotFound
-from grids.assignment import assign_households
+from grids.assignment import assign_households, locate_households
 from tests.factories import (
     TOWNSHIP,
     make_cadre,
@@ -130,3 +130,14 @@ def test_priority_households_spread(session: Session, tree: None) -> None:
 def test_unknown_household_id_is_not_found(session: Session, tree: None) -> None:
     with pytest.raises(NotFound):
         assign_households(session, township=TOWNSHIP, household_ids=[999_999])
+
+
+def test_locate_households_for_importers(session: Session, tree: None) -> None:
+    ids = session.execute(
+        text("SELECT code, id FROM grids WHERE township_code = :t"), {"t": TOWNSHIP}
+    ).all()
+    by_code = dict(ids)
+    got = locate_households(
+        session, township=TOWNSHIP, lon=[102.505, 102.51, 102.6], lat=[37.105] * 3
+    )
+    assert got.tolist() == [by_code["G10"], by_code["G10"], -1]

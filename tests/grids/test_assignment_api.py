@@ -66,15 +66,20 @@ def test_run_endpoint_and_reports(
     body = response.json()
     assert body["households"] == 4 and body["cadre_assigned"] == 1
     assert body["unassigned"] == {
-        "outside_every_grid": 1, "grid_has_no_cadre": 1, "capacity_exhausted": 1,
-    }  # fmt: skip
+        "outside_every_grid": 1,
+        "grid_has_no_cadre": 1,
+        "capacity_exhausted": 1,
+    }
     unassigned = client.get(f"{BASE}/assignment/unassigned").json()
     got = {
         f["properties"]["code"]: f["properties"]["reason"]
         for f in unassigned["features"]
     }
-    assert got == {"H002": "capacity_exhausted", "H003": "grid_has_no_cadre",
-                   "H004": "outside_every_grid"}  # fmt: skip
+    assert got == {
+        "H002": "capacity_exhausted",
+        "H003": "grid_has_no_cadre",
+        "H004": "outside_every_grid",
+    }
     only = client.get(
         f"{BASE}/assignment/unassigned", params={"reason": "grid_has_no_cadre"}
     )
@@ -104,8 +109,10 @@ def test_integrity_joins_grids_households_cadres(session: Session, tree: None) -
     assert h["on_shared_border"] == {"count": 1, "codes": ["H001"]}
     assert h["in_sibling_overlap"]["count"] == 0 and h["stale_grid"]["count"] == 0
     assert report["unassigned"] == {
-        "outside_every_grid": 1, "grid_has_no_cadre": 1, "capacity_exhausted": 0,
-    }  # fmt: skip
+        "outside_every_grid": 1,
+        "grid_has_no_cadre": 1,
+        "capacity_exhausted": 0,
+    }
     [astray] = report["cadres_outside_home_grid"]
     assert (astray["code"], astray["home_grid"]) == ("C1", "G10")
     assert astray["household_codes"] == ["H003"]
@@ -125,19 +132,30 @@ def test_redraw_preview_then_save(
     assign_households(session, township=TOWNSHIP)
     before = assignments(session)
     assert before["H002"] == ("G2", "E")
-    body = {"grids": [{"code": "G10", "geometry": _polygon(102.50, 102.515)},
-                      {"code": "G2", "geometry": _polygon(102.515, 102.52)}]}  # fmt: skip
+    body = {
+        "grids": [
+            {"code": "G10", "geometry": _polygon(102.50, 102.515)},
+            {"code": "G2", "geometry": _polygon(102.515, 102.52)},
+        ]
+    }
     preview = client.post(f"{BASE}/grids/redraw/preview", json=body)
     assert preview.status_code == 200
     out = preview.json()
     assert out["saved"] is False
     assert out["households"] == [
-        {"household_id": out["households"][0]["household_id"], "code": "H002",
-         "old_grid": "G2", "new_grid": "G10", "old_cadre": "E", "new_cadre": "W"}
-    ]  # fmt: skip
+        {
+            "household_id": out["households"][0]["household_id"],
+            "code": "H002",
+            "old_grid": "G2",
+            "new_grid": "G10",
+            "old_cadre": "E",
+            "new_cadre": "W",
+        }
+    ]
     assert {c["code"]: (c["gains"], c["losses"]) for c in out["cadres"]} == {
-        "W": (1, 0), "E": (0, 1),
-    }  # fmt: skip
+        "W": (1, 0),
+        "E": (0, 1),
+    }
     assert assignments(session) == before  # nothing written by the preview
     saved = client.post(f"{BASE}/grids/redraw", json=body)
     assert saved.status_code == 200
@@ -156,10 +174,23 @@ def test_redraw_preview_then_save(
     ("geometry", "status"),
     [
         ({"type": "Point", "coordinates": [102.5, 37.1]}, 422),
-        ({"type": "Polygon", "coordinates": [[[102.5, 37.1], [102.51, 37.11],
-          [102.51, 37.1], [102.5, 37.11], [102.5, 37.1]]]}, 422),  # bow-tie
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [102.5, 37.1],
+                        [102.51, 37.11],
+                        [102.51, 37.1],
+                        [102.5, 37.11],
+                        [102.5, 37.1],
+                    ]
+                ],
+            },
+            422,
+        ),  # bow-tie
     ],
-)  # fmt: skip
+)
 def test_redraw_rejects_bad_outlines(
     client: TestClient, tree: None, geometry: dict[str, object], status: int
 ) -> None:

@@ -33,9 +33,13 @@ def test_hierarchy_faults(client: TestClient, faulty: None) -> None:
     body = response.json()
     assert body["grids_checked"] == 4
     assert body["counts"] == {
-        "sibling_overlap": 1, "sliver_overlap": 0, "outside_parent": 1,
-        "uncovered": 1, "near_gap": 1, "invalid_edge": 3,
-    }  # fmt: skip
+        "sibling_overlap": 1,
+        "sliver_overlap": 0,
+        "outside_parent": 1,
+        "uncovered": 1,
+        "near_gap": 1,
+        "invalid_edge": 3,
+    }
     by_kind = {f["properties"]["kind"]: f["properties"] for f in body["features"]}
     assert by_kind["sibling_overlap"]["grids"] == ["A", "B"]
     assert by_kind["sibling_overlap"]["area_m2"] == pytest.approx(
@@ -52,8 +56,10 @@ def test_hierarchy_faults(client: TestClient, faulty: None) -> None:
         0.02 * LON_M * 10 * LAT_M, rel=0.02
     )
     assert by_kind["near_gap"]["grids"] == ["P"]
-    assert all(f["geometry"]["type"] in {"Polygon", "LineString", "MultiLineString"}
-               for f in body["features"])  # fmt: skip
+    assert all(
+        f["geometry"]["type"] in {"Polygon", "LineString", "MultiLineString"}
+        for f in body["features"]
+    )
 
 
 def test_narrow_width_turns_near_gap_into_gap(client: TestClient, faulty: None) -> None:
