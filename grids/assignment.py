@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 import shapely
@@ -25,11 +25,12 @@ import shapely
 from gis_service.bulk import copy_frame, read_frame
 from gis_service.db import atomic
 from gis_service.errors import NotFound
+from gis_service.townships import require_township
 from grids.cadre_assignment import REASON_OUTSIDE, CadrePlan, plan_cadres
 from grids.locate import NO_GRID, locate_points, to_metres, utm_transformer
 from grids.models import PRIORITY_TAGS
 from grids.reports import unassigned_households
-from grids.schemas import AssignmentSummary, OutsideHousehold, ScoreOut
+from grids.schemas import AssignmentSummary, OutsideHousehold
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,8 @@ def write_plan(session: Session, plan: Plan) -> int:
     ).astype({"grid_id": "Int64", "cadre_id": "Int64"})
     copy_frame(session, "_assign_stage", stage)
     session.execute(text("ANALYZE _assign_stage"))
-    return int(session.execute(_APPLY, {"t": plan.township}).rowcount)
+    result: CursorResult[Any] = session.execute(_APPLY, {"t": plan.township})  # type: ignore[assignment]
+    return int(result.rowcount)
 
 
 def summarise(
@@ -265,8 +267,8 @@ def summarise(
         pinned_kept=int(pinned.sum()),
         unassigned={str(k): int(v) for k, v in reasons.items()},
         rows_written=written,
-        optimiser=ScoreOut(**vars(plan.cadre_plan.optimiser)),
-        greedy_baseline=ScoreOut(**vars(plan.cadre_plan.greedy)),
+        optimiser=plan.cadre_plan.optimiser,
+        greedy_baseline=plan.cadre_plan.greedy,
         outside=outside,
         seconds=round(seconds, 3),
     )
@@ -280,6 +282,7 @@ def assign_households(
     Atomic, serialised per township. Call it after households are imported or moved.
     """
     started = time.perf_counter()
+    require_township(session, township=township)
     with atomic(session):
         session.execute(LOCK, {"t": township})
         plan = plan_assignment(session, township=township, household_ids=household_ids)

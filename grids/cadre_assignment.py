@@ -28,6 +28,8 @@ import numpy.typing as npt
 import pandas as pd
 from ortools.graph.python import min_cost_flow
 
+from grids.schemas import ScoreOut
+
 logger = logging.getLogger(__name__)
 
 KEEP_BONUS_M = 300
@@ -41,26 +43,13 @@ REASON_CAPACITY = "capacity_exhausted"
 
 
 @dataclass(frozen=True)
-class PlanScore:
-    """How good an assignment is, in the optimiser's own terms."""
-
-    objective: int  # total distance (m) + SPREAD_PENALTY_M per priority over fair share
-    total_distance_m: float
-    mean_distance_m: float
-    max_load: int
-    max_priority_per_cadre: int
-    priority_over_fair_share: int
-    unassigned: int
-
-
-@dataclass(frozen=True)
 class CadrePlan:
     """New cadre per household row (-1: none), why not, and the two scores."""
 
     cadre_id: npt.NDArray[np.int64]
     reason: npt.NDArray[np.object_]
-    optimiser: PlanScore
-    greedy: PlanScore
+    optimiser: ScoreOut
+    greedy: ScoreOut
 
 
 def _bases(hh: pd.DataFrame, cadres: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -69,7 +58,7 @@ def _bases(hh: pd.DataFrame, cadres: pd.DataFrame) -> npt.NDArray[np.float64]:
     Stand-in: the centroid of the households they already look after (stable
     across re-runs), else a farthest-point seed among their grid's households.
     """
-    xy = cadres[["bx", "by"]].to_numpy(dtype=float).copy()
+    xy: npt.NDArray[np.float64] = cadres[["bx", "by"]].to_numpy(dtype=float).copy()
     missing = np.flatnonzero(np.isnan(xy[:, 0]))
     if len(missing) == 0:
         return xy
@@ -105,7 +94,7 @@ def _score(
     load0: npt.NDArray[np.int64],
     prio0: npt.NDArray[np.int64],
     movable: npt.NDArray[np.int64],
-) -> PlanScore:
+) -> ScoreOut:
     """Score cadre positions ``assigned`` (-1: none) for the movable households."""
     chosen = assigned[pair_h] == pair_c
     dist = pair_d[chosen]
@@ -115,7 +104,7 @@ def _score(
     prio = prio0 + np.bincount(assigned[done & priority], minlength=k)
     excess = int(np.maximum(prio - fair, 0).sum())
     total = float(dist.sum())
-    return PlanScore(
+    return ScoreOut(
         objective=round(total) + SPREAD_PENALTY_M * excess,
         total_distance_m=round(total, 1),
         mean_distance_m=round(total / len(dist), 1) if len(dist) else 0.0,

@@ -23,6 +23,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from gis_service.geojson import feature
+from gis_service.townships import require_township
 from grids.assignment import read_grids
 from grids.locate import utm_transformer
 
@@ -80,9 +81,12 @@ def _narrow(part: BaseGeometry, width: float) -> bool:
 
 
 def _group_faults(
-    codes: list[str], geoms: list[BaseGeometry], width: float
+    codes: list[str],
+    geoms: list[BaseGeometry],
+    plain: list[BaseGeometry],
+    width: float,
 ) -> list[Fault]:
-    """Overlaps and invalid coverage edges among one set of siblings."""
+    """Overlaps (densified outlines) and invalid coverage edges (as drawn)."""
     faults = []
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="intersects")
@@ -93,7 +97,7 @@ def _group_faults(
             kind = "sliver_overlap" if _narrow(part, width) else "sibling_overlap"
             faults.append(Fault(kind, (codes[i], codes[j]), part, part.area, 0.0))
     if len(geoms) > 1:
-        edges = shapely.coverage_invalid_edges(np.array(geoms), gap_width=width)
+        edges = shapely.coverage_invalid_edges(np.array(plain), gap_width=width)
         for code, edge in zip(codes, edges, strict=True):
             if edge is not None and not edge.is_empty:
                 faults.append(Fault("invalid_edge", (code,), edge, 0.0, edge.length))
@@ -123,14 +127,20 @@ def check_grids(grids: pd.DataFrame, *, min_width_m: float = 5.0) -> list[Fault]
     if grids.empty:
         return []
     c = shapely.centroid(shapely.union_all(grids["geom"].to_numpy()))
-    dense = shapely.segmentize(grids["geom"].to_numpy(), SEGMENT_DEG)
-    metric = _project(dense, utm_transformer(c.x, c.y))
-    frame = grids.assign(m=metric, parent=grids["parent_id"].fillna(-1).astype(int))
+    to_utm = utm_transformer(c.x, c.y)
+    geoms = grids["geom"].to_numpy()
+    # Coverage edges are compared vertex by vertex, so they get the outlines as
+    # drawn (densifying a shared edge from both ends would make them differ).
+    frame = grids.assign(
+        m=_project(shapely.segmentize(geoms, SEGMENT_DEG), to_utm),
+        plain=_project(geoms, to_utm),
+        parent=grids["parent_id"].fillna(-1).astype(int),
+    )
     by_id = frame.set_index("id")
     faults: list[Fault] = []
     for parent_id, group in frame.groupby("parent", sort=True):
         codes, geoms = group["code"].tolist(), group["m"].tolist()
-        faults += _group_faults(codes, geoms, min_width_m)
+        faults += _group_faults(codes, geoms, group["plain"].tolist(), min_width_m)
         if parent_id in by_id.index:
             p = by_id.loc[parent_id]
             faults += _child_faults(p["code"], p["m"], codes, geoms, min_width_m)
@@ -167,6 +177,7 @@ def hierarchy_report(
     session: Session, *, township: str, min_width_m: float = 5.0
 ) -> dict[str, Any]:
     """The township's grid faults with counts per kind."""
+    require_township(session, township=township)
     grids = read_grids(session, township=township)
     faults = check_grids(grids, min_width_m=min_width_m)
     counts = Counter(f.kind for f in faults)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gis_service.townships import require_township
 from grids.assignment import read_grids
 from grids.hierarchy import FAULT_KINDS, check_grids, faults_collection
 from grids.reports import REASONS, named_queries
@@ -29,6 +30,7 @@ def integrity_report(
     """Grid gaps/overlaps/slivers, household placement, unassigned, cadres astray."""
     queries = named_queries(Path(__file__).with_name("integrity.sql"))
     params = {"t": township}
+    require_township(session, township=township)
     grids = read_grids(session, township=township)
     faults = check_grids(grids, min_width_m=min_width_m)
     grid_counts = Counter(f.kind for f in faults)
@@ -40,7 +42,8 @@ def integrity_report(
             listed[row.fault].append(row.code)
         if row.stale_grid:
             stale.append(row.code)
-    unassigned = dict(session.execute(queries["unassigned_counts"], params).all())
+    counts = session.execute(queries["unassigned_counts"], params).all()
+    unassigned: dict[str, int] = {str(r.reason): int(r.n) for r in counts}
     astray = [
         dict(r)
         for r in session.execute(queries["cadres_outside_home"], params).mappings()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.errors import InvalidInput
 from gis_service.geojson import feature_collection
+from gis_service.townships import require_township
 from grids.cadre_assignment import REASON_CAPACITY, REASON_NO_CADRE, REASON_OUTSIDE
 from grids.models import PRIORITY_TAGS
 from grids.schemas import CadreLoad, GridRollup
@@ -42,6 +43,7 @@ def _q(name: str) -> TextClause:
 
 def grid_rollup(session: Session, *, township: str) -> list[GridRollup]:
     """Households, people, tags, cadres, load and shortfall per grid and its subtree."""
+    require_township(session, township=township)
     rows = session.execute(
         _q("grid_rollup"),
         {

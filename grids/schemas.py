@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
-class ScoreOut(BaseModel):
+class ScoreOut(BaseModel, frozen=True):
     """One cadre assignment scored: distances, loads and priority spread."""
 
     objective: int = Field(

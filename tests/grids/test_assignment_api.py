@@ -8,7 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.demo import POST_LOAD_HOOKS, load_demo
+from gis_service.errors import NotFound
 from grids.assignment import assign_households, register_demo_hook, run_after_demo_load
+from grids.hierarchy import hierarchy_report
 from grids.integrity import integrity_report
 from grids.reports import grid_rollup
 from tests.factories import (
@@ -216,3 +218,11 @@ def test_demo_load_ends_assigned(session: Session) -> None:
         )
     ).one()
     assert (outside, in_grid_without_cadre) == (2, 0)
+    checks = hierarchy_report(session, township=TOWNSHIP)
+    assert checks["grids_checked"] == 9
+    assert checks["counts"] == dict.fromkeys(checks["counts"], 0)
+
+
+def test_unknown_township_is_not_found(session: Session) -> None:
+    with pytest.raises(NotFound, match="999999999999"):
+        assign_households(session, township="999999999999")
