@@ -69,3 +69,22 @@ def copy_frame(
     with cast(Any, raw).cursor() as cursor:
         cursor.copy_expert(statement, buffer)
     return len(out)
+
+
+def read_frame(
+    session: Session, query: str, params: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Run a SELECT through ``COPY (...) TO STDOUT`` into a frame (fast for big reads).
+
+    COPY takes no server-side parameters, so ``params`` are bound by psycopg2's
+    own quoting (``cursor.mogrify``), exactly as it binds every other statement.
+    """
+    raw = session.connection().connection.dbapi_connection
+    buffer = io.StringIO()
+    with cast(Any, raw).cursor() as cursor:
+        bound = cursor.mogrify(query, params or {}).decode()
+        cursor.copy_expert(
+            f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer
+        )
+    buffer.seek(0)
+    return pd.read_csv(buffer, keep_default_na=False, na_values=[""])

@@ -58,3 +58,12 @@ def township_counts(session: Session, *, township: str) -> dict[str, int]:
         if exists is None:
             raise NotFound(f"township {township} does not exist")
     return counts
+
+
+def require_township(session: Session, *, township: str) -> None:
+    """Refuse an unknown township in services the CLI calls (no TownshipDep there)."""
+    found = session.execute(
+        text("SELECT 1 FROM townships WHERE code = :c"), {"c": township}
+    ).first()
+    if found is None:
+        raise NotFound(f"township {township} does not exist")

@@ -1,0 +1,41 @@
+"""Extra fixtures for the assignment tests: boxes, pins and cadre lookups."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from shapely.geometry import Polygon, box
+
+from tests.factories import TOWNSHIP
+
+
+def rect(x0: float, y0: float, x1: float, y1: float) -> Polygon:
+    """A box with exactly these corner coordinates (no float drift at borders)."""
+    return box(x0, y0, x1, y1)
+
+
+def pin(session: Session, household_id: int, cadre_id: int) -> None:
+    """Manually assign and pin a household to a cadre."""
+    session.execute(
+        text(
+            "UPDATE households SET cadre_id = :c, cadre_pinned = true "
+            "WHERE township_code = :t AND id = :h"
+        ),
+        {"c": cadre_id, "h": household_id, "t": TOWNSHIP},
+    )
+    session.commit()
+
+
+def assignments(session: Session) -> dict[str, tuple[str | None, str | None]]:
+    """household code -> (grid code, cadre code)."""
+    rows = session.execute(
+        text(
+            "SELECT h.code, g.code AS grid, c.code AS cadre FROM households h "
+            "LEFT JOIN grids g ON g.id = h.grid_id "
+            "LEFT JOIN cadres c ON c.id = h.cadre_id "
+            "WHERE h.township_code = :t"
+        ),
+        {"t": TOWNSHIP},
+    )
+    return {r.code: (r.grid, r.cadre) for r in rows}
