@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -19,12 +18,10 @@ from gis_service.bulk import copy_frame
 from gis_service.db import atomic
 from gis_service.demo_data import DemoTownship, generate
 from gis_service.townships import township_counts
+from grids.assignment import assign_households
 
 logger = logging.getLogger(__name__)
 
-# Hooks other packages register to run after the raw layers are in (e.g. the
-# household -> grid/cadre assignment), so the demo shows a working township.
-POST_LOAD_HOOKS: list[Callable[[Session, str], None]] = []
 
 _SQL_DIR = Path(__file__).with_name
 
@@ -111,6 +108,6 @@ def load_demo(
     with atomic(session):
         delete_township(session, township=data.code)
         write_township(session, data)
-        for hook in POST_LOAD_HOOKS:
-            hook(session, data.code)
+    # Every household to its grid and a cadre, so the demo is a working township.
+    assign_households(session, township=data.code)
     return township_counts(session, township=data.code)

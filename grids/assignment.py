@@ -106,6 +106,8 @@ def read_grids(session: Session, *, township: str) -> pd.DataFrame:
 def _grid_ids(grids: pd.DataFrame, lon: Any, lat: Any) -> np.ndarray:
     """Grid id per point by the one rule in ``grids.locate`` (-1: no grid)."""
     points = shapely.points(np.asarray(lon, float), np.asarray(lat, float))
+    if grids.empty:  # a township whose grids are not loaded yet
+        return np.full(len(points), NO_GRID, dtype=np.int64)
     found = locate_points(
         points, grids["geom"].to_numpy(), grids["depth"], grids["code"]
     )
@@ -290,17 +292,3 @@ def assign_households(
     summary = summarise(session, plan, written, time.perf_counter() - started)
     logger.info("assign %s: %d rows, churn %d", township, written, summary.churn)
     return summary
-
-
-def run_after_demo_load(session: Session, township_code: str) -> None:
-    """Demo post-load hook: every household to its grid and a cadre."""
-    plan = plan_assignment(session, township=township_code)
-    write_plan(session, plan)
-
-
-def register_demo_hook() -> None:
-    """Make ``gridgis demo load`` end with the township assigned (idempotent)."""
-    from gis_service.demo import POST_LOAD_HOOKS
-
-    if run_after_demo_load not in POST_LOAD_HOOKS:
-        POST_LOAD_HOOKS.append(run_after_demo_load)

@@ -146,9 +146,6 @@ def redraw(
 
 
 def register(app: typer.Typer) -> None:
-    """Add this package's commands to ``app`` and the demo's post-load assignment."""
-    from grids.assignment import register_demo_hook
-
+    """Add this package's commands to ``app``."""
     app.command("assign")(assign)
     app.add_typer(grids_app, name="grids")
-    register_demo_hook()

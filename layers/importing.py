@@ -24,7 +24,7 @@ from gis_service.bulk import copy_frame
 from gis_service.db import atomic
 from gis_service.errors import InvalidInput, NotFound
 from layers import staging
-from layers.hooks import HOUSEHOLDS_MOVED, households_moved
+from layers.hooks import households_moved
 from layers.reading import ReadResult, read_features
 from layers.specs import LayerSpec, get_layer
 from layers.validation import Prepared, prepare
@@ -147,7 +147,7 @@ def _write(
     if errors:
         raise _rejected(errors, len(prepared.rows), prepared.warnings)
     moved: set[int] = set()
-    if spec.name == "households" and staging.GEOMETRY in present and HOUSEHOLDS_MOVED:
+    if spec.name == "households" and staging.GEOMETRY in present:
         moved = set(session.execute(staging.MOVED_HOUSEHOLDS, params).scalars())
     result = session.execute(staging.upsert(spec, present), params).one()
     inserted, updated = set(result.inserted), set(result.updated)

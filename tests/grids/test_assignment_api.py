@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.demo import POST_LOAD_HOOKS, load_demo
+from gis_service.demo import load_demo
 from gis_service.errors import NotFound
-from grids.assignment import assign_households, register_demo_hook, run_after_demo_load
+from grids.assignment import assign_households
 from grids.hierarchy import hierarchy_report
 from grids.integrity import integrity_report
 from grids.reports import grid_rollup
@@ -206,9 +206,6 @@ def test_redraw_rejects_bad_outlines(
 
 
 def test_demo_load_ends_assigned(session: Session) -> None:
-    register_demo_hook()
-    register_demo_hook()
-    assert POST_LOAD_HOOKS.count(run_after_demo_load) == 1
     load_demo(session, households=200)
     outside, in_grid_without_cadre = session.execute(
         text(

@@ -7,7 +7,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from layers.hooks import HOUSEHOLDS_MOVED
 from tests.factories import TOWNSHIP, make_grid, make_households, make_township, square
 from tests.layers.factories_layers import GEOJSON, ID_NUMBER, PHONE, PROBLEM
 
@@ -153,24 +152,22 @@ def test_patch_rejects_bad_values(
     )
 
 
-def test_moving_a_household_runs_the_assignment_hook(
+def test_moving_a_household_reruns_its_assignment(
     client: TestClient, session: Session, households: list[int]
 ) -> None:
-    calls: list[tuple[str, list[int]]] = []
-    HOUSEHOLDS_MOVED.append(lambda s, t, ids: calls.append((t, list(ids))))
-    try:
-        client.patch(
-            f"{BASE}/households/items/H001", json={"properties": {"members": 2}}
-        )
-        assert calls == []
-        response = client.patch(
-            f"{BASE}/households/items/H001",
-            json={"geometry": {"type": "Point", "coordinates": [102.3, 37.3]}},
-        )
-    finally:
-        HOUSEHOLDS_MOVED.pop()
-    assert response.json()["geometry"]["coordinates"] == [102.3, 37.3]
-    assert calls == [(TOWNSHIP, [households[0]])]
+    make_grid(session, "G2", square(102.5, 37.5, 0.5), parent="G0")
+    response = client.patch(
+        f"{BASE}/households/items/H001",
+        json={"geometry": {"type": "Point", "coordinates": [102.7, 37.7]}},
+    )
+    assert response.status_code == 200
+    assert response.json()["geometry"]["coordinates"] == [102.7, 37.7]
+    grid = session.execute(
+        text("SELECT g.code FROM households h JOIN grids g ON g.id = h.grid_id "
+             "WHERE h.id = :id"),
+        {"id": households[0]},
+    ).scalar_one()  # fmt: skip
+    assert grid == "G2"
 
 
 def test_delete_and_conflict(client: TestClient, session: Session) -> None:
