@@ -172,3 +172,74 @@ class DisputeEvent(Base):
     actor: Mapped[str] = mapped_column(String(100), nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = created_at()
+
+
+FINDING_KINDS = ("sliver", "self_overlap", "area_mismatch", "invalid_geometry")
+
+
+class DisputeRun(Base):
+    """One run of dispute detection: the thresholds used and what it found."""
+
+    __tablename__ = "dispute_runs"
+    __table_args__ = (UniqueConstraint("township_code", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    min_area_m2: Mapped[float] = mapped_column(Double, nullable=False)
+    min_share: Mapped[float] = mapped_column(Double, nullable=False)
+    area_tolerance: Mapped[float] = mapped_column(Double, nullable=False)
+    parcels: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_new: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_updated: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_reopened: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_closed: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_seen: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    slivers: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    self_overlaps: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    area_mismatches: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    invalid_parcels: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    duration_ms: Mapped[float] = mapped_column(Double, nullable=False)
+    run_at: Mapped[datetime] = created_at()
+
+
+class ParcelFinding(Base):
+    """A data-quality finding of the latest detection run (not a dispute).
+
+    Slivers and same-holder overlaps carry the other parcel and the overlap;
+    area mismatches the mapped and contract areas; invalid geometries the reason.
+    Each run replaces the township's findings.
+    """
+
+    __tablename__ = "parcel_findings"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        ForeignKeyConstraint(
+            ["township_code", "run_id"],
+            ["dispute_runs.township_code", "dispute_runs.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "parcel_id"],
+            ["pasture_parcels.township_code", "pasture_parcels.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "other_parcel_id"],
+            ["pasture_parcels.township_code", "pasture_parcels.id"],
+            ondelete="CASCADE",
+        ),
+        enum_check("kind", FINDING_KINDS, "kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    run_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    parcel_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    other_parcel_id: Mapped[int | None] = mapped_column(BigInteger)
+    area_m2: Mapped[float | None] = mapped_column(Double)
+    mapped_mu: Mapped[float | None] = mapped_column(Double)
+    contract_mu: Mapped[float | None] = mapped_column(Double)
+    detail: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(geometry("GEOMETRY"))
