@@ -48,7 +48,9 @@ def make_parcels(n: int, *, seed: int = 6) -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame(
         {
             "contract_no": [f"B-{i + 1:07d}" for i in range(len(cells))],
-            "holder_code": [f"HB{k:07d}" for k in rng.integers(0, households, len(cells))],
+            "holder_code": [
+                f"HB{k:07d}" for k in rng.integers(0, households, len(cells))
+            ],
         },
         geometry=[MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in cells],
         crs=4326,
@@ -61,7 +63,7 @@ def make_parcels(n: int, *, seed: int = 6) -> gpd.GeoDataFrame:
     return frame
 
 
-def load_parcels(session: "Session", township: str, frame: gpd.GeoDataFrame) -> None:
+def load_parcels(session: Session, township: str, frame: gpd.GeoDataFrame) -> None:
     """Replace ``township`` with these parcels and their holders (COPY + INSERT)."""
     from sqlalchemy import text
 
