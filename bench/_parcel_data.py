@@ -45,12 +45,11 @@ def make_parcels(n: int, *, seed: int = 6) -> gpd.GeoDataFrame:
     sliver = (~spill) & (rng.random(len(cells)) < 0.02)
     cells[sliver] = shapely.buffer(cells[sliver], 0.000015, join_style="mitre")
     households = max(1, int(len(cells) * 0.8))  # some households hold two parcels
+    holders = rng.integers(0, households, len(cells))
     frame = gpd.GeoDataFrame(
         {
             "contract_no": [f"B-{i + 1:07d}" for i in range(len(cells))],
-            "holder_code": [
-                f"HB{k:07d}" for k in rng.integers(0, households, len(cells))
-            ],
+            "holder_code": [f"HB{k:07d}" for k in holders],
         },
         geometry=[MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in cells],
         crs=4326,

@@ -45,7 +45,7 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> Polygon:
 
 
 def geodesic_area(geom: BaseGeometry) -> float:
-    """Area in m² on the WGS84 ellipsoid, computed by pyproj (independent of PostGIS)."""
+    """Area in m² on the WGS84 ellipsoid by pyproj (independent of PostGIS)."""
     area, _ = GEOD.geometry_area_perimeter(geom)
     return abs(area)
 
@@ -64,8 +64,8 @@ def make_parcels(
     ids = session.execute(
         text(
             """
-            INSERT INTO pasture_parcels (township_code, contract_no, holder_household_id,
-                                         contract_area_mu, geom)
+            INSERT INTO pasture_parcels (township_code, contract_no,
+                                         holder_household_id, contract_area_mu, geom)
             SELECT r.t, r.no, r.h, r.mu, ST_GeomFromEWKT(r.g)
             FROM jsonb_to_recordset(CAST(:rows AS jsonb))
                  AS r(t text, no text, g text, h bigint, mu numeric)

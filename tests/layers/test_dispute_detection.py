@@ -93,8 +93,9 @@ def test_findings_record_sliver_self_overlap_mismatch_and_bowtie(
     rows = (
         session.execute(
             text(
-                "SELECT kind, parcel_id, other_parcel_id, area_m2, mapped_mu, contract_mu,"
-                " detail FROM parcel_findings WHERE township_code = :t ORDER BY kind"
+                "SELECT kind, parcel_id, other_parcel_id, area_m2, mapped_mu,"
+                " contract_mu, detail FROM parcel_findings"
+                " WHERE township_code = :t ORDER BY kind"
             ),
             {"t": TOWNSHIP},
         )
@@ -184,7 +185,8 @@ def test_changed_overlap_updates_the_same_dispute(
     )
     note = session.execute(
         text(
-            "SELECT note FROM dispute_events WHERE dispute_id = :d ORDER BY id DESC LIMIT 1"
+            "SELECT note FROM dispute_events WHERE dispute_id = :d"
+            " ORDER BY id DESC LIMIT 1"
         ),
         {"d": before["id"]},
     ).scalar_one()
