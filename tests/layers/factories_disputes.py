@@ -120,7 +120,7 @@ HOLDERS = {"P1": "H1", "P2": "H2", "P3": "H3", "P4": "H3", "P5": "H1", "P6": "H3
 
 
 def make_pasture(session: Session, *, township: str = TOWNSHIP) -> Pasture:
-    """Two grids, two cadres, three households and the six parcels above."""
+    """Two grids, two cadres, three households (H3 not yet assigned), six parcels."""
     make_township(session, township)
     grids = {
         "G1": make_grid(session, "G1", square(102.48, 37.08, 0.03), township=township),
@@ -141,10 +141,10 @@ def make_pasture(session: Session, *, township: str = TOWNSHIP) -> Pasture:
     session.execute(
         text(
             "UPDATE households h SET grid_id = v.g, cadre_id = v.c "
-            "FROM (VALUES (:h1, :g1, :c1), (:h2, :g2, :c2), (:h3, :g1, :c1))"
+            "FROM (VALUES (:h1, :g1, :c1), (:h2, :g2, :c2))"
             " AS v(h, g, c) WHERE h.id = v.h"
         ),
-        {"h1": households["H1"], "h2": households["H2"], "h3": households["H3"],
+        {"h1": households["H1"], "h2": households["H2"],
          "g1": grids["G1"], "g2": grids["G2"], "c1": cadres["C1"], "c2": cadres["C2"]},
     )  # fmt: skip
     session.commit()
