@@ -32,7 +32,7 @@ from layers.dispute_schemas import (
     FindingOut,
 )
 from layers.disputes import ensure_township, run_out
-from layers.models import MU_M2
+from layers.models import DISPUTE_STATUSES, FINDING_KINDS, MU_M2
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,15 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "open": ("mediating", "dismissed"),
     "mediating": ("resolved", "dismissed"),
 }
+
+
+def _check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
+    """Refuse a filter value outside its enumeration, naming the field."""
+    if value is not None and value not in choices:
+        raise InvalidInput(
+            f"{field} {value!r} is not one of {', '.join(choices)}",
+            errors=[{"field": field, "reason": f"expected one of {list(choices)}"}],
+        )
 
 
 def _holder(row: Any) -> DisputeHolder | None:
@@ -120,6 +129,7 @@ def list_disputes(
     offset: int = 0,
 ) -> DisputeList:
     """A page of disputes, largest overlap first, filtered by status/grid/area."""
+    _check_choice("status", status, DISPUTE_STATUSES)
     grid_path = None
     if grid is not None:
         grid_path = session.execute(
@@ -257,6 +267,7 @@ def list_findings(
     offset: int = 0,
 ) -> FindingList:
     """The latest run's data-quality findings (slivers, self-overlaps, ...)."""
+    _check_choice("kind", kind, FINDING_KINDS)
     ensure_township(session, township=township)
     last = session.execute(SQL["last_run"], {"township": township}).first()
     rows = session.execute(
