@@ -12,6 +12,7 @@ from sqlalchemy import (
     Double,
     ForeignKeyConstraint,
     Identity,
+    Index,
     Numeric,
     String,
     Text,
@@ -232,11 +233,15 @@ class ParcelFinding(Base):
             ondelete="CASCADE",
         ),
         enum_check("kind", FINDING_KINDS, "kind_known"),
+        # The FKs to parcels need these, or deleting parcels (a re-import)
+        # scans the findings once per parcel.
+        Index("ix_parcel_findings_parcel", "township_code", "parcel_id"),
+        Index("ix_parcel_findings_other_parcel", "township_code", "other_parcel_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     township_code: Mapped[str] = township_fk()
-    run_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    run_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     parcel_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     other_parcel_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -247,3 +252,9 @@ class ParcelFinding(Base):
     # Overlap or error location for display; findings are read by township and
     # kind, never searched spatially, so no GIST index to maintain on each run.
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+
+
+# disputes' unique (township_code, parcel_a_id, parcel_b_id) serves the FK on
+# parcel_a_id; parcel_b_id needs its own index, or every parcel deleted (a
+# re-import) scans the disputes.
+Index("ix_disputes_parcel_b", Dispute.township_code, Dispute.parcel_b_id)
