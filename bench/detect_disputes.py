@@ -55,7 +55,7 @@ def _peer_counts(
     smaller = np.minimum(parcel_m2[left], parcel_m2[right])
     big = (overlap_m2 >= t.min_area_m2) & (overlap_m2 >= t.min_share * smaller)
     return {
-        "pairs": int(len(left)),
+        "pairs": len(left),
         "disputes": int((~same & big).sum()),
         "slivers": int((~same & ~big).sum()),
         "self_overlaps": int(same.sum()),

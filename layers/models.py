@@ -20,8 +20,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geoalchemy2 import Geometry
-
 from gis_service.db import Base
 from gis_service.models import created_at, enum_check, geometry, township_fk, updated_at
 
@@ -249,9 +247,7 @@ class ParcelFinding(Base):
     mapped_mu: Mapped[float | None] = mapped_column(Double)
     contract_mu: Mapped[float | None] = mapped_column(Double)
     detail: Mapped[str | None] = mapped_column(Text)
-    # Overlap or error location for display; findings are read by township and
-    # kind, never searched spatially, so no GIST index to maintain on each run.
-    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    geom = mapped_column(geometry("GEOMETRY"))  # the overlap, or where it is invalid
 
 
 # disputes' unique (township_code, parcel_a_id, parcel_b_id) serves the FK on

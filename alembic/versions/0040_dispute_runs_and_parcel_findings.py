@@ -64,6 +64,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_parcel_findings')),
     sa.UniqueConstraint('township_code', 'id', name=op.f('uq_parcel_findings_township_code_id'))
     )
+    op.create_geospatial_index('idx_parcel_findings_geom', 'parcel_findings', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_index('ix_parcel_findings_parcel', 'parcel_findings', ['township_code', 'parcel_id'], unique=False)
     op.create_index('ix_parcel_findings_other_parcel', 'parcel_findings', ['township_code', 'other_parcel_id'], unique=False)
     # The FK from disputes.parcel_b_id had no index: deleting parcels scanned disputes.
@@ -78,6 +79,7 @@ def downgrade() -> None:
     op.drop_index('ix_disputes_parcel_b', table_name='disputes')
     op.drop_index('ix_parcel_findings_other_parcel', table_name='parcel_findings')
     op.drop_index('ix_parcel_findings_parcel', table_name='parcel_findings')
+    op.drop_geospatial_index('idx_parcel_findings_geom', table_name='parcel_findings', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('parcel_findings')
     op.drop_index(op.f('ix_dispute_runs_township_code'), table_name='dispute_runs')
     op.drop_table('dispute_runs')
