@@ -17,20 +17,20 @@ class DetectionCreate(BaseModel):
     """A detection run; thresholds left out take the configured defaults."""
 
     min_area_m2: float | None = Field(
-        None, ge=0, description="overlaps smaller than this (m²) are slivers"
+        default=None, ge=0, description="overlaps smaller than this (m²) are slivers"
     )
     min_share: float | None = Field(
-        None,
+        default=None,
         ge=0,
         le=1,
         description="overlaps under this share of the smaller parcel are slivers",
     )
     area_tolerance: float | None = Field(
-        None,
+        default=None,
         gt=0,
         description="flag parcels whose mapped area differs from the contract by more",
     )
-    actor: str = Field("detection", min_length=1, max_length=100)
+    actor: str = Field(default="detection", min_length=1, max_length=100)
 
     def thresholds(self, defaults: DisputeSettings) -> DisputeSettings:
         """The thresholds of this run: the given values over the defaults."""
@@ -133,7 +133,7 @@ class TransitionCreate(BaseModel):
 
     to: ReviewStatus
     actor: str = Field(min_length=1, max_length=100)
-    note: str | None = Field(None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class DisputeSummaryOut(BaseModel):

@@ -87,13 +87,14 @@ def _find_pairs(
 
 def _reconcile(session: Session, params: dict[str, Any]) -> dict[str, int]:
     """Bring the dispute records in line with ``_dispute_pairs`` (order matters)."""
-    return {
+    counts = {
         "new": session.execute(SQL["insert_new"], params).scalar_one(),
         "reopened": session.execute(SQL["reopen"], params).scalar_one(),
         "updated": session.execute(SQL["update_changed"], params).scalar_one(),
-        "touched": session.execute(SQL["touch_seen"], params).rowcount,
-        "closed": session.execute(SQL["close_gone"], params).scalar_one(),
     }
+    session.execute(SQL["touch_seen"], params)
+    counts["closed"] = session.execute(SQL["close_gone"], params).scalar_one()
+    return counts
 
 
 def detect_disputes(
