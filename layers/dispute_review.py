@@ -20,6 +20,7 @@ from gis_service.errors import Conflict, InvalidInput, NotFound
 from gis_service.geojson import feature
 from gis_service.privacy import mask_id_number, mask_phone
 from gis_service.sql_files import load_queries
+from gis_service.townships import require_township
 from layers.dispute_schemas import (
     DisputeDetailOut,
     DisputeEventOut,
@@ -31,7 +32,7 @@ from layers.dispute_schemas import (
     FindingList,
     FindingOut,
 )
-from layers.disputes import ensure_township, run_out
+from layers.disputes import run_out
 from layers.models import DISPUTE_STATUSES, FINDING_KINDS, MU_M2
 
 logger = logging.getLogger(__name__)
@@ -243,7 +244,7 @@ def transition_dispute(
 
 def dispute_summary(session: Session, *, township: str) -> DisputeSummaryOut:
     """Counts by status, open disputes and the contested area (union) in mu."""
-    ensure_township(session, township=township)
+    require_township(session, township=township)
     params = {"township": township}
     by_status = {r.status: int(r.n) for r in session.execute(SQL["summary"], params)}
     contested = float(session.execute(SQL["contested"], params).scalar_one())
@@ -268,7 +269,7 @@ def list_findings(
 ) -> FindingList:
     """The latest run's data-quality findings (slivers, self-overlaps, ...)."""
     _check_choice("kind", kind, FINDING_KINDS)
-    ensure_township(session, township=township)
+    require_township(session, township=township)
     last = session.execute(SQL["last_run"], {"township": township}).first()
     rows = session.execute(
         SQL["findings"],

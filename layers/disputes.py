@@ -20,9 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.db import atomic
-from gis_service.errors import NotFound
 from gis_service.settings import DisputeSettings
 from gis_service.sql_files import load_queries
+from gis_service.townships import require_township
 from layers.dispute_schemas import DetectionOut
 from layers.models import MU_M2
 
@@ -30,15 +30,6 @@ logger = logging.getLogger(__name__)
 
 SQL = load_queries(Path(__file__).with_name("disputes.sql"))
 DETECTION_ACTOR = "detection"
-
-
-def ensure_township(session: Session, *, township: str) -> None:
-    """Raise NotFound unless the township exists (the CLI has no TownshipDep)."""
-    found = session.execute(
-        text("SELECT 1 FROM townships WHERE code = :t"), {"t": township}
-    ).first()
-    if found is None:
-        raise NotFound(f"township {township} does not exist")
 
 
 def run_out(row: Any) -> DetectionOut:
@@ -105,7 +96,7 @@ def detect_disputes(
     actor: str = DETECTION_ACTOR,
 ) -> DetectionOut:
     """Run detection over a township's parcels and reconcile its dispute records."""
-    ensure_township(session, township=township)
+    require_township(session, township=township)
     started = time.perf_counter()
     with atomic(session):
         # ST_Relate's cost estimate is huge, so PostgreSQL would JIT-compile the

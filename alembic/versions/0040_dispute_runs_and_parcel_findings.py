@@ -3,7 +3,7 @@ the latest run: slivers, same-holder overlaps, area mismatches, invalid parcels;
 indexes behind the foreign keys to parcels (so deleting parcels stays linear).
 
 Revision ID: 0040
-Revises: 0001
+Revises: 0030
 Create Date: 2026-11-23 07:20:34.358031
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision: str = '0040'
-down_revision: str | None = '0001'
+down_revision: str | None = '0030'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
