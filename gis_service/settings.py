@@ -39,6 +39,14 @@ class MapSettings(BaseModel):
     assets: str = "local"  # local (served by GridGIS) | cdn
 
 
+class DisputeSettings(BaseModel):
+    """Default thresholds of pasture-dispute detection (a run may override them)."""
+
+    min_area_m2: float = 100.0  # smaller overlaps are digitising slivers
+    min_share: float = 0.01  # ... and so are those under 1 % of the smaller parcel
+    area_tolerance: float = 0.10  # mapped vs contract area differing by more: flagged
+
+
 class Settings(BaseSettings):
     """All GridGIS settings; nested fields use ``__`` (``GRIDGIS_MAP__BASEMAP``)."""
 
@@ -52,6 +60,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     map: MapSettings = Field(default_factory=MapSettings)
+    disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     host: str = "127.0.0.1"
     port: int = 8000
     page_limit_max: int = 10_000

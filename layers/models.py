@@ -12,6 +12,7 @@ from sqlalchemy import (
     Double,
     ForeignKeyConstraint,
     Identity,
+    Index,
     Numeric,
     String,
     Text,
@@ -172,3 +173,84 @@ class DisputeEvent(Base):
     actor: Mapped[str] = mapped_column(String(100), nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = created_at()
+
+
+FINDING_KINDS = ("sliver", "self_overlap", "area_mismatch", "invalid_geometry")
+
+
+class DisputeRun(Base):
+    """One run of dispute detection: the thresholds used and what it found."""
+
+    __tablename__ = "dispute_runs"
+    __table_args__ = (UniqueConstraint("township_code", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    min_area_m2: Mapped[float] = mapped_column(Double, nullable=False)
+    min_share: Mapped[float] = mapped_column(Double, nullable=False)
+    area_tolerance: Mapped[float] = mapped_column(Double, nullable=False)
+    parcels: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_new: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_updated: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_reopened: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_closed: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    disputes_seen: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    slivers: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    self_overlaps: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    area_mismatches: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    invalid_parcels: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    duration_ms: Mapped[float] = mapped_column(Double, nullable=False)
+    run_at: Mapped[datetime] = created_at()
+
+
+class ParcelFinding(Base):
+    """A data-quality finding of the latest detection run (not a dispute).
+
+    Slivers and same-holder overlaps carry the other parcel and the overlap;
+    area mismatches the mapped and contract areas; invalid geometries the reason.
+    Each run replaces the township's findings.
+    """
+
+    __tablename__ = "parcel_findings"
+    __table_args__ = (
+        UniqueConstraint("township_code", "id"),
+        ForeignKeyConstraint(
+            ["township_code", "run_id"],
+            ["dispute_runs.township_code", "dispute_runs.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "parcel_id"],
+            ["pasture_parcels.township_code", "pasture_parcels.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "other_parcel_id"],
+            ["pasture_parcels.township_code", "pasture_parcels.id"],
+            ondelete="CASCADE",
+        ),
+        enum_check("kind", FINDING_KINDS, "kind_known"),
+        # The FKs to parcels need these, or deleting parcels (a re-import)
+        # scans the findings once per parcel.
+        Index("ix_parcel_findings_parcel", "township_code", "parcel_id"),
+        Index("ix_parcel_findings_other_parcel", "township_code", "other_parcel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str] = township_fk()
+    run_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    parcel_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    other_parcel_id: Mapped[int | None] = mapped_column(BigInteger)
+    area_m2: Mapped[float | None] = mapped_column(Double)
+    mapped_mu: Mapped[float | None] = mapped_column(Double)
+    contract_mu: Mapped[float | None] = mapped_column(Double)
+    detail: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(geometry("GEOMETRY"))  # the overlap, or where it is invalid
+
+
+# disputes' unique (township_code, parcel_a_id, parcel_b_id) serves the FK on
+# parcel_a_id; parcel_b_id needs its own index, or every parcel deleted (a
+# re-import) scans the disputes.
+Index("ix_disputes_parcel_b", Dispute.township_code, Dispute.parcel_b_id)

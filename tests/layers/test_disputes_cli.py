@@ -1,0 +1,74 @@
+"""``gridgis disputes`` on a scratch database (the CLI commits for real)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from gis_service.cli import app
+from gis_service.db import make_engine
+from tests.factories import TOWNSHIP
+from tests.layers.factories_disputes import make_pasture
+
+
+@pytest.fixture
+def cli_db(scratch_url: URL, monkeypatch: pytest.MonkeyPatch) -> Iterator[URL]:
+    url = scratch_url.render_as_string(hide_password=False)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        make_pasture(session)
+    engine.dispose()
+    monkeypatch.setenv("GRIDGIS_DATABASE_URL", url)
+    yield scratch_url
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_detect_list_move_summary(cli_db: URL) -> None:
+    code, out = run("disputes", "detect", TOWNSHIP, "--json")
+    assert code == 0, out
+    counts = json.loads(out)
+    assert (counts["new"], counts["slivers"], counts["self_overlaps"]) == (2, 1, 1)
+
+    code, out = run("disputes", "list", TOWNSHIP, "--json")
+    assert code == 0, out
+    page = json.loads(out)
+    assert page["total"] == 2
+    first = page["items"][0]["id"]
+
+    code, out = run("disputes", "list", TOWNSHIP)
+    assert code == 0
+    assert out.splitlines()[0] == "2 disputes"
+
+    code, out = run(
+        "disputes", "move", TOWNSHIP, str(first), "--to", "mediating", "--actor", "C2"
+    )
+    assert code == 0, out
+    assert out.strip() == f"dispute {first} is now mediating"
+
+    code, out = run("disputes", "summary", TOWNSHIP, "--json")
+    assert code == 0, out
+    assert json.loads(out)["by_status"] == {"mediating": 1, "open": 1}
+
+
+def test_illegal_step_fails_with_one_line(cli_db: URL) -> None:
+    assert run("disputes", "detect", TOWNSHIP)[0] == 0
+    code, out = run("disputes", "list", TOWNSHIP, "--json")
+    first = json.loads(out)["items"][0]["id"]
+    code, out = run(
+        "disputes", "move", TOWNSHIP, str(first), "--to", "resolved", "--actor", "x"
+    )
+    assert code == 1
+    assert out.strip().startswith("error: dispute")
+    assert "cannot move to resolved" in out
+    code, out = run("disputes", "list", TOWNSHIP, "--status", "bogus")
+    assert code == 1
+    assert "status 'bogus' is not one of" in out
