@@ -8,7 +8,6 @@ township in one transaction, so running ``make demo`` twice never duplicates.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from sqlalchemy import text
@@ -17,26 +16,15 @@ from sqlalchemy.orm import Session
 from gis_service.bulk import copy_frame
 from gis_service.db import atomic
 from gis_service.demo_data import DemoTownship, generate
+from gis_service.sql_files import load_queries
 from gis_service.townships import township_counts
 from grids.assignment import assign_households
 
 logger = logging.getLogger(__name__)
 
 
-_SQL_DIR = Path(__file__).with_name
-
-
-def _statements(filename: str) -> list[str]:
-    """Split a .sql file beside this module into statements (';' at a line end)."""
-    body = _SQL_DIR(filename).read_text(encoding="utf-8")
-    parts = re.split(r";\s*\n", body)
-    return [p.strip() for p in parts if p.strip() and not _only_comments(p)]
-
-
-def _only_comments(part: str) -> bool:
-    return all(
-        not line.strip() or line.strip().startswith("--") for line in part.splitlines()
-    )
+_STAGE = load_queries(Path(__file__).with_name("demo_stage.sql"))
+_INSERT = load_queries(Path(__file__).with_name("demo_insert.sql"))
 
 
 def delete_township(session: Session, *, township: str) -> None:
@@ -74,8 +62,8 @@ def write_township(session: Session, data: DemoTownship) -> None:
         text("INSERT INTO townships (code, name, county) VALUES (:c, :n, :k)"),
         {"c": data.code, "n": data.name, "k": data.county},
     )
-    for statement in _statements("demo_stage.sql"):
-        session.execute(text(statement))
+    for statement in _STAGE.values():
+        session.execute(statement)
     frames = {
         "grids": data.grids.rename_geometry("geom"),
         "cadres": data.cadres.rename_geometry("base"),
@@ -96,8 +84,8 @@ def write_township(session: Session, data: DemoTownship) -> None:
             geometry_columns=geometry,
             array_columns=arrays,
         )
-    for statement in _statements("demo_insert.sql"):
-        session.execute(text(statement), {"t": data.code})
+    for statement in _INSERT.values():
+        session.execute(statement, {"t": data.code})
 
 
 def load_demo(

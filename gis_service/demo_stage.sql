@@ -1,8 +1,11 @@
 -- Demo township loader: staging tables (filled by COPY), then one set-based
 -- Staging tables, filled by COPY.
+-- Run in file order.
 
+-- name: step_00
 DROP TABLE IF EXISTS _stage_grids;
 
+-- name: step_01
 CREATE TEMP TABLE _stage_grids (
     code text,
     name text,
@@ -11,8 +14,10 @@ CREATE TEMP TABLE _stage_grids (
     geom geometry
 ) ON COMMIT DROP;
 
+-- name: step_02
 DROP TABLE IF EXISTS _stage_cadres;
 
+-- name: step_03
 CREATE TEMP TABLE _stage_cadres (
     code text,
     name text,
@@ -23,8 +28,10 @@ CREATE TEMP TABLE _stage_cadres (
     base geometry
 ) ON COMMIT DROP;
 
+-- name: step_04
 DROP TABLE IF EXISTS _stage_households;
 
+-- name: step_05
 CREATE TEMP TABLE _stage_households (
     code text,
     head_name text,
@@ -36,8 +43,10 @@ CREATE TEMP TABLE _stage_households (
     geom geometry
 ) ON COMMIT DROP;
 
+-- name: step_06
 DROP TABLE IF EXISTS _stage_parcels;
 
+-- name: step_07
 CREATE TEMP TABLE _stage_parcels (
     contract_no text,
     holder_code text,
@@ -45,8 +54,10 @@ CREATE TEMP TABLE _stage_parcels (
     geom geometry
 ) ON COMMIT DROP;
 
+-- name: step_08
 DROP TABLE IF EXISTS _stage_hazards;
 
+-- name: step_09
 CREATE TEMP TABLE _stage_hazards (
     code text,
     kind text,
@@ -60,8 +71,10 @@ CREATE TEMP TABLE _stage_hazards (
     geom geometry
 ) ON COMMIT DROP;
 
+-- name: step_10
 DROP TABLE IF EXISTS _stage_roads;
 
+-- name: step_11
 CREATE TEMP TABLE _stage_roads (
     code text,
     name text,
@@ -69,8 +82,10 @@ CREATE TEMP TABLE _stage_roads (
     geom geometry
 ) ON COMMIT DROP;
 
+-- name: step_12
 DROP TABLE IF EXISTS _stage_visits;
 
+-- name: step_13
 CREATE TEMP TABLE _stage_visits (
     visit_key int,
     household_code text,
@@ -81,8 +96,10 @@ CREATE TEMP TABLE _stage_visits (
     fix geometry
 ) ON COMMIT DROP;
 
+-- name: step_14
 DROP TABLE IF EXISTS _stage_demands;
 
+-- name: step_15
 CREATE TEMP TABLE _stage_demands (
     visit_key int,
     household_code text,

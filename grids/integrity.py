@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gis_service.sql_files import load_queries
 from gis_service.townships import require_township
 from grids.assignment import read_grids
 from grids.hierarchy import FAULT_KINDS, check_grids, faults_collection
-from grids.reports import REASONS, named_queries
+from grids.reports import REASONS
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def integrity_report(
     session: Session, *, township: str, min_width_m: float = 5.0
 ) -> dict[str, Any]:
     """Grid gaps/overlaps/slivers, household placement, unassigned, cadres astray."""
-    queries = named_queries(Path(__file__).with_name("integrity.sql"))
+    queries = load_queries(Path(__file__).with_name("integrity.sql"))
     params = {"t": township}
     require_township(session, township=township)
     grids = read_grids(session, township=township)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause
 from sqlalchemy.orm import Session
 
 from gis_service.errors import InvalidInput
 from gis_service.geojson import feature_collection
+from gis_service.sql_files import load_queries
 from gis_service.townships import require_township
 from grids.cadre_assignment import REASON_CAPACITY, REASON_NO_CADRE, REASON_OUTSIDE
 from grids.models import PRIORITY_TAGS
@@ -26,19 +25,11 @@ REASONS = (REASON_OUTSIDE, REASON_NO_CADRE, REASON_CAPACITY)
 Reason = Literal["outside_every_grid", "grid_has_no_cadre", "capacity_exhausted"]
 
 
-@cache
-def named_queries(path: Path) -> dict[str, TextClause]:
-    """The ``-- name: x`` blocks of a .sql file beside a module, as statements."""
-    body = path.read_text(encoding="utf-8")
-    parts = re.split(r"^-- name: (\w+)\s*$", body, flags=re.MULTILINE)
-    return {
-        name: text(sql.strip().rstrip(";"))
-        for name, sql in zip(parts[1::2], parts[2::2], strict=True)
-    }
+SQL = load_queries(Path(__file__).with_name("reports.sql"))
 
 
 def _q(name: str) -> TextClause:
-    return named_queries(Path(__file__).with_name("reports.sql"))[name]
+    return SQL[name]
 
 
 def grid_rollup(session: Session, *, township: str) -> list[GridRollup]:
