@@ -32,6 +32,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
+TownshipOpt = Annotated[
+    str, typer.Option("--township", "-t", help="12-digit township code")
+]
 
 
 def fail(reason: str) -> None:

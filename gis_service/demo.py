@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 from gis_service.bulk import copy_frame
 from gis_service.db import atomic
 from gis_service.demo_data import DemoTownship, generate
+from gis_service.settings import DisputeSettings
 from gis_service.sql_files import load_queries
 from gis_service.townships import township_counts
 from grids.assignment import assign_households
+from layers.disputes import detect_disputes
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,8 @@ def load_demo(
     with atomic(session):
         delete_township(session, township=data.code)
         write_township(session, data)
-    # Every household to its grid and a cadre, so the demo is a working township.
+    # Every household to its grid and a cadre, and the pasture overlaps raised as
+    # disputes, so the demo is a working township.
     assign_households(session, township=data.code)
+    detect_disputes(session, township=data.code, thresholds=DisputeSettings())
     return township_counts(session, township=data.code)

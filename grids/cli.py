@@ -12,11 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from gis_service.cli import JsonOpt, cli_errors, cli_session, emit, fail
+from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit, fail
 
-TownshipOpt = Annotated[
-    str, typer.Option("--township", "-t", help="12-digit township code")
-]
 WidthOpt = Annotated[
     float, typer.Option("--min-width", help="slivers/near-gaps narrower than this (m)")
 ]

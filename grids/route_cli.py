@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from gis_service.cli import JsonOpt, cli_errors, cli_session, emit, fail
+from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit, fail
 from grids import day_plans, visit_routes
 from grids.visit_schemas import DayPlanRequest, RoutePlan, RouteRequest
-from grids.visits_cli import Township, Until, dump, validated
+from grids.visits_cli import Until, dump, validated
 
 route_app = typer.Typer(help="Visit-route planning.", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ def _route_render(plan: dict[str, Any]) -> str:
 
 @route_app.command("plan")
 def plan(
-    township: Township,
+    township: TownshipOpt,
     cadre: Annotated[
         str | None, typer.Option(help="cadre code (their due households)")
     ] = None,
@@ -76,7 +76,7 @@ def plan(
 @route_app.command("day-plan")
 def day_plan(
     grid: str,
-    township: Township,
+    township: TownshipOpt,
     per_day: Annotated[int, typer.Option(min=1)] = 14,
     rebalance: Annotated[
         bool, typer.Option("--rebalance", help="any cadre, any household")

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ValidationError
 
-from gis_service.cli import JsonOpt, cli_errors, cli_session, emit, fail
+from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit, fail
 from gis_service.errors import InvalidInput
 from grids import coverage, demands, visits
 from grids.visit_schemas import (
@@ -29,9 +29,6 @@ coverage_app = typer.Typer(
     help="Visit coverage and frequency rules.", no_args_is_help=True
 )
 
-Township = Annotated[
-    str, typer.Option("--township", "-t", help="12-digit township code")
-]
 Since = Annotated[datetime | None, typer.Option(help="period start")]
 Until = Annotated[datetime | None, typer.Option(help="period end (default now)")]
 FarM = Annotated[float, typer.Option(help="flag GPS fixes farther than this (m)")]
@@ -79,7 +76,7 @@ def import_visits(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON")
     ],
-    township: Township,
+    township: TownshipOpt,
     far_m: FarM = visits.FAR_FIX_M,
     as_json: JsonOpt = False,
 ) -> None:
@@ -108,7 +105,7 @@ def import_visits(
 
 @visits_app.command("list")
 def list_visits(
-    township: Township,
+    township: TownshipOpt,
     household: str | None = None,
     cadre: str | None = None,
     since: Since = None,
@@ -141,7 +138,7 @@ def list_visits(
 # -- demands ------------------------------------------------------------------------
 @demands_app.command("add")
 def add_demand(
-    township: Township,
+    township: TownshipOpt,
     household: Annotated[str, typer.Option(help="household code")],
     category: Annotated[str, typer.Option(help="employment, medical, ...")],
     description: Annotated[str, typer.Option()],
@@ -164,7 +161,7 @@ def add_demand(
 def move_demand(
     demand_id: int,
     status: Annotated[str, typer.Argument(help="in_progress, resolved or escalated")],
-    township: Township,
+    township: TownshipOpt,
     actor: Annotated[str, typer.Option()] = "cli",
     note: str | None = None,
     resolution: str | None = None,
@@ -183,7 +180,7 @@ def move_demand(
 
 @demands_app.command("list")
 def list_demands(
-    township: Township,
+    township: TownshipOpt,
     status: str | None = None,
     grid: str | None = None,
     owner: str | None = None,
@@ -212,7 +209,7 @@ def list_demands(
 
 @demands_app.command("history")
 def demand_history(
-    demand_id: int, township: Township, as_json: JsonOpt = False
+    demand_id: int, township: TownshipOpt, as_json: JsonOpt = False
 ) -> None:
     """Every status change of a demand."""
     with cli_errors(), cli_session() as session:
@@ -226,7 +223,7 @@ def demand_history(
 
 @demands_app.command("closure")
 def closure(
-    township: Township,
+    township: TownshipOpt,
     since: Since = None,
     until: Until = None,
     as_json: JsonOpt = False,
@@ -270,7 +267,7 @@ def _coverage_render(r: dict[str, Any]) -> str:
 
 @coverage_app.command("grids")
 def coverage_grids(
-    township: Township,
+    township: TownshipOpt,
     since: Since = None,
     until: Until = None,
     grid: str | None = None,
@@ -286,7 +283,7 @@ def coverage_grids(
 
 @coverage_app.command("cadres")
 def coverage_cadres(
-    township: Township,
+    township: TownshipOpt,
     since: Since = None,
     until: Until = None,
     cadre: str | None = None,
@@ -308,7 +305,7 @@ def coverage_cadres(
 
 @coverage_app.command("uncovered")
 def uncovered(
-    township: Township, as_of: Until = None, grid: str | None = None,
+    township: TownshipOpt, as_of: Until = None, grid: str | None = None,
     cadre: str | None = None, limit: Limit = 100, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Households never visited or overdue, most overdue first."""
@@ -323,7 +320,7 @@ def uncovered(
 
 @coverage_app.command("rules")
 def rules(
-    township: Township,
+    township: TownshipOpt,
     default_days: Annotated[
         int | None, typer.Option(help="everyone's interval")
     ] = None,

@@ -7,11 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gis_service.cli import JsonOpt, cli_errors, cli_session, emit
-
-TownshipOpt = Annotated[
-    str, typer.Option("--township", "-t", help="12-digit township code")
-]
+from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
 
 
 def _render_report(report: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gis_service.cli import JsonOpt, cli_errors, cli_session, emit
+from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
 from gis_service.settings import get_settings
 from layers import dispute_review
 from layers.dispute_schemas import DetectionCreate, DisputeList
@@ -16,7 +16,6 @@ from layers.disputes import detect_disputes
 disputes_app = typer.Typer(
     help="Pasture-boundary disputes: detection and review.", no_args_is_help=True
 )
-Township = Annotated[str, typer.Argument(help="12-digit township code")]
 
 
 def _render_list(data: dict[str, Any]) -> str:
@@ -35,7 +34,7 @@ def _render_list(data: dict[str, Any]) -> str:
 
 @disputes_app.command("detect")
 def detect(
-    township: Township,
+    township: TownshipOpt,
     min_area_m2: Annotated[float | None, typer.Option(min=0)] = None,
     min_share: Annotated[float | None, typer.Option(min=0, max=1)] = None,
     area_tolerance: Annotated[float | None, typer.Option(min=0)] = None,
@@ -62,7 +61,7 @@ def detect(
 
 @disputes_app.command("list")
 def list_(
-    township: Township,
+    township: TownshipOpt,
     status: str | None = None,
     grid: str | None = None,
     min_area_m2: Annotated[float | None, typer.Option(min=0)] = None,
@@ -85,7 +84,7 @@ def list_(
 
 
 @disputes_app.command("show")
-def show(township: Township, dispute_id: int, as_json: JsonOpt = False) -> None:
+def show(township: TownshipOpt, dispute_id: int, as_json: JsonOpt = False) -> None:
     """Show one dispute as GeoJSON (both parcels and the overlap)."""
     with cli_errors(), cli_session() as session:
         body = dispute_review.dispute_geojson(
@@ -96,7 +95,7 @@ def show(township: Township, dispute_id: int, as_json: JsonOpt = False) -> None:
 
 @disputes_app.command("move")
 def move(
-    township: Township,
+    township: TownshipOpt,
     dispute_id: int,
     to: Annotated[str, typer.Option(help="mediating, resolved or dismissed")],
     actor: Annotated[str, typer.Option(help="who takes this step")],
@@ -121,7 +120,7 @@ def move(
 
 
 @disputes_app.command("summary")
-def summary(township: Township, as_json: JsonOpt = False) -> None:
+def summary(township: TownshipOpt, as_json: JsonOpt = False) -> None:
     """Open disputes and contested area of a township."""
     with cli_errors(), cli_session() as session:
         out = dispute_review.dispute_summary(session, township=township)
@@ -131,7 +130,7 @@ def summary(township: Township, as_json: JsonOpt = False) -> None:
 
 @disputes_app.command("findings")
 def findings(
-    township: Township,
+    township: TownshipOpt,
     kind: str | None = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: JsonOpt = False,

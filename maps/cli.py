@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gis_service.cli import JsonOpt, cli_errors, cli_session, emit
+from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
 from gis_service.settings import get_settings
 
 map_app = typer.Typer(
@@ -16,7 +16,6 @@ map_app = typer.Typer(
     no_args_is_help=True,
 )
 
-TownshipOpt = Annotated[str, typer.Option("--township", help="12-digit township code")]
 OutOpt = Annotated[Path, typer.Option("--out", help="the .html file to write")]
 BasemapOpt = Annotated[
     str | None, typer.Option(help="osm | tianditu | amap | none (default: settings)")

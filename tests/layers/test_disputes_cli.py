@@ -33,42 +33,58 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_detect_list_move_summary(cli_db: URL) -> None:
-    code, out = run("disputes", "detect", TOWNSHIP, "--json")
+    code, out = run("disputes", "detect", "-t", TOWNSHIP, "--json")
     assert code == 0, out
     counts = json.loads(out)
     assert (counts["new"], counts["slivers"], counts["self_overlaps"]) == (2, 1, 1)
 
-    code, out = run("disputes", "list", TOWNSHIP, "--json")
+    code, out = run("disputes", "list", "-t", TOWNSHIP, "--json")
     assert code == 0, out
     page = json.loads(out)
     assert page["total"] == 2
     first = page["items"][0]["id"]
 
-    code, out = run("disputes", "list", TOWNSHIP)
+    code, out = run("disputes", "list", "-t", TOWNSHIP)
     assert code == 0
     assert out.splitlines()[0] == "2 disputes"
 
     code, out = run(
-        "disputes", "move", TOWNSHIP, str(first), "--to", "mediating", "--actor", "C2"
+        "disputes",
+        "move",
+        "-t",
+        TOWNSHIP,
+        str(first),
+        "--to",
+        "mediating",
+        "--actor",
+        "C2",
     )
     assert code == 0, out
     assert out.strip() == f"dispute {first} is now mediating"
 
-    code, out = run("disputes", "summary", TOWNSHIP, "--json")
+    code, out = run("disputes", "summary", "-t", TOWNSHIP, "--json")
     assert code == 0, out
     assert json.loads(out)["by_status"] == {"mediating": 1, "open": 1}
 
 
 def test_illegal_step_fails_with_one_line(cli_db: URL) -> None:
-    assert run("disputes", "detect", TOWNSHIP)[0] == 0
-    code, out = run("disputes", "list", TOWNSHIP, "--json")
+    assert run("disputes", "detect", "-t", TOWNSHIP)[0] == 0
+    code, out = run("disputes", "list", "-t", TOWNSHIP, "--json")
     first = json.loads(out)["items"][0]["id"]
     code, out = run(
-        "disputes", "move", TOWNSHIP, str(first), "--to", "resolved", "--actor", "x"
+        "disputes",
+        "move",
+        "-t",
+        TOWNSHIP,
+        str(first),
+        "--to",
+        "resolved",
+        "--actor",
+        "x",
     )
     assert code == 1
     assert out.strip().startswith("error: dispute")
     assert "cannot move to resolved" in out
-    code, out = run("disputes", "list", TOWNSHIP, "--status", "bogus")
+    code, out = run("disputes", "list", "-t", TOWNSHIP, "--status", "bogus")
     assert code == 1
     assert "status 'bogus' is not one of" in out
