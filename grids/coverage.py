@@ -5,6 +5,7 @@ everyone (tag ``*``), e.g. the three poverty-return monitoring classes monthly,
 every household quarterly. As of a moment it is *up to date* when its last visit is
 no older than its interval, *overdue* by the excess otherwise, and *never visited*
 without any visit. Every figure comes from one statement over all households.
+``household_statuses`` gives the same rule per household (the maps colour by it).
 """
 
 from __future__ import annotations
@@ -233,6 +234,24 @@ def _params(
     return params, rules
 
 
+def _as_of_params(
+    session: Session,
+    *,
+    township: str,
+    as_of: datetime | None,
+    grid: str | None,
+    cadre: str | None,
+    rules: RuleSet | None,
+) -> dict[str, Any]:
+    """Parameters for a status as of a moment (default now), not a period."""
+    until = as_of or datetime.now(UTC)
+    params, _ = _params(
+        session, township=township, since=until - timedelta(seconds=1), until=until,
+        grid=grid, cadre=cadre, rules=rules,
+    )  # fmt: skip
+    return params
+
+
 def _row(r: Any) -> CoverageRow:
     households = int(r["households"])
 
@@ -316,11 +335,9 @@ def household_statuses(
     (any of PRIORITY_TAGS). ``unassigned_inside`` adds, for a ``grid``, the
     unassigned households inside its polygon.
     """
-    until = as_of or datetime.now(UTC)
-    params, _ = _params(
-        session, township=township, since=until - timedelta(seconds=1), until=until,
-        grid=grid, cadre=cadre, rules=rules,
-    )  # fmt: skip
+    params = _as_of_params(
+        session, township=township, as_of=as_of, grid=grid, cadre=cadre, rules=rules
+    )
     params.update(
         unassigned_inside=unassigned_inside, priority_tags=list(PRIORITY_TAGS)
     )
@@ -339,11 +356,9 @@ def uncovered_households(
     offset: int = 0,
 ) -> list[UncoveredOut]:
     """Households never visited or overdue as of ``as_of``, most overdue first."""
-    until = as_of or datetime.now(UTC)
-    params, _ = _params(
-        session, township=township, since=until - timedelta(seconds=1), until=until,
-        grid=grid, cadre=cadre, rules=rules,
-    )  # fmt: skip
+    params = _as_of_params(
+        session, township=township, as_of=as_of, grid=grid, cadre=cadre, rules=rules
+    )
     params.update(limit=limit, offset=offset)
     rows = session.execute(_UNCOVERED, params).mappings()
     return [UncoveredOut(**r) for r in rows]
