@@ -5,6 +5,7 @@ everyone (tag ``*``), e.g. the three poverty-return monitoring classes monthly,
 every household quarterly. As of a moment it is *up to date* when its last visit is
 no older than its interval, *overdue* by the excess otherwise, and *never visited*
 without any visit. Every figure comes from one statement over all households.
+``household_statuses`` gives the same rule per household (the maps colour by it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.db import atomic
 from gis_service.errors import InvalidInput
-from grids.models import HOUSEHOLD_TAGS
+from grids.models import HOUSEHOLD_TAGS, PRIORITY_TAGS
 from grids.scope import grid_path
 from grids.visit_schemas import CoverageReport, CoverageRow, RuleSet, UncoveredOut
 from grids.visits import FAR_FIX_M
@@ -41,7 +42,10 @@ _INSERT_RULES = text(
     """
 )
 
-# Per-household status as of :until (last visit, visits in [:since, :until), overdue).
+# Per-household status as of :until (last visit, visits in [:since, :until), overdue
+# days, status): THE one overdue rule, shared by the reports below and the maps
+# (``household_statuses``). With :unassigned_inside a :path subtree also holds the
+# unassigned households lying inside its root polygon (the map of a grid shows them).
 _STATUS = """
     WITH rules AS (
         SELECT r.tag, r.days FROM jsonb_to_recordset(CAST(:rules AS jsonb))
@@ -54,7 +58,10 @@ _STATUS = """
         FROM households h
         LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
         WHERE h.township_code = :t
-          AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')
+          AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%'
+               OR (CAST(:unassigned_inside AS boolean) AND h.grid_id IS NULL
+                   AND ST_Intersects(h.geom, (SELECT r.geom FROM grids r
+                       WHERE r.township_code = :t AND r.path = :path))))
           AND (CAST(:cadre AS text) IS NULL OR h.cadre_id =
                (SELECT c.id FROM cadres c
                 WHERE c.township_code = :t AND c.code = :cadre))
@@ -64,12 +71,19 @@ _STATUS = """
         FROM visits v
         WHERE v.township_code = :t AND v.visited_at < :until
         GROUP BY v.household_id
-    ), st AS (
+    ), od AS (
         SELECT hh.*, lv.last_visit, COALESCE(lv.in_period, 0) AS in_period,
                EXTRACT(epoch FROM CAST(:until AS timestamptz) - lv.last_visit
                                   - make_interval(days => hh.interval_days)) / 86400.0
                    AS overdue_days
         FROM hh LEFT JOIN lv ON lv.household_id = hh.id
+    ), st AS (
+        SELECT od.*,
+               CASE WHEN od.grid_id IS NULL THEN 'unassigned'
+                    WHEN od.last_visit IS NULL THEN 'never_visited'
+                    WHEN od.overdue_days > 0 THEN 'overdue'
+                    ELSE 'visited' END AS status
+        FROM od
     )
 """
 
@@ -122,6 +136,21 @@ _BY_CADRE = text(
     WHERE c.township_code = :t AND (CAST(:cadre AS text) IS NULL OR c.code = :cadre)
     GROUP BY c.id
     ORDER BY code NULLS FIRST
+    """
+)
+
+_HOUSEHOLD_STATUS = text(
+    _STATUS
+    + """
+    SELECT st.id, st.code, st.head_name, h.members, h.village, st.tags, h.phone,
+           st.grid_id, st.cadre_id, c.code AS cadre, c.name AS cadre_name,
+           ST_X(st.geom) AS lon, ST_Y(st.geom) AS lat, st.interval_days,
+           st.last_visit, st.overdue_days, st.status,
+           st.tags && CAST(:priority_tags AS varchar[]) AS priority
+    FROM st
+    JOIN households h ON h.township_code = :t AND h.id = st.id
+    LEFT JOIN cadres c ON c.township_code = :t AND c.id = st.cadre_id
+    ORDER BY st.code
     """
 )
 
@@ -196,12 +225,31 @@ def _params(
         "until": until,
         "path": grid_path(session, township=township, grid=grid) if grid else None,
         "cadre": cadre,
+        "unassigned_inside": False,
         "default_days": rules.default_days,
         "rules": json.dumps(
             [{"tag": k, "days": v} for k, v in rules.tags.items()], ensure_ascii=False
         ),
     }
     return params, rules
+
+
+def _as_of_params(
+    session: Session,
+    *,
+    township: str,
+    as_of: datetime | None,
+    grid: str | None,
+    cadre: str | None,
+    rules: RuleSet | None,
+) -> dict[str, Any]:
+    """Parameters for a status as of a moment (default now), not a period."""
+    until = as_of or datetime.now(UTC)
+    params, _ = _params(
+        session, township=township, since=until - timedelta(seconds=1), until=until,
+        grid=grid, cadre=cadre, rules=rules,
+    )  # fmt: skip
+    return params
 
 
 def _row(r: Any) -> CoverageRow:
@@ -269,6 +317,33 @@ def coverage_by_cadre(
     )  # fmt: skip
 
 
+def household_statuses(
+    session: Session,
+    *,
+    township: str,
+    as_of: datetime | None = None,
+    grid: str | None = None,
+    cadre: str | None = None,
+    rules: RuleSet | None = None,
+    unassigned_inside: bool = False,
+) -> list[dict[str, Any]]:
+    """Each household's status as of ``as_of`` under the rules, for maps and routes.
+
+    Rows: household columns (personal data NOT masked: mask on output), cadre code
+    and name, lon/lat, interval_days, last_visit, overdue_days and ``status``:
+    unassigned | never_visited | overdue | visited (up to date), and ``priority``
+    (any of PRIORITY_TAGS). ``unassigned_inside`` adds, for a ``grid``, the
+    unassigned households inside its polygon.
+    """
+    params = _as_of_params(
+        session, township=township, as_of=as_of, grid=grid, cadre=cadre, rules=rules
+    )
+    params.update(
+        unassigned_inside=unassigned_inside, priority_tags=list(PRIORITY_TAGS)
+    )
+    return [dict(r) for r in session.execute(_HOUSEHOLD_STATUS, params).mappings()]
+
+
 def uncovered_households(
     session: Session,
     *,
@@ -281,11 +356,9 @@ def uncovered_households(
     offset: int = 0,
 ) -> list[UncoveredOut]:
     """Households never visited or overdue as of ``as_of``, most overdue first."""
-    until = as_of or datetime.now(UTC)
-    params, _ = _params(
-        session, township=township, since=until - timedelta(seconds=1), until=until,
-        grid=grid, cadre=cadre, rules=rules,
-    )  # fmt: skip
+    params = _as_of_params(
+        session, township=township, as_of=as_of, grid=grid, cadre=cadre, rules=rules
+    )
     params.update(limit=limit, offset=offset)
     rows = session.execute(_UNCOVERED, params).mappings()
     return [UncoveredOut(**r) for r in rows]

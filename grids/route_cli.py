@@ -29,6 +29,17 @@ def _route_render(plan: dict[str, Any]) -> str:
     return "\n".join(lines + plan["flags"])
 
 
+def parse_start(start: str | None) -> tuple[float | None, float | None]:
+    """``--start LON,LAT`` as two floats (None, None when not given)."""
+    if not start:
+        return None, None
+    try:
+        lon, lat = (float(v) for v in start.split(","))
+    except ValueError:
+        fail(f"--start {start!r} must be LON,LAT")
+    return lon, lat
+
+
 @route_app.command("plan")
 def plan(
     township: TownshipOpt,
@@ -51,12 +62,7 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan an ordered visit route (exact up to 14 stops)."""
-    lon = lat = None
-    if start:
-        try:
-            lon, lat = (float(v) for v in start.split(","))
-        except ValueError:
-            fail(f"--start {start!r} must be LON,LAT")
+    lon, lat = parse_start(start)
     request = validated(
         RouteRequest, cadre=cadre, households=household or None, start_lon=lon,
         start_lat=lat, closed=not open_route, per_day=per_day, speed_kmh=speed_kmh,

@@ -183,10 +183,11 @@ def _plan(
                 )
             )  # fmt: skip
         back = float(metric.dist[order[-1], start]) if options.closed else None
+        back_mode = metric.mode(order[-1], start) if options.closed else None
         days.append(
             DayRoute(
-                day=day, stops=stops_out, return_leg_m=back, total_m=total,
-                minutes=seconds / 60, optimal=tour.optimal,
+                day=day, stops=stops_out, return_leg_m=back, return_leg_mode=back_mode,
+                total_m=total, minutes=seconds / 60, optimal=tour.optimal,
             )
         )  # fmt: skip
         lines.append((day, coords))
@@ -260,7 +261,8 @@ def route_geojson(
     return {"type": "FeatureCollection", "features": features}
 
 
-def _cadre(session: Session, township: str, code: str) -> Any:
+def find_cadre(session: Session, *, township: str, code: str) -> Any:
+    """A cadre's id, code, name and base lon/lat; NotFound when there is none."""
     row = session.execute(_CADRE, {"t": township, "code": code}).mappings().first()
     if row is None:
         raise NotFound(f"cadre {code!r} does not exist in township {township}")
@@ -291,7 +293,11 @@ def _stops(session: Session, township: str, request: RouteRequest) -> list[Stop]
 
 def plan_route(session: Session, *, township: str, request: RouteRequest) -> RoutePlan:
     """An ordered route for a cadre (their due households) or chosen households."""
-    cadre = _cadre(session, township, request.cadre) if request.cadre else None
+    cadre = (
+        find_cadre(session, township=township, code=request.cadre)
+        if request.cadre
+        else None
+    )
     if request.start_lon is not None and request.start_lat is not None:
         start = Stop(None, None, request.start_lon, request.start_lat)
     elif cadre is not None and cadre["lon"] is not None:

@@ -241,6 +241,9 @@ class DayRoute(BaseModel):
     day: int
     stops: list[StopOut]
     return_leg_m: float | None
+    return_leg_mode: str | None = Field(
+        None, description="great_circle | road | straight_walk (closed routes)"
+    )
     total_m: float
     minutes: float
     optimal: bool

@@ -17,6 +17,9 @@ map_app = typer.Typer(
 )
 
 OutOpt = Annotated[Path, typer.Option("--out", help="the .html file to write")]
+AsOfOpt = Annotated[
+    datetime | None, typer.Option(help="judge visits as of this time (default now)")
+]
 BasemapOpt = Annotated[
     str | None, typer.Option(help="osm | tianditu | amap | none (default: settings)")
 ]
@@ -44,13 +47,18 @@ def coverage(
     out: OutOpt,
     grid: Annotated[str | None, typer.Option(help="a grid code: its subtree")] = None,
     basemap: BasemapOpt = None,
-    as_of: Annotated[
-        datetime | None, typer.Option(help="judge visits as of this time")
+    as_of: AsOfOpt = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="start of the coverage period (default: as-of - 90 days)"),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Coverage map of a township or one grid's subtree."""
-    _write("coverage", township, out, as_json, grid=grid, basemap=basemap, as_of=as_of)
+    _write(
+        "coverage", township, out, as_json, grid=grid, basemap=basemap, as_of=as_of,
+        since=since,
+    )  # fmt: skip
 
 
 def route(
@@ -58,10 +66,24 @@ def route(
     out: OutOpt,
     cadre: Annotated[str, typer.Option(help="the cadre's code")],
     basemap: BasemapOpt = None,
+    as_of: AsOfOpt = None,
+    start: Annotated[
+        str | None, typer.Option(help="LON,LAT (default: the cadre's base)")
+    ] = None,
+    open_route: Annotated[
+        bool, typer.Option("--open", help="do not return to the start")
+    ] = False,
+    per_day: Annotated[int | None, typer.Option(min=1, help="stops per day")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Route map of one cadre: numbered stops, path, length and time."""
-    _write("route", township, out, as_json, cadre=cadre, basemap=basemap)
+    """Route map of a cadre's due households, as planned by ``visit-route plan``."""
+    from grids.route_cli import parse_start
+
+    lon, lat = parse_start(start)
+    _write(
+        "route", township, out, as_json, cadre=cadre, basemap=basemap, as_of=as_of,
+        closed=not open_route, per_day=per_day, start_lon=lon, start_lat=lat,
+    )  # fmt: skip
 
 
 def dispute(

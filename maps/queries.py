@@ -1,62 +1,45 @@
-"""The maps' reads: plain rows out of PostGIS, every statement scoped by township.
+"""The maps' own reads: plain rows out of PostGIS, every statement scoped by township.
 
-These read the tables directly (not the assignment/coverage/dispute services, which
-are built in parallel) so the lead can swap those services in behind the same plain
-data the renderer takes. The interim household status rule is
-``household_status_sql`` (``sql/household_status.sql``).
+Household status and grid coverage are not read here: they come from
+``grids.coverage`` (the one rule for both the reports and the maps), routes from
+``grids.visit_routes``. A grid's subtree is ``path LIKE p || '%'``, with the path
+from ``grids.scope.grid_path``.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from gis_service.errors import NotFound
-from grids.models import PRIORITY_TAGS
 
 logger = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).with_name("sql")
-OVERDUE_DAYS = 90
-FRAGILE_OVERDUE_DAYS = 30
-FRAGILE_TAGS = ("脱贫不稳定户", "边缘易致贫户", "突发严重困难户")
 OPEN_DISPUTE_STATUSES = ("open", "mediating")
-
-
-@cache
-def _sql(name: str) -> str:
-    return (SQL_DIR / name).read_text(encoding="utf-8")
-
-
-def household_status_sql() -> str:
-    """The SELECT giving each household its map status (the one interim rule)."""
-    return _sql("household_status.sql")
-
-
-def status_params(
-    township: str, grid_path: str | None, as_of: datetime
-) -> dict[str, Any]:
-    """Bound parameters of ``household_status_sql``."""
-    return {
-        "t": township,
-        "grid_path": grid_path,
-        "as_of": as_of,
-        "overdue_days": OVERDUE_DAYS,
-        "fragile_overdue_days": FRAGILE_OVERDUE_DAYS,
-        "fragile_tags": list(FRAGILE_TAGS),
-        "priority_tags": list(PRIORITY_TAGS),
-    }
-
 
 TOWNSHIP_NAME = text("SELECT name FROM townships WHERE code = :t")
 
-GRID_PATH = text("SELECT path FROM grids WHERE township_code = :t AND code = :code")
+# Grid polygons of the township (or of :grid_path's subtree) with a label point;
+# their coverage numbers are merged in from grids.coverage.coverage_by_grid.
+GRID_SHAPES = text(
+    """
+    SELECT g.id, g.code, g.name, g.level, g.depth,
+           NOT EXISTS (SELECT 1 FROM grids ch
+                       WHERE ch.township_code = g.township_code AND ch.parent_id = g.id)
+             AS is_leaf,
+           ST_AsGeoJSON(g.geom, 7) AS geometry,
+           ST_X(ST_PointOnSurface(g.geom)) AS label_lon,
+           ST_Y(ST_PointOnSurface(g.geom)) AS label_lat
+    FROM grids g
+    WHERE g.township_code = :t
+      AND (CAST(:grid_path AS text) IS NULL
+           OR g.path LIKE CAST(:grid_path AS text) || '%')
+    ORDER BY g.depth, g.code
+    """
+)
 
 HAZARDS = text(
     """
@@ -88,13 +71,6 @@ OPEN_DISPUTES = text(
     ORDER BY d.id
     """
 ).bindparams(bindparam("statuses", value=OPEN_DISPUTE_STATUSES, expanding=True))
-
-CADRE = text(
-    """
-    SELECT c.id, c.code, c.name, c.phone, ST_X(c.base) AS lon, ST_Y(c.base) AS lat
-    FROM cadres c WHERE c.township_code = :t AND c.code = :code
-    """
-)
 
 DISPUTE = text(
     """
@@ -137,32 +113,11 @@ def township_name(session: Session, *, township: str) -> str:
     return str(name)
 
 
-def grid_path(session: Session, *, township: str, grid_code: str | None) -> str | None:
-    """The materialised path of a grid (subtree filter), or None for the township."""
-    if grid_code is None:
-        return None
-    path = session.scalar(GRID_PATH, {"t": township, "code": grid_code})
-    if path is None:
-        raise NotFound(f"grid {grid_code!r} does not exist in township {township}")
-    return str(path)
-
-
-def household_rows(
-    session: Session, *, township: str, grid_path: str | None, as_of: datetime
+def grid_shapes(
+    session: Session, *, township: str, grid_path: str | None
 ) -> list[dict[str, Any]]:
-    """Households in scope with status, priority, last visit and cadre name."""
-    statement = text(household_status_sql() + "\nORDER BY lon")
-    return _rows(session, statement, status_params(township, grid_path, as_of))
-
-
-def grid_rows(
-    session: Session, *, township: str, grid_path: str | None, as_of: datetime
-) -> list[dict[str, Any]]:
-    """Grids in scope with household counts and coverage, as GeoJSON text."""
-    statement = text(
-        f"WITH hs AS ({household_status_sql()}),\n{_sql('grid_coverage.sql')}"
-    )
-    return _rows(session, statement, status_params(township, grid_path, as_of))
+    """Grids in scope: polygons as GeoJSON text, leaf flag and a label point."""
+    return _rows(session, GRID_SHAPES, {"t": township, "grid_path": grid_path})
 
 
 def hazard_rows(
@@ -177,26 +132,6 @@ def open_dispute_rows(
 ) -> list[dict[str, Any]]:
     """Overlaps of disputes still open or under mediation."""
     return _rows(session, OPEN_DISPUTES, {"t": township, "grid_path": grid_path})
-
-
-def cadre_row(session: Session, *, township: str, cadre_code: str) -> dict[str, Any]:
-    """One cadre with the lon/lat of their base (None when not recorded)."""
-    rows = _rows(session, CADRE, {"t": township, "code": cadre_code})
-    if not rows:
-        raise NotFound(f"cadre {cadre_code!r} does not exist in township {township}")
-    return rows[0]
-
-
-def cadre_household_rows(
-    session: Session, *, township: str, cadre_id: int, as_of: datetime
-) -> list[dict[str, Any]]:
-    """The households assigned to one cadre, with their map status."""
-    statement = text(
-        f"SELECT * FROM ({household_status_sql()}) hs "
-        "WHERE hs.cadre_id = :cadre ORDER BY hs.code"
-    )
-    params = status_params(township, None, as_of) | {"cadre": cadre_id}
-    return _rows(session, statement, params)
 
 
 def dispute_rows(

@@ -75,7 +75,8 @@ class CoverageData:
     """Everything the coverage map shows, as plain data.
 
     ``grids``: FeatureCollection, properties code, name, level, depth, is_leaf,
-    households, visited (+ optional label_lon/label_lat). ``households``: dicts with
+    households, visited in the period (+ optional up_to_date, label_lon/label_lat).
+    ``period``: the coverage period shown in the legend. ``households``: dicts with
     lon, lat, status (one of STATUSES), priority and optional, already masked,
     detail fields (DETAIL_FIELDS). ``hazards``: dicts with lon, lat, code, kind,
     status, severity, description, warn_radius_m. ``disputes``: FeatureCollection
@@ -89,6 +90,7 @@ class CoverageData:
     disputes: dict[str, Any] = field(
         default_factory=lambda: {"type": "FeatureCollection", "features": []}
     )
+    period: str | None = None
 
 
 def coverage_color(coverage: float | None) -> str:
@@ -98,9 +100,14 @@ def coverage_color(coverage: float | None) -> str:
     return next(color for floor, color in COVERAGE_STEPS if coverage >= floor)
 
 
-def grid_coverage(households: int, visited: int) -> float | None:
+def grid_coverage(households: int, visited: int | None) -> float | None:
     """Share of a grid's households that are visited (None when it has none)."""
-    return visited / households if households else None
+    return visited / households if households and visited is not None else None
+
+
+def share_label(share: float | None) -> str:
+    """A share as a whole percentage, or a dash."""
+    return "—" if share is None else f"{share:.0%}"
 
 
 def border_style(depth: int, is_leaf: bool) -> dict[str, Any]:
@@ -141,7 +148,7 @@ def render_coverage(
     _add_disputes(m, shift_collection(data.disputes, options))
     m.add_child(
         MapControl(
-            _legend_html(data.title, counts, data.households),
+            _legend_html(data.title, counts, data.households, data.period),
             element_id="gridgis-legend",
             css_class="gridgis-legend",
             position="bottomright",
@@ -156,7 +163,10 @@ def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> Non
     for feature in grids["features"]:
         p = feature["properties"]
         cov = grid_coverage(p["households"], p["visited"])
-        p["coverage_label"] = "—" if cov is None else f"{cov:.0%}"
+        p["coverage_label"] = share_label(cov)
+        p["up_to_date_label"] = share_label(
+            grid_coverage(p["households"], p.get("up_to_date"))
+        )
         p["fill_color"] = coverage_color(cov)
         by_depth.setdefault(p["depth"], []).append(feature)
     # Deepest first, so the thick borders of the upper levels are drawn on top.
@@ -172,8 +182,15 @@ def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> Non
                 "fillOpacity": 0.35,
             },
             tooltip=folium.GeoJsonTooltip(
-                fields=["name", "code", "level", "households", "coverage_label"],
-                aliases=["网格", "编码", "层级", "户数", "走访覆盖率"],
+                fields=[
+                    "name",
+                    "code",
+                    "level",
+                    "households",
+                    "coverage_label",
+                    "up_to_date_label",
+                ],
+                aliases=["网格", "编码", "层级", "户数", "走访覆盖率", "按时走访率"],
             ),
         ).add_to(m)
     labelled = [f for f in grids["features"] if "label_lon" in f["properties"]]
@@ -284,10 +301,14 @@ def _add_disputes(m: folium.Map, disputes: dict[str, Any]) -> None:
 
 
 def _legend_html(
-    title: str, counts: dict[str, int], households: list[dict[str, Any]]
+    title: str,
+    counts: dict[str, int],
+    households: list[dict[str, Any]],
+    period: str | None = None,
 ) -> str:
     priority = sum(1 for h in households if h.get("priority"))
-    parts = [f"<h4>{html.escape(title)}</h4><b>网格走访覆盖率</b><br>"]
+    when = f" <small data-period>{html.escape(period)}</small>" if period else ""
+    parts = [f"<h4>{html.escape(title)}</h4><b>网格走访覆盖率</b>{when}<br>"]
     steps = [(c, f"≥ {floor:.0%}") for floor, c in COVERAGE_STEPS[:-1]]
     steps += [(COVERAGE_STEPS[-1][1], f"< {COVERAGE_STEPS[-2][0]:.0%}")]
     steps += [(NO_HOUSEHOLDS_COLOR, "无农户")]

@@ -19,6 +19,10 @@ BasemapQuery = Annotated[
     Query(description="osm | tianditu | amap | none (default: settings.map.basemap)"),
 ]
 
+AsOfQuery = Annotated[
+    datetime | None, Query(description="judge visits as of this time (default now)")
+]
+
 
 @router.get("/townships/{township}/maps/coverage", response_class=HTMLResponse)
 def coverage_map(
@@ -29,8 +33,10 @@ def coverage_map(
         str | None, Query(description="code of a grid: its subtree")
     ] = None,
     basemap: BasemapQuery = None,
-    as_of: Annotated[
-        datetime | None, Query(description="judge visits as of this time (default now)")
+    as_of: AsOfQuery = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="start of the coverage period (default: as_of - 90 days)"),
     ] = None,
 ) -> HTMLResponse:
     """Coverage map: grids by coverage, households by status, hazards, disputes."""
@@ -41,6 +47,7 @@ def coverage_map(
         settings=settings.map,
         basemap=basemap,
         as_of=as_of,
+        since=since,
     )
     return HTMLResponse(page)
 
@@ -52,11 +59,22 @@ def route_map(
     settings: SettingsDep,
     cadre: str,
     basemap: BasemapQuery = None,
+    as_of: AsOfQuery = None,
+    closed: Annotated[bool, Query(description="return to the start")] = True,
+    per_day: Annotated[
+        int | None, Query(ge=1, le=500, description="stops per day at most")
+    ] = None,
+    start_lon: Annotated[
+        float | None, Query(ge=-180, le=180, description="default: the cadre's base")
+    ] = None,
+    start_lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
 ) -> HTMLResponse:
-    """Route map of a cadre (by code): numbered stops, path, start, length and time."""
+    """Route map of a cadre's due households: numbered stops, path, length and time."""
     page = service.route_page(
-        session, township=township, cadre=cadre, settings=settings.map, basemap=basemap
-    )
+        session, township=township, cadre=cadre, settings=settings.map,
+        basemap=basemap, as_of=as_of, closed=closed, per_day=per_day,
+        start_lon=start_lon, start_lat=start_lat,
+    )  # fmt: skip
     return HTMLResponse(page)
 
 

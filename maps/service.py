@@ -1,8 +1,9 @@
 """Map services: gather (and mask) the plain data, render it, return the page.
 
 Each public ``*_page`` function is the one call a route or CLI command makes; the
-``*_data`` functions are the data→map boundary (swap in the coverage, route and
-dispute services here when they land) and ``maps.render`` stays pure.
+``*_data`` functions are the data→map boundary and ``maps.render`` stays pure.
+Household status and grid coverage come from ``grids.coverage`` (one rule for the
+reports and the maps), the route from ``grids.visit_routes.plan_route``.
 """
 
 from __future__ import annotations
@@ -12,17 +13,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import folium
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from gis_service.errors import InvalidInput
 from gis_service.geojson import feature, feature_collection
 from gis_service.privacy import mask_id_number, mask_phone
 from gis_service.settings import MapSettings
+from grids.coverage import coverage_by_grid, household_statuses
+from grids.scope import grid_path
+from grids.visit_routes import find_cadre, plan_route
+from grids.visit_schemas import RoutePlan, RouteRequest
 from layers.models import MU_M2
 from maps import queries
 from maps.assets import URL_PREFIX, assets_available
 from maps.basemaps import BASEMAPS, MapOptions
 from maps.render import (
+    STATUS_LABELS,
     CoverageData,
     DisputeData,
     RouteData,
@@ -31,11 +38,12 @@ from maps.render import (
     render_route,
     to_html,
 )
-from maps.route_placeholder import plan_placeholder_route
 
 logger = logging.getLogger(__name__)
 
 LOCAL_ASSET_BASE = URL_PREFIX + "/vendor"
+DISTANCE_LABELS = {"great_circle": "直线(大圆)距离", "road_network": "沿道路距离"}
+LEG_LABELS = {"great_circle": "直线", "road": "沿道路", "straight_walk": "离路直线步行"}
 
 
 def map_options(
@@ -83,10 +91,16 @@ def coverage_data(
     township: str,
     grid: str | None = None,
     as_of: datetime | None = None,
+    since: datetime | None = None,
 ) -> CoverageData:
-    """Grids with coverage, households with status, hazards and open disputes."""
+    """Grids with coverage, households with status, hazards and open disputes.
+
+    Household status and the grid numbers are those of ``grids.coverage``: grids
+    are shaded by the share visited in [since, as_of), as GET coverage/grids.
+    """
     as_of = as_of or datetime.now(UTC)
-    path = queries.grid_path(session, township=township, grid_code=grid)
+    title = queries.township_name(session, township=township)
+    path = grid_path(session, township=township, grid=grid) if grid else None
     households = [
         {
             "lon": r["lon"],
@@ -95,22 +109,29 @@ def coverage_data(
             "priority": r["priority"],
             **_household_detail(r),
         }
-        for r in queries.household_rows(
-            session, township=township, grid_path=path, as_of=as_of
+        for r in household_statuses(
+            session, township=township, as_of=as_of, grid=grid, unassigned_inside=True
         )
     ]
-    grids = feature_collection(
-        queries.grid_rows(session, township=township, grid_path=path, as_of=as_of)
+    report = coverage_by_grid(
+        session, township=township, since=since, until=as_of, grid=grid
     )
-    title = queries.township_name(session, township=township)
+    numbers = {r.id: r for r in report.rows}
+    shapes = queries.grid_shapes(session, township=township, grid_path=path)
+    for shape in shapes:
+        row = numbers[shape["id"]]
+        shape.update(
+            households=row.households, visited=row.visited, up_to_date=row.up_to_date
+        )
     return CoverageData(
         title=f"{title} · {grid}" if grid else title,
-        grids=grids,
+        grids=feature_collection(shapes),
         households=households,
         hazards=queries.hazard_rows(session, township=township, grid_path=path),
         disputes=feature_collection(
             queries.open_dispute_rows(session, township=township, grid_path=path)
         ),
+        period=f"{report.since.date().isoformat()} – {report.until.date().isoformat()}",
     )
 
 
@@ -122,11 +143,14 @@ def coverage_map(
     grid: str | None = None,
     basemap: str | None = None,
     as_of: datetime | None = None,
+    since: datetime | None = None,
     asset_base: str = LOCAL_ASSET_BASE,
 ) -> folium.Map:
     """The coverage map of a township or of one grid's subtree."""
     options = map_options(settings, basemap=basemap, asset_base=asset_base)
-    data = coverage_data(session, township=township, grid=grid, as_of=as_of)
+    data = coverage_data(
+        session, township=township, grid=grid, as_of=as_of, since=since
+    )
     return render_coverage(data, options)
 
 
@@ -135,26 +159,109 @@ def coverage_page(session: Session, **kwargs: Any) -> str:
     return to_html(coverage_map(session, **kwargs))
 
 
+def _route_request(**values: Any) -> RouteRequest:
+    """The planner's request with its defaults (as POST visit-routes)."""
+    try:
+        return RouteRequest.model_validate(values)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "route", "reason": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise InvalidInput(
+            f"invalid route options: {errors[0]['reason']}", errors=errors
+        ) from exc
+
+
 def route_data(
-    session: Session, *, township: str, cadre: str, as_of: datetime | None = None
+    session: Session,
+    *,
+    township: str,
+    cadre: str,
+    as_of: datetime | None = None,
+    closed: bool = True,
+    per_day: int | None = None,
+    start_lon: float | None = None,
+    start_lat: float | None = None,
 ) -> RouteData:
-    """The cadre's visiting route (PLACEHOLDER order: maps/route_placeholder.py)."""
-    row = queries.cadre_row(session, township=township, cadre_code=cadre)
-    households = [
-        {
-            "lon": r["lon"],
-            "lat": r["lat"],
-            "label": f"{r['code']} {r['head_name']}",
-            "detail": {"状态": r["status"], "电话": mask_phone(r.get("phone"))},
-        }
-        for r in queries.cadre_household_rows(
-            session,
-            township=township,
-            cadre_id=row["id"],
-            as_of=as_of or datetime.now(UTC),
-        )
-    ]
-    return plan_placeholder_route(row, households)
+    """The planned route over the cadre's households due as of ``as_of``."""
+    as_of = as_of or datetime.now(UTC)
+    request = _route_request(
+        cadre=cadre, as_of=as_of, closed=closed, per_day=per_day,
+        start_lon=start_lon, start_lat=start_lat,
+    )  # fmt: skip
+    who = find_cadre(session, township=township, code=cadre)
+    plan = plan_route(session, township=township, request=request)
+    rows = household_statuses(session, township=township, as_of=as_of, cadre=cadre)
+    start = "起点" if start_lon is not None else "驻地"
+    return route_from_plan(
+        plan, cadre=dict(who), households={r["id"]: r for r in rows}, start=start
+    )
+
+
+def _stop_detail(stop: Any, row: dict[str, Any], day: int | None) -> dict[str, Any]:
+    """A stop's popup: status under the rules, masked phone, the leg and its flags."""
+    overdue = row.get("overdue_days")
+    last = row.get("last_visit")
+    return {
+        "天": day,
+        "状态": STATUS_LABELS.get(row.get("status", ""), row.get("status")),
+        "逾期": f"{overdue:.0f} 天" if overdue is not None and overdue > 0 else None,
+        "上次走访": last.date().isoformat() if last else "从未",
+        "电话": mask_phone(row.get("phone")),
+        "本段": f"{stop.leg_m:.0f} m, {LEG_LABELS.get(stop.leg_mode, stop.leg_mode)}",
+        "提示": "; ".join(stop.flags) or None,
+    }
+
+
+def route_from_plan(
+    plan: RoutePlan,
+    *,
+    cadre: dict[str, Any],
+    households: dict[int, dict[str, Any]],
+    start: str = "驻地",
+) -> RouteData:
+    """The map's view of a plan: stops numbered over all days, paths, off-road legs."""
+    many = len(plan.days) > 1
+    stops: list[dict[str, Any]] = []
+    offroad: list[list[list[float]]] = []
+    here = [plan.start["lon"], plan.start["lat"]]
+    for day in plan.days:
+        prev = here
+        for stop in day.stops:
+            row = households.get(stop.household_id or -1, {})
+            point = [stop.lon, stop.lat]
+            flagged = stop.leg_mode == "straight_walk"
+            if flagged:
+                offroad.append([prev, point])
+            stops.append({
+                "seq": len(stops) + 1, "day": day.day, "lon": stop.lon,
+                "lat": stop.lat, "flagged": flagged or bool(stop.flags),
+                "label": f"{stop.household or ''} {row.get('head_name', '')}".strip(),
+                "detail": _stop_detail(stop, row, day.day if many else None),
+            })  # fmt: skip
+            prev = point
+        if day.return_leg_mode == "straight_walk" and day.stops:
+            offroad.append([prev, here])
+    routes = sorted(
+        (f for f in plan.geojson["features"] if f["properties"]["kind"] == "route"),
+        key=lambda f: f["properties"]["day"],
+    )
+    quality = "最优" if plan.optimal else f"距下界 ≤ {plan.gap:.1%}"
+    return RouteData(
+        cadre={"code": cadre.get("code"), "name": cadre.get("name")},
+        stops=stops,
+        lines=[f["geometry"]["coordinates"] for f in routes],
+        length_m=plan.total_m,
+        duration_s=plan.minutes * 60,
+        start={"lon": plan.start["lon"], "lat": plan.start["lat"], "label": start},
+        note=(
+            f"{DISTANCE_LABELS.get(plan.distance, plan.distance)} · {plan.method} · "
+            f"{quality} · {'回到起点' if plan.closed else '不回起点'}"
+        ),
+        flags=plan.flags,
+        offroad_legs=offroad,
+    )
 
 
 def route_page(
@@ -165,12 +272,12 @@ def route_page(
     settings: MapSettings,
     basemap: str | None = None,
     asset_base: str = LOCAL_ASSET_BASE,
+    **route: Any,
 ) -> str:
-    """The route map of one cadre as an HTML page."""
+    """The route map of one cadre as an HTML page (``route``: see ``route_data``)."""
     options = map_options(settings, basemap=basemap, asset_base=asset_base)
-    return to_html(
-        render_route(route_data(session, township=township, cadre=cadre), options)
-    )
+    data = route_data(session, township=township, cadre=cadre, **route)
+    return to_html(render_route(data, options))
 
 
 def dispute_data(session: Session, *, township: str, dispute_id: int) -> DisputeData:

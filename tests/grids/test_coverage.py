@@ -13,6 +13,7 @@ from pyproj import Geod
 from grids.coverage import (
     coverage_by_cadre,
     coverage_by_grid,
+    household_statuses,
     set_rules,
     uncovered_households,
 )
@@ -82,6 +83,28 @@ def test_coverage_per_grid_rolls_up(session: Session) -> None:
     a = next(r for r in report.rows if r.code == "A")
     assert (a.visited_share, a.up_to_date_share) == (0.5, 0.25)
     assert [r.code for r in report.rows] == ["R", "A", "B"]  # tree order
+
+
+def test_household_statuses_agree_with_the_reports(session: Session) -> None:
+    history(session)
+    rows = household_statuses(session, township=TOWNSHIP, as_of=AS_OF)
+    assert [(r["code"], r["status"], r["interval_days"]) for r in rows] == [
+        ("H001", "visited", 30), ("H002", "overdue", 90), ("H003", "overdue", 30),
+        ("H004", "never_visited", 90), ("H005", "overdue", 30),
+        ("H006", "visited", 90),
+    ]  # fmt: skip
+    assert [r["code"] for r in rows if r["priority"]] == ["H001", "H003", "H005"]
+    due = {u.household for u in uncovered_households(session, township=TOWNSHIP,
+                                                     as_of=AS_OF)}  # fmt: skip
+    assert due == {r["code"] for r in rows if r["status"] != "visited"}
+    report = coverage_by_grid(session, township=TOWNSHIP, since=SINCE, until=AS_OF)
+    up_to_date = {r.id: r.up_to_date for r in report.rows}
+    for grid in ("A", "B"):
+        sub = household_statuses(session, township=TOWNSHIP, as_of=AS_OF, grid=grid)
+        visited = [r for r in sub if r["status"] == "visited"]
+        assert len(visited) == up_to_date[sub[0]["grid_id"]] == 1
+    c2 = household_statuses(session, township=TOWNSHIP, as_of=AS_OF, cadre="C2")
+    assert [(r["code"], r["cadre"]) for r in c2] == [("H005", "C2"), ("H006", "C2")]
 
 
 def test_coverage_per_cadre_counts_far_fixes(

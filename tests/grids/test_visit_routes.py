@@ -61,6 +61,7 @@ def test_route_is_optimal_against_brute_force(
         day["return_leg_m"] or 0
     ) == pytest.approx(best)
     assert (day["return_leg_m"] is not None) is closed
+    assert day["return_leg_mode"] == ("great_circle" if closed else None)
     assert plan["minutes"] == pytest.approx(best / (6000 / 60))
     kinds = [f["geometry"]["type"] for f in plan["geojson"]["features"]]
     assert kinds == ["Point"] * 8 + ["LineString"]

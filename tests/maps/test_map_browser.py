@@ -15,6 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from grids.visit_routes import plan_route
+from grids.visit_schemas import RouteRequest
 from maps.render import STATUS_COLORS
 from tests.factories import TOWNSHIP
 from tests.maps.factories_maps import AS_OF, STATUS, build_map_township
@@ -150,14 +152,35 @@ def test_route_map_in_chromium(
     opened = Opened(
         browser,
         client,
-        f"/townships/{TOWNSHIP}/maps/routes/C1?basemap=none",
+        f"/townships/{TOWNSHIP}/maps/routes/C1?basemap=none"
+        f"&as_of={AS_OF.isoformat()}".replace("+", "%2B"),
         "route.png",
     )
     assert opened.errors == [] and opened.external == []
-    assert opened.texts(".gridgis-stop") == ["1", "2", "3", "4", "5"]
+    plan = plan_route(
+        session, township=TOWNSHIP, request=RouteRequest(cadre="C1", as_of=AS_OF)
+    )
+    # the planner's order: stop n is the n-th household of the plan
+    assert opened.texts(".gridgis-stop") == ["1", "2", "3"]
+    tooltips = [
+        opened.page.evaluate(
+            "([lat, lon]) => { let t = null;"
+            " Object.values(window).find(v => v instanceof L.Map).eachLayer(l => {"
+            " if (l.getLatLng && l.getTooltip && l.getLatLng().equals([lat, lon]))"
+            " t = l.getTooltip().getContent(); });"
+            " const d = document.createElement('div'); d.innerHTML = t;"
+            " return d.textContent.trim(); }",
+            [s.lat, s.lon],
+        )
+        for s in plan.days[0].stops
+    ]
+    assert [t.split()[0] for t in tooltips] == ["1.", "2.", "3."]
+    assert [t.split()[1] for t in tooltips] == [s.household for s in plan.days[0].stops]
     summary = opened.page.locator("#gridgis-route-summary")
-    assert summary.locator("[data-stops]").inner_text() == "5 户"
-    assert summary.locator("[data-length-m]").get_attribute("data-length-m") == "1671"
+    assert summary.locator("[data-stops]").inner_text() == "3 户"
+    assert summary.locator("[data-length-m]").get_attribute("data-length-m") == (
+        f"{plan.total_m:.0f}"
+    )
     assert (
         opened.page.locator("path.leaflet-interactive[stroke='#1565c0']").count() == 1
     )

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from gis_service.cli import app
 from gis_service.db import make_engine
 from tests.factories import TOWNSHIP
-from tests.maps.factories_maps import build_map_township
+from tests.maps.factories_maps import AS_OF, build_map_township
+from tests.maps.test_map_pages import js
 
 
 def test_map_commands_write_offline_files(
@@ -27,7 +28,18 @@ def test_map_commands_write_offline_files(
     runner = CliRunner()
     cases = {
         "coverage.html": ["coverage", "--grid", "A"],
-        "route.html": ["route", "--cadre", "C1"],
+        "route.html": [
+            "route",
+            "--cadre",
+            "C1",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--open",
+            "--per-day",
+            "2",
+            "--start",
+            "102.006,37.0",
+        ],
         "dispute.html": ["dispute", "--id", str(township.dispute)],
     }
     for name, args in cases.items():
@@ -39,6 +51,10 @@ def test_map_commands_write_offline_files(
         page = out.read_text(encoding="utf-8")
         assert '<script src="vendor/leaflet/leaflet.js">' in page
         assert "https://" not in page.split("<body>")[0]  # no CDN link in the head
+    # the route is the planner's: C1's three due households in two open days
+    route = (tmp_path / "maps" / "route.html").read_text(encoding="utf-8")
+    assert route.count(js("<div class='gridgis-stop'>")) == 3
+    assert js("2 天") in route and js("不回起点") in route
     assert (tmp_path / "maps" / "vendor" / "leaflet" / "leaflet.js").is_file()
     assert (tmp_path / "maps" / "vendor" / "fontawesome" / "webfonts").is_dir()
 
@@ -48,6 +64,12 @@ def test_map_commands_write_offline_files(
     )  # fmt: skip
     assert bad.exit_code == 1
     assert "cadre 'C9' does not exist" in bad.output
+    bad = runner.invoke(
+        app, ["map", "route", "--township", TOWNSHIP, "--cadre", "C1",
+              "--start", "102", "--out", str(tmp_path / "x.html")],
+    )  # fmt: skip
+    assert bad.exit_code == 1
+    assert "--start '102' must be LON,LAT" in bad.output
 
 
 @pytest.mark.browser

@@ -79,10 +79,13 @@ def test_maps_are_scoped_by_township(client: TestClient, session: Session) -> No
 
 def test_route_and_dispute_pages(client: TestClient, session: Session) -> None:
     township = build_map_township(session)
-    route = client.get(f"/townships/{TOWNSHIP}/maps/routes/C1?basemap=none")
+    route = client.get(
+        f"/townships/{TOWNSHIP}/maps/routes/C1",
+        params={"basemap": "none", "as_of": AS_OF.isoformat()},
+    )
     assert route.status_code == 200
-    assert route.text.count(js("<div class='gridgis-stop'>")) == 5
-    assert js("data-length-m") in route.text and js("占位路线") in route.text
+    assert route.text.count(js("<div class='gridgis-stop'>")) == 3  # the due ones
+    assert js("data-length-m") in route.text and js("held-karp") in route.text
     dispute = client.get(f"/townships/{TOWNSHIP}/maps/disputes/{township.dispute}")
     assert dispute.status_code == 200
     assert ID_NUMBER not in dispute.text and PHONE not in dispute.text

@@ -20,7 +20,6 @@ from maps.render import (
     status_counts,
     to_html,
 )
-from maps.route_placeholder import nearest_neighbour_order
 
 
 @pytest.mark.parametrize(
@@ -146,11 +145,3 @@ def test_bad_map_options_are_refused() -> None:
         render_coverage(_data(), MapOptions(basemap="tianditu", tianditu_key="K1"))
     )
     assert "tianditu.gov.cn/vec_w/wmts" in page and "tk=K1" in page
-
-
-def test_nearest_neighbour_order_from_a_start() -> None:
-    lon = np.array([3.0, 1.0, 2.0, 10.0]) * 0.001 + 100
-    lat = np.zeros(4) + 30
-    assert nearest_neighbour_order((100.0, 30.0), lon, lat) == [1, 2, 0, 3]
-    assert nearest_neighbour_order(None, lon, lat) == [0, 2, 1, 3]
-    assert nearest_neighbour_order(None, lon[:0], lat[:0]) == []

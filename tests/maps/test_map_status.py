@@ -1,12 +1,15 @@
-"""The interim household status rule and grid coverage, on hand-built data."""
+"""Household status and grid coverage on the maps: the rules of grids.coverage."""
 
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gis_service.errors import NotFound
-from maps import queries, service
+from grids.coverage import coverage_by_grid, household_statuses, set_rules
+from grids.visit_schemas import RuleSet
+from maps import service
 from tests.factories import TOWNSHIP
 from tests.maps.factories_maps import (
     AS_OF,
@@ -20,45 +23,98 @@ from tests.maps.factories_maps import (
 
 def test_household_status_rule(session: Session) -> None:
     build_map_township(session)
-    rows = queries.household_rows(
-        session, township=TOWNSHIP, grid_path=None, as_of=AS_OF
-    )
+    rows = household_statuses(session, township=TOWNSHIP, as_of=AS_OF)
     assert {r["code"]: r["status"] for r in rows} == STATUS
     assert {r["code"] for r in rows if r["priority"]} == PRIORITY
     last = {r["code"]: r["last_visit"] for r in rows}
     assert (AS_OF - last["H001"]).days == 10  # the latest of its two visits
     assert last["H008"] is None  # its only visit is after AS_OF
+    # H003 is monitored (30 d): 40 d since its visit is 10 d overdue; H004's 低保
+    # has no rule of its own, so everyone's 90 d applies
+    overdue = {r["code"]: r["overdue_days"] for r in rows}
+    assert overdue["H003"] == pytest.approx(10.0) and overdue["H004"] < 0
+    data = service.coverage_data(session, township=TOWNSHIP, as_of=AS_OF)
+    assert {h["code"]: h["status"] for h in data.households} == STATUS
+
+
+def test_the_townships_rules_recolour_the_map(session: Session) -> None:
+    build_map_township(session)
+    set_rules(session, township=TOWNSHIP, rules=RuleSet(default_days=30))
+    data = service.coverage_data(session, township=TOWNSHIP, as_of=AS_OF)
+    got = {h["code"]: h["status"] for h in data.households}
+    assert got == STATUS | {"H004": "overdue"}  # 40 d > everyone's 30 d now
+    set_rules(
+        session, township=TOWNSHIP, rules=RuleSet(default_days=120, tags={"低保": 7})
+    )
+    data = service.coverage_data(session, township=TOWNSHIP, as_of=AS_OF)
+    got = {h["code"]: h["status"] for h in data.households}
+    # H002 (100 d) and H003 (no monitored rule any more) are up to date; 低保 weekly
+    assert got == STATUS | {"H002": "visited", "H003": "visited", "H004": "overdue"}
 
 
 def test_subtree_keeps_unassigned_households_inside_it(session: Session) -> None:
-    township = build_map_township(session)
-    path = queries.grid_path(session, township=TOWNSHIP, grid_code="B")
-    assert path == f"/{township.grids['ROOT']}/{township.grids['B']}/"
-    rows = queries.household_rows(
-        session, township=TOWNSHIP, grid_path=path, as_of=AS_OF
+    build_map_township(session)
+    rows = household_statuses(
+        session, township=TOWNSHIP, as_of=AS_OF, grid="B", unassigned_inside=True
     )
     assert sorted(r["code"] for r in rows) == ["H005", "H006"]
+    # the coverage reports count assigned households only
+    rows = household_statuses(session, township=TOWNSHIP, as_of=AS_OF, grid="B")
+    assert [r["code"] for r in rows] == ["H005"]
+    data = service.coverage_data(session, township=TOWNSHIP, grid="B", as_of=AS_OF)
+    assert sorted(h["code"] for h in data.households) == ["H005", "H006"]
 
 
-def test_grid_coverage_counts_the_subtree(session: Session) -> None:
+def test_grid_shading_uses_the_coverage_report(
+    session: Session, client: TestClient
+) -> None:
     build_map_township(session)
-    rows = queries.grid_rows(session, township=TOWNSHIP, grid_path=None, as_of=AS_OF)
+    data = service.coverage_data(session, township=TOWNSHIP, as_of=AS_OF)
     got = {
-        r["code"]: (r["households"], r["visited"], r["overdue"], r["never_visited"],
-                    r["is_leaf"], r["depth"])
-        for r in rows
+        f["properties"]["code"]: (
+            f["properties"]["households"], f["properties"]["visited"],
+            f["properties"]["up_to_date"], f["properties"]["is_leaf"],
+            f["properties"]["depth"],
+        )
+        for f in data.grids["features"]
     }  # fmt: skip
+    # visited in the 90 days before AS_OF: H001, H003, H004; up to date: H001, H004
     assert got == {
-        "ROOT": (6, 2, 2, 2, False, 0),
-        "A": (5, 2, 2, 1, True, 1),
-        "B": (1, 0, 0, 1, True, 1),
+        "ROOT": (6, 3, 2, False, 0),
+        "A": (5, 3, 2, True, 1),
+        "B": (1, 0, 0, True, 1),
     }
+    assert data.period == "2025-03-03 – 2025-06-01"
+    api = client.get(
+        f"/townships/{TOWNSHIP}/coverage/grids", params={"until": AS_OF.isoformat()}
+    )
+    assert api.status_code == 200
+    assert {
+        r["code"]: (r["households"], r["visited"], r["up_to_date"])
+        for r in api.json()["rows"]
+    } == {k: v[:3] for k, v in got.items()}
+    # a shorter period: only H001 (10 d ago) was visited in the last 30 days
+    since = AS_OF.replace(month=5, day=2)
+    sub = service.coverage_data(
+        session, township=TOWNSHIP, grid="A", as_of=AS_OF, since=since
+    )
+    report = coverage_by_grid(
+        session, township=TOWNSHIP, grid="A", since=since, until=AS_OF
+    )
+    assert (
+        [
+            (f["properties"]["code"], f["properties"]["visited"])
+            for f in sub.grids["features"]
+        ]
+        == [(r.code, r.visited) for r in report.rows]
+        == [("A", 1)]
+    )
 
 
 def test_unknown_grid_is_not_found(session: Session) -> None:
     build_map_township(session)
     with pytest.raises(NotFound, match="NOPE"):
-        queries.grid_path(session, township=TOWNSHIP, grid_code="NOPE")
+        service.coverage_data(session, township=TOWNSHIP, grid="NOPE", as_of=AS_OF)
 
 
 def test_coverage_data_masks_and_scopes(session: Session) -> None:
@@ -96,19 +152,3 @@ def test_dispute_data_areas_and_masked_holders(session: Session) -> None:
         sides["a"]["area_m2"] / 4, rel=1e-3
     )
     assert data.overlap is not None and data.overlap["type"] == "MultiPolygon"
-
-
-def test_route_data_orders_the_cadres_households(session: Session) -> None:
-    build_map_township(session)
-    route = service.route_data(session, township=TOWNSHIP, cadre="C1", as_of=AS_OF)
-    # from the base at (102.0, 37.0): H001 first, then along the row, H008 last
-    labels = [s["label"].split()[0] for s in route.stops]
-    assert labels == ["H001", "H002", "H003", "H004", "H008"]
-    assert [s["seq"] for s in route.stops] == [1, 2, 3, 4, 5]
-    # 285 m + 3 x 178 m + 854 m, walked at 4 km/h
-    assert route.length_m == pytest.approx(1671, rel=0.01)
-    assert route.duration_s == pytest.approx(route.length_m / (4000 / 3600))
-    assert route.start == {"lon": 102.0, "lat": 37.0, "label": "驻地"}
-    assert len(route.path) == 6
-    with pytest.raises(NotFound, match="C9"):
-        service.route_data(session, township=TOWNSHIP, cadre="C9", as_of=AS_OF)
