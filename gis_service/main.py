@@ -6,7 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from gis_service import __version__
 from gis_service.db import make_engine
@@ -48,10 +49,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = None
     install_error_handlers(app)
-    app.include_router(service_router)
-    app.include_router(grids_router)
-    app.include_router(visits_router)
-    app.include_router(layers_router)
-    app.include_router(disputes_router)
-    app.include_router(maps_router)
+    app.include_router(_summaries_from_docstrings(service_router))
+    app.include_router(_summaries_from_docstrings(grids_router))
+    app.include_router(_summaries_from_docstrings(visits_router))
+    app.include_router(_summaries_from_docstrings(layers_router))
+    app.include_router(_summaries_from_docstrings(disputes_router))
+    app.include_router(_summaries_from_docstrings(maps_router))
     return app
+
+
+def _summaries_from_docstrings(router: APIRouter) -> APIRouter:
+    """Use each route's one-line docstring as its OpenAPI summary."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and not route.summary and route.description:
+            first = route.description.strip().split("\n\n")[0]
+            route.summary = " ".join(first.split()).rstrip(".")
+    return router
