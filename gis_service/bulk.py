@@ -7,7 +7,7 @@ and upsert with one INSERT ... SELECT, never one statement per row.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 import shapely
 from geopandas import GeoSeries
 
+CHUNK_ROWS = 10_000  # rows encoded at a time while the server parses the last
+
 
 def _pg_array(values: Any) -> str | None:
     """Render a Python list as a PostgreSQL array literal for COPY csv."""
@@ -27,6 +29,53 @@ def _pg_array(values: Any) -> str | None:
         '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values
     )
     return "{" + ",".join(escaped) + "}"
+
+
+def _pg_arrays(column: pd.Series) -> pd.Series:
+    """``_pg_array`` of every cell, rendering each distinct list once."""
+    rendered: dict[tuple[Any, ...], str | None] = {}
+
+    def render(values: Any) -> str | None:
+        if not isinstance(values, list | tuple | np.ndarray):
+            return _pg_array(values)
+        key = tuple(values)
+        if key not in rendered:
+            rendered[key] = _pg_array(values)
+        return rendered[key]
+
+    return column.map(render)
+
+
+class _CsvChunks(io.TextIOBase):
+    """A file whose reads encode ``frame`` as CSV a chunk at a time.
+
+    COPY reads it as it sends, so Python encodes chunk n+1 while the server
+    parses and stores chunk n: the two processes work at once.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._chunks: Iterator[str] = (
+            frame.iloc[i : i + CHUNK_ROWS].to_csv(index=False, header=False, na_rep="")
+            for i in range(0, len(frame), CHUNK_ROWS)
+        )
+        self._chunk = ""
+        self._at = 0
+
+    def readable(self) -> bool:
+        """COPY FROM only reads."""
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        """Up to ``size`` characters; all that is left when ``size`` < 0."""
+        if size is None or size < 0:
+            rest = self._chunk[self._at :] + "".join(self._chunks)
+            self._chunk, self._at = "", 0
+            return rest
+        if self._at >= len(self._chunk):
+            self._chunk, self._at = next(self._chunks, ""), 0
+        out = self._chunk[self._at : self._at + size]
+        self._at += len(out)
+        return out
 
 
 def _ewkb_hex(series: GeoSeries | pd.Series, srid: int = 4326) -> pd.Series:
@@ -57,15 +106,12 @@ def copy_frame(
     for col in geometry_columns:
         out[col] = _ewkb_hex(out[col])
     for col in array_columns:
-        out[col] = out[col].map(_pg_array)
-    buffer = io.StringIO()
-    out.to_csv(buffer, index=False, header=False, na_rep="")
-    buffer.seek(0)
+        out[col] = _pg_arrays(out[col])
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '')").format(
         sql.Identifier(*table.split(".")),
         sql.SQL(", ").join(sql.Identifier(c) for c in out.columns),
     )
     raw = session.connection().connection.dbapi_connection
     with cast(Any, raw).cursor() as cursor:
-        cursor.copy_expert(statement, buffer)
+        cursor.copy_expert(statement, _CsvChunks(out), size=1 << 16)
     return len(out)

@@ -62,13 +62,14 @@ def test_second_import_waits_for_the_first_and_updates(
     thread = threading.Thread(target=second)
     thread.start()
     with engine.connect() as watcher:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while watcher.execute(_WAITING).scalar_one() == 0:
             assert time.monotonic() < deadline, "the second import never waited"
             time.sleep(0.02)
     tx.commit()
     first.close()
-    thread.join(timeout=10)
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the second import did not finish"
     assert "error" not in outcome, repr(outcome.get("error"))
     report = outcome["report"]
     assert (report["inserted"], report["updated"], report["unchanged"]) == (1, 1, 0)
