@@ -78,12 +78,14 @@ class _CsvChunks(io.TextIOBase):
         return out
 
 
-def _ewkb_hex(series: GeoSeries | pd.Series, srid: int = 4326) -> pd.Series:
-    """Vectorised EWKB hex with SRID (what PostGIS's geometry input accepts)."""
+def _ewkb_hex(series: GeoSeries | pd.Series, srid: int | None = 4326) -> pd.Series:
+    """Vectorised (E)WKB hex, with ``srid`` unless it is None."""
     geoms = np.asarray(series.values, dtype=object)
-    with_srid = shapely.set_srid(geoms, srid)
+    if srid is not None:
+        geoms = shapely.set_srid(geoms, srid)
     return pd.Series(
-        shapely.to_wkb(with_srid, hex=True, include_srid=True), index=series.index
+        shapely.to_wkb(geoms, hex=True, include_srid=srid is not None),
+        index=series.index,
     )
 
 
@@ -94,17 +96,20 @@ def copy_frame(
     *,
     geometry_columns: Sequence[str] = (),
     array_columns: Sequence[str] = (),
+    column_srid: bool = False,
 ) -> int:
     """COPY ``frame`` into ``table`` (columns by name) in the session's transaction.
 
     ``table`` and the column names come from code, never from a request; they are
-    still quoted as identifiers.
+    still quoted as identifiers. Geometries go as EWKB tagged EPSG:4326, or, with
+    ``column_srid`` (the columns are ``geometry(..., 4326)``), as plain WKB that
+    PostGIS tags on input: tagging 100 000 geometries in Python costs ~0.1 s.
     """
     if frame.empty:
         return 0
     out = pd.DataFrame(frame).copy()
     for col in geometry_columns:
-        out[col] = _ewkb_hex(out[col])
+        out[col] = _ewkb_hex(out[col], None if column_srid else 4326)
     for col in array_columns:
         out[col] = _pg_arrays(out[col])
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '')").format(

@@ -137,6 +137,7 @@ def _write(
         prepared.rows,
         geometry_columns=["geom"],
         array_columns=arrays,
+        column_srid=True,
     )
     repairs = _repair(session, spec) if repair else []
     errors = list(prepared.errors)

@@ -33,7 +33,7 @@ def stage_ddl(spec: LayerSpec) -> list[TextClause]:
         columns.append(f"{f.name} {f.stage_type}")
         if f.personal:
             columns.append(f"{f.name}__keep boolean")
-    columns.append("geom geometry")
+    columns.append("geom geometry(Geometry, 4326)")  # WKB without SRID gets 4326
     return [
         text(f"DROP TABLE IF EXISTS {STAGE}"),
         text(f"CREATE TEMP TABLE {STAGE} ({', '.join(columns)}) ON COMMIT DROP"),
