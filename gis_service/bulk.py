@@ -7,7 +7,7 @@ and upsert with one INSERT ... SELECT, never one statement per row.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 import shapely
 from geopandas import GeoSeries
+
+CHUNK_ROWS = 10_000  # rows encoded at a time while the server parses the last
 
 
 def _pg_array(values: Any) -> str | None:
@@ -29,12 +31,61 @@ def _pg_array(values: Any) -> str | None:
     return "{" + ",".join(escaped) + "}"
 
 
-def _ewkb_hex(series: GeoSeries | pd.Series, srid: int = 4326) -> pd.Series:
-    """Vectorised EWKB hex with SRID (what PostGIS's geometry input accepts)."""
+def _pg_arrays(column: pd.Series) -> pd.Series:
+    """``_pg_array`` of every cell, rendering each distinct list once."""
+    rendered: dict[tuple[Any, ...], str | None] = {}
+
+    def render(values: Any) -> str | None:
+        if not isinstance(values, list | tuple | np.ndarray):
+            return _pg_array(values)
+        key = tuple(values)
+        if key not in rendered:
+            rendered[key] = _pg_array(values)
+        return rendered[key]
+
+    return column.map(render)
+
+
+class _CsvChunks(io.TextIOBase):
+    """A file whose reads encode ``frame`` as CSV a chunk at a time.
+
+    COPY reads it as it sends, so Python encodes chunk n+1 while the server
+    parses and stores chunk n: the two processes work at once.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._chunks: Iterator[str] = (
+            frame.iloc[i : i + CHUNK_ROWS].to_csv(index=False, header=False, na_rep="")
+            for i in range(0, len(frame), CHUNK_ROWS)
+        )
+        self._chunk = ""
+        self._at = 0
+
+    def readable(self) -> bool:
+        """COPY FROM only reads."""
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        """Up to ``size`` characters; all that is left when ``size`` < 0."""
+        if size is None or size < 0:
+            rest = self._chunk[self._at :] + "".join(self._chunks)
+            self._chunk, self._at = "", 0
+            return rest
+        if self._at >= len(self._chunk):
+            self._chunk, self._at = next(self._chunks, ""), 0
+        out = self._chunk[self._at : self._at + size]
+        self._at += len(out)
+        return out
+
+
+def _ewkb_hex(series: GeoSeries | pd.Series, srid: int | None = 4326) -> pd.Series:
+    """Vectorised (E)WKB hex, with ``srid`` unless it is None."""
     geoms = np.asarray(series.values, dtype=object)
-    with_srid = shapely.set_srid(geoms, srid)
+    if srid is not None:
+        geoms = shapely.set_srid(geoms, srid)
     return pd.Series(
-        shapely.to_wkb(with_srid, hex=True, include_srid=True), index=series.index
+        shapely.to_wkb(geoms, hex=True, include_srid=srid is not None),
+        index=series.index,
     )
 
 
@@ -45,29 +96,29 @@ def copy_frame(
     *,
     geometry_columns: Sequence[str] = (),
     array_columns: Sequence[str] = (),
+    column_srid: bool = False,
 ) -> int:
     """COPY ``frame`` into ``table`` (columns by name) in the session's transaction.
 
     ``table`` and the column names come from code, never from a request; they are
-    still quoted as identifiers.
+    still quoted as identifiers. Geometries go as EWKB tagged EPSG:4326, or, with
+    ``column_srid`` (the columns are ``geometry(..., 4326)``), as plain WKB that
+    PostGIS tags on input: tagging 100 000 geometries in Python costs ~0.1 s.
     """
     if frame.empty:
         return 0
     out = pd.DataFrame(frame).copy()
     for col in geometry_columns:
-        out[col] = _ewkb_hex(out[col])
+        out[col] = _ewkb_hex(out[col], None if column_srid else 4326)
     for col in array_columns:
-        out[col] = out[col].map(_pg_array)
-    buffer = io.StringIO()
-    out.to_csv(buffer, index=False, header=False, na_rep="")
-    buffer.seek(0)
+        out[col] = _pg_arrays(out[col])
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '')").format(
         sql.Identifier(*table.split(".")),
         sql.SQL(", ").join(sql.Identifier(c) for c in out.columns),
     )
     raw = session.connection().connection.dbapi_connection
     with cast(Any, raw).cursor() as cursor:
-        cursor.copy_expert(statement, buffer)
+        cursor.copy_expert(statement, _CsvChunks(out), size=1 << 16)
     return len(out)
 
 

@@ -33,13 +33,17 @@ def enum_check(column: str, values: tuple[str, ...], name: str) -> CheckConstrai
     return CheckConstraint(f"{column} IN ({quoted})", name=name)
 
 
-def township_fk() -> Mapped[str]:
-    """The township column every table has."""
+def township_fk(*, index: bool = True) -> Mapped[str]:
+    """The township column every table has.
+
+    Pass ``index=False`` when a UNIQUE (township_code, ...) key already serves
+    township lookups: a second, single-column index only costs every insert.
+    """
     return mapped_column(
         String(12),
         ForeignKey("townships.code", ondelete="CASCADE"),
         nullable=False,
-        index=True,
+        index=index,
     )
 
 

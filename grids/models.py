@@ -69,7 +69,7 @@ class Grid(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     level: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -96,7 +96,7 @@ class Cadre(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     role: Mapped[str] = mapped_column(
@@ -133,7 +133,7 @@ class Household(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     head_name: Mapped[str] = mapped_column(String(100), nullable=False)
     members: Mapped[int] = mapped_column(
@@ -175,7 +175,7 @@ class Visit(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     household_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     cadre_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     visited_at: Mapped[datetime] = mapped_column(
@@ -211,7 +211,7 @@ class Demand(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     household_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     visit_id: Mapped[int | None] = mapped_column(BigInteger)
     owner_cadre_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -2,7 +2,7 @@
 
 read (pyogrio/pandas) -> validate and type, vectorised -> COPY into a staging
 table -> SQL checks (``ST_IsValidReason``, references) and optional repair ->
-one INSERT ... ON CONFLICT (township_code, code) DO UPDATE ... WHERE changed.
+one UPDATE of the changed existing rows and one INSERT of the new ones.
 Any rejected feature rolls everything back and comes back as a 422 listing each
 feature, field and reason. A dry run does the whole import, reports the counts
 it would produce, and rolls back.
@@ -127,6 +127,7 @@ def _write(
     """Stage, check, repair and upsert inside the caller's transaction."""
     present = frozenset(prepared.present)
     params = {"t": township}
+    session.execute(staging.IMPORT_LOCK, staging.import_lock(spec, township))
     for statement in staging.stage_ddl(spec):
         session.execute(statement)
     arrays = [f.name for f in spec.fields if f.kind == "tags" and f.name in present]
@@ -136,6 +137,7 @@ def _write(
         prepared.rows,
         geometry_columns=["geom"],
         array_columns=arrays,
+        column_srid=True,
     )
     repairs = _repair(session, spec) if repair else []
     errors = list(prepared.errors)
@@ -149,8 +151,8 @@ def _write(
     moved: set[int] = set()
     if spec.name == "households" and staging.GEOMETRY in present:
         moved = set(session.execute(staging.MOVED_HOUSEHOLDS, params).scalars())
-    result = session.execute(staging.upsert(spec, present), params).one()
-    inserted, updated = set(result.inserted), set(result.updated)
+    updated = set(session.execute(staging.update(spec, present), params).scalar_one())
+    inserted = set(session.execute(staging.insert(spec, present), params).scalar_one())
     if spec.name == "grids":
         updated |= set(session.execute(staging.GRID_PARENTS, params).scalars())
         updated -= inserted

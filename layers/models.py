@@ -47,7 +47,7 @@ class PastureParcel(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     contract_no: Mapped[str] = mapped_column(String(64), nullable=False)
     holder_household_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     contract_area_mu: Mapped[float | None] = mapped_column(Numeric(12, 2))
@@ -73,7 +73,7 @@ class Hazard(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     severity: Mapped[str] = mapped_column(
@@ -105,7 +105,7 @@ class Road(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(50))
@@ -139,7 +139,7 @@ class Dispute(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    township_code: Mapped[str] = township_fk()
+    township_code: Mapped[str] = township_fk(index=False)
     parcel_a_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     parcel_b_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     status: Mapped[str] = mapped_column(

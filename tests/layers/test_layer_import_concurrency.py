@@ -1,0 +1,79 @@
+"""Two imports of the same new codes: the second waits, then updates, never fails.
+
+The upsert is an UPDATE of existing rows plus an INSERT of new ones (no ON
+CONFLICT), so an advisory lock per layer and township serialises imports.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+
+from gis_service.db import make_engine
+from layers import staging
+from layers.importing import import_file
+from layers.specs import get_layer
+from tests.factories import TOWNSHIP, make_township
+from tests.layers.factories_layers import households_frame, write
+
+_WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+def test_second_import_waits_for_the_first_and_updates(
+    scratch_url: URL, tmp_path: Path
+) -> None:
+    engine = make_engine(scratch_url.render_as_string(False))
+    with Session(engine) as session:
+        make_township(session)
+    path = write(households_frame(2), tmp_path / "h.geojson")
+    first = engine.connect()
+    tx = first.begin()
+    # An import in flight: it holds the lock and has inserted H1, uncommitted.
+    first.execute(
+        staging.IMPORT_LOCK, staging.import_lock(get_layer("households"), TOWNSHIP)
+    )
+    first.execute(
+        text(
+            "INSERT INTO households (township_code, code, head_name, members, geom) "
+            "VALUES (:t, 'H1', 'x', 9, ST_SetSRID(ST_MakePoint(102.5, 37.1), 4326))"
+        ),
+        {"t": TOWNSHIP},
+    )
+    outcome: dict[str, Any] = {}
+
+    def second() -> None:
+        with Session(engine) as session:
+            try:
+                outcome["report"] = import_file(
+                    session, township=TOWNSHIP, layer="households", path=path
+                )
+            except Exception as exc:  # reported below, with its type
+                outcome["error"] = exc
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with engine.connect() as watcher:
+        deadline = time.monotonic() + 60
+        while watcher.execute(_WAITING).scalar_one() == 0:
+            assert time.monotonic() < deadline, "the second import never waited"
+            time.sleep(0.02)
+    tx.commit()
+    first.close()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the second import did not finish"
+    assert "error" not in outcome, repr(outcome.get("error"))
+    report = outcome["report"]
+    assert (report["inserted"], report["updated"], report["unchanged"]) == (1, 1, 0)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, members FROM households ORDER BY code"))
+        assert [tuple(r) for r in rows] == [("H1", 1), ("H2", 2)]
+    engine.dispose()
