@@ -3,7 +3,7 @@ already covers: they served no lookup the composite key does not, and each cost
 every insert (about 0.1 s per 100 000 imported households).
 
 Revision ID: 0050
-Revises: 0030
+Revises: 0040
 Create Date: 2026-11-24 09:00:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0050'
-down_revision: str | None = '0030'  # main's head; the lead re-chains
+down_revision: str | None = '0040'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
