@@ -61,9 +61,12 @@ def test_second_import_waits_for_the_first_and_updates(
 
     thread = threading.Thread(target=second)
     thread.start()
-    with engine.connect() as watcher:
+    # Autocommit: pg_stat_activity is a snapshot held for a whole transaction, so
+    # a watcher inside one transaction would never see the second import arrive.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
         deadline = time.monotonic() + 60
         while watcher.execute(_WAITING).scalar_one() == 0:
+            assert thread.is_alive(), f"the second import did not wait: {outcome!r}"
             assert time.monotonic() < deadline, "the second import never waited"
             time.sleep(0.02)
     tx.commit()
