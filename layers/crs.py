@@ -17,6 +17,7 @@ WGS84 and points are left unchanged.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -137,7 +138,7 @@ def _label(crs: CRS | str) -> str:
 def to_wgs84(geoms: NDArray[np.object_], source: CRS | str) -> NDArray[np.object_]:
     """Transform an array of shapely geometries from ``source`` to EPSG:4326."""
     if isinstance(source, str):  # GCJ02; CRS == str would parse the string
-        return shapely.transform(geoms, _gcj_coords)
+        return cast(NDArray[np.object_], shapely.transform(geoms, _gcj_coords))
     assert isinstance(source, CRS)
     if source.to_epsg() == 4326:
         return geoms
@@ -149,7 +150,7 @@ def to_wgs84(geoms: NDArray[np.object_], source: CRS | str) -> NDArray[np.object
         x, y = transformer.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(geoms, project)
+    return cast(NDArray[np.object_], shapely.transform(geoms, project))
 
 
 def _gcj_coords(coords: NDArray[np.float64]) -> NDArray[np.float64]:

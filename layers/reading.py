@@ -25,6 +25,9 @@ from pyproj import CRS
 
 from gis_service.errors import InvalidInput, UnsupportedMedia
 
+# A 0-d object array: np.where into object arrays without tripping numpy's stubs.
+NONE = np.array(None, dtype=object)
+
 logger = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
@@ -176,13 +179,13 @@ def _read_table(path: Path, suffix: str, encoding: str | None) -> ReadResult:
         bad_text = (np.isnan(lon) | np.isnan(lat)) & ~blank
         geoms = shapely.points(lon, lat)
         geoms[blank | bad_text] = None
-        missing = np.where(blank, "missing lon/lat", None)
+        missing = np.where(blank, "missing lon/lat", NONE)
         missing[bad_text] = "lon/lat is not a number"
         table = table.drop(columns=[lon_col, lat_col])
     elif wkt_col is not None:
         text = table[wkt_col].to_numpy(object)
         geoms = shapely.from_wkt(text, on_invalid="ignore")
-        missing = np.where(pd.isna(text), "missing WKT", None)
+        missing = np.where(pd.isna(text), "missing WKT", NONE)
         unreadable = pd.notna(text) & pd.isna(geoms)
         missing[unreadable] = "unreadable WKT"
         table = table.drop(columns=[wkt_col])

@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 import shapely
 
 from layers.crs import parse_crs, resolve_crs, to_wgs84
-from layers.reading import ReadResult
+from layers.reading import NONE, ReadResult
 from layers.specs import Field, LayerSpec
+
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def _geometries(
     n = len(geoms)
     warnings: list[str] = []
     missing = pd.isna(geoms)
-    empty = ~missing & shapely.is_empty(np.where(missing, None, geoms))
+    empty = ~missing & shapely.is_empty(np.where(missing, NONE, geoms))
     if spec.geometry_required and read.has_geometry:
         reasons = read.missing_coordinates
         if reasons is not None:
@@ -178,7 +179,7 @@ def _geometries(
         ],
         dtype=object,
     )
-    type_names = np.where(kinds >= 0, names[np.clip(kinds, 0, 7)], None)
+    type_names = np.where(kinds >= 0, names[np.clip(kinds, 0, 7)], NONE)
     accepted = ACCEPTED_TYPES[spec.geometry_kind]
     wrong = present & ~np.isin(type_names, accepted)
     multi_point = present & (type_names == "MultiPoint")
@@ -303,7 +304,7 @@ def _coerce(
         report.add(blank, f.name, f"{f.name} is required")
     if f.kind == "bool":
         low = pd.Series(text, dtype=object).str.lower()
-        values = np.where(low.isin(TRUE), True, np.where(low.isin(FALSE), False, None))
+        values = np.where(low.isin(TRUE), True, np.where(low.isin(FALSE), False, NONE))
         bad = ~blank & pd.isna(values)
         report.add(bad, f.name, lambda i: f"expected true/false, got {text[i]!r}")
         return values.astype(object), keep
@@ -350,8 +351,8 @@ def _coerce_number(column: pd.Series, f: Field, report: _Report) -> NDArray[np.o
             low, f.name, lambda i: f"must be {sign} {f.minimum:g}, got {text[i]}"
         )
     if f.kind == "int":
-        return np.where(ok, np.where(ok, numbers, 0).astype(np.int64), None)
-    return np.where(ok, numbers, None)
+        return np.where(ok, np.where(ok, numbers, 0).astype(np.int64), NONE)
+    return np.where(ok, numbers, NONE)
 
 
 def _coerce_tags(
