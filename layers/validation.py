@@ -24,7 +24,6 @@ from layers.crs import parse_crs, resolve_crs, to_wgs84
 from layers.reading import NONE, ReadResult
 from layers.specs import Field, LayerSpec
 
-
 logger = logging.getLogger(__name__)
 
 # Mainland China, Hainan and the South China Sea islands, generously.
