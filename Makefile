@@ -15,7 +15,7 @@ TEST_DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/gridgis/test-$(shell p
 help:
 	@echo "make demo   - set up, start the embedded PostGIS, load the demo township, serve"
 	@echo "make test   - set up and run the whole test suite on a throwaway PostGIS"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and mypy --strict"
 	@echo "make bench  - run the benchmarks in bench/ (slow)"
 
 # System packages: PostgreSQL with PostGIS, Chromium for the map tests, python venv.
@@ -67,6 +67,7 @@ test: venv assets
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: venv
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
