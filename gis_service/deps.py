@@ -7,7 +7,8 @@ comes back as problem+json naming the parameter.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import select
@@ -19,6 +20,63 @@ from gis_service.models import Township
 from gis_service.settings import Settings
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+# PostgreSQL text holds neither NUL nor lone UTF-16 surrogates (not encodable as
+# UTF-8); either would fail deep in a query as a 500, so they are refused up front.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _shown(name: str) -> str:
+    """A name safe to echo in JSON (surrogates would break the UTF-8 response)."""
+    shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown.replace("\x00", "\\0")
+
+
+def _unstorable(value: Any, field: str, where: str) -> list[dict[str, str]]:
+    """Every string (key or value) under ``value`` that PostgreSQL cannot store."""
+    if isinstance(value, str):
+        if not _UNSTORABLE.search(value):
+            return []
+        reason = "contains a NUL character or an unpaired surrogate"
+        return [{"field": _shown(field), "in": where, "reason": reason}]
+    if isinstance(value, dict):
+        items = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(str(i), v) for i, v in enumerate(value)]
+    else:
+        return []
+    found: list[dict[str, str]] = []
+    for key, item in items:
+        name = f"{field}.{key}" if field else key
+        found += _unstorable(key, name, where) + _unstorable(item, name, where)
+    return found
+
+
+async def reject_unstorable_text(request: Request) -> None:
+    """App-wide guard: no NUL or unpaired surrogate in path, query or body text."""
+    found: list[dict[str, str]] = []
+    for name, value in request.path_params.items():
+        found += _unstorable(value, name, "path")
+    for name, value in request.query_params.multi_items():
+        found += _unstorable(name, name, "query") + _unstorable(value, name, "query")
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:  # malformed JSON: FastAPI's own validation names it
+            body = None
+        found += _unstorable(body, "", "body")
+    elif ctype.startswith("multipart/form-data"):
+        form = await request.form()
+        for name, value in form.multi_items():
+            text = value if isinstance(value, str) else value.filename or ""
+            found += _unstorable(name, name, "form") + _unstorable(text, name, "form")
+    if found:
+        raise InvalidInput(
+            "text must not contain NUL characters or unpaired surrogates: "
+            + ", ".join(dict.fromkeys(f["field"] for f in found)),
+            errors=found,
+        )
 
 
 def get_settings_dep(request: Request) -> Settings:

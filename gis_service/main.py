@@ -6,11 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from gis_service import __version__
 from gis_service.db import make_engine
+from gis_service.deps import reject_unstorable_text
 from gis_service.embedded import resolve_database_url
 from gis_service.errors import install_error_handlers
 from gis_service.routes import router as service_router
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Grid-based governance of rural townships on PostGIS",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unstorable_text)],
     )
     app.state.settings = settings
     app.state.engine = None
