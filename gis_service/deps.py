@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.db import get_session
 from gis_service.errors import InvalidInput, NotFound
+from gis_service.inputs import Offset
 from gis_service.models import Township
 from gis_service.settings import Settings
 
@@ -158,7 +159,7 @@ class Page:
 def parse_page(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, description="items per page (capped)")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> Page:
     """Paging parameters; a limit over the cap is refused, not silently cut."""
     if limit > settings.page_limit_max:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gis_service.inputs import Day, Instant, RowId
+
 Purpose = Literal["policy", "service", "mediation", "safety", "other"]
 Category = Literal[
     "employment", "medical", "education", "elderly_care", "infrastructure",
@@ -23,7 +25,7 @@ class DemandIn(BaseModel):
 
     category: Category
     description: str = Field(min_length=1, max_length=4000)
-    due_date: date | None = None
+    due_date: Day | None = None
     owner: str | None = Field(
         None, description="owner cadre code (default: household's)"
     )
@@ -36,7 +38,7 @@ class VisitCreate(BaseModel):
 
     household: str = Field(min_length=1, max_length=64, description="household code")
     cadre: str | None = Field(None, description="cadre code (default: household's)")
-    visited_at: datetime
+    visited_at: Instant
     purpose: Purpose = "service"
     notes: str | None = Field(None, max_length=4000)
     lon: float | None = Field(None, ge=-180, le=180, description="GPS fix longitude")
@@ -87,7 +89,7 @@ class DemandCreate(DemandIn):
     """A demand recorded on its own (optionally tied to a visit)."""
 
     household: str = Field(min_length=1, max_length=64)
-    visit_id: int | None = None
+    visit_id: RowId | None = None
     actor: str = Field("system", max_length=100)
 
 
@@ -305,7 +307,7 @@ class RouteOptions(BaseModel):
         250.0, gt=0, description="a stop farther than this from any road walks straight"
     )
     time_limit_s: float = Field(2.0, gt=0, le=60, description="solver time limit")
-    as_of: datetime | None = Field(None, description="due households as of this time")
+    as_of: Instant | None = Field(None, description="due households as of this time")
 
 
 class RouteRequest(RouteOptions):

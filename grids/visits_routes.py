@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from gis_service.deps import PageDep, SessionDep, TownshipDep
+from gis_service.inputs import Day, Instant, RowId
 from grids import coverage, day_plans, demands, visit_routes, visits
 from grids.visit_schemas import (
     Category,
@@ -82,8 +82,8 @@ def list_visits(
     page: PageDep,
     household: str | None = None,
     cadre: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     far_only: bool = False,
     far_m: FarM = 300,
 ) -> list[VisitOut]:
@@ -114,7 +114,7 @@ def list_demands(
     owner: str | None = None,
     grid: str | None = None,
     overdue: bool = False,
-    as_of: date | None = None,
+    as_of: Day | None = None,
 ) -> list[DemandOut]:
     """The demand ledger, most overdue first; ``overdue=true`` is the overdue list."""
     return demands.list_demands(
@@ -128,9 +128,9 @@ def list_demands(
 def closure_report(
     session: SessionDep,
     township: TownshipDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    as_of: date | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
+    as_of: Day | None = None,
 ) -> ClosureReport:
     """Demands collected/resolved and closure rate: township and each grid subtree."""
     return demands.closure_report(
@@ -139,14 +139,19 @@ def closure_report(
 
 
 @router.get("/demands/{demand_id}", tags=["demands"])
-def get_demand(session: SessionDep, township: TownshipDep, demand_id: int) -> DemandOut:
+def get_demand(
+    session: SessionDep, township: TownshipDep, demand_id: RowId
+) -> DemandOut:
     """One demand."""
     return demands.get_demand(session, township=township, demand_id=demand_id)
 
 
 @router.post("/demands/{demand_id}/transitions", tags=["demands"])
 def transition_demand(
-    session: SessionDep, township: TownshipDep, demand_id: int, change: DemandTransition
+    session: SessionDep,
+    township: TownshipDep,
+    demand_id: RowId,
+    change: DemandTransition,
 ) -> DemandOut:
     """Move a demand open → in_progress → resolved (or escalated); 409 if illegal."""
     return demands.transition_demand(
@@ -156,7 +161,7 @@ def transition_demand(
 
 @router.get("/demands/{demand_id}/events", tags=["demands"])
 def demand_history(
-    session: SessionDep, township: TownshipDep, demand_id: int
+    session: SessionDep, township: TownshipDep, demand_id: RowId
 ) -> list[DemandEventOut]:
     """The status history of a demand."""
     return demands.demand_history(session, township=township, demand_id=demand_id)
@@ -179,8 +184,8 @@ def set_rules(session: SessionDep, township: TownshipDep, rules: RuleSet) -> Rul
 def coverage_by_grid(
     session: SessionDep,
     township: TownshipDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     grid: str | None = None,
 ) -> CoverageReport:
     """Households visited in the period and up to date, per grid (rolled up)."""
@@ -193,8 +198,8 @@ def coverage_by_grid(
 def coverage_by_cadre(
     session: SessionDep,
     township: TownshipDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cadre: str | None = None,
     far_m: FarM = 300,
 ) -> CoverageReport:
@@ -209,7 +214,7 @@ def uncovered_households(
     session: SessionDep,
     township: TownshipDep,
     page: PageDep,
-    as_of: datetime | None = None,
+    as_of: Instant | None = None,
     grid: str | None = None,
     cadre: str | None = None,
 ) -> list[UncoveredOut]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from gis_service.deps import PageDep, SessionDep, SettingsDep, TownshipDep
+from gis_service.inputs import RowId
 from layers import dispute_review
 from layers.dispute_schemas import (
     DetectionCreate,
@@ -95,7 +96,7 @@ def findings(
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def dispute_detail(
-    session: SessionDep, township: TownshipDep, dispute_id: int
+    session: SessionDep, township: TownshipDep, dispute_id: RowId
 ) -> JSONResponse:
     """A dispute as GeoJSON: both parcels and the overlap, the record as a member."""
     body: dict[str, Any] = dispute_review.dispute_geojson(
@@ -108,7 +109,7 @@ def dispute_detail(
 def transition(
     session: SessionDep,
     township: TownshipDep,
-    dispute_id: int,
+    dispute_id: RowId,
     body: TransitionCreate,
 ) -> DisputeDetailOut:
     """Move a dispute one review step (409 when the step is not allowed)."""

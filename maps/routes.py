@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from gis_service.deps import SessionDep, SettingsDep, TownshipDep
+from gis_service.inputs import Instant, RowId
 from maps import service
 from maps.assets import URL_PREFIX, asset_file
 
@@ -20,7 +20,7 @@ BasemapQuery = Annotated[
 ]
 
 AsOfQuery = Annotated[
-    datetime | None, Query(description="judge visits as of this time (default now)")
+    Instant | None, Query(description="judge visits as of this time (default now)")
 ]
 
 
@@ -35,7 +35,7 @@ def coverage_map(
     basemap: BasemapQuery = None,
     as_of: AsOfQuery = None,
     since: Annotated[
-        datetime | None,
+        Instant | None,
         Query(description="start of the coverage period (default: as_of - 90 days)"),
     ] = None,
 ) -> HTMLResponse:
@@ -85,7 +85,7 @@ def dispute_map(
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
-    dispute_id: int,
+    dispute_id: RowId,
     basemap: BasemapQuery = None,
 ) -> HTMLResponse:
     """Dispute map: both parcels, the overlap, holders (masked) and areas."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -54,9 +55,7 @@ def test_unpaired_surrogate_in_json_is_refused(
     assert visit_count(session) == 0
 
 
-def test_nul_in_query_and_path_is_refused(
-    session: Session, client: TestClient
-) -> None:
+def test_nul_in_query_and_path_is_refused(session: Session, client: TestClient) -> None:
     make_town(session)
     response = client.get(f"{BASE}/layers/households/items?village=a%00b")
     assert response.status_code == 422
@@ -69,3 +68,53 @@ def test_nul_in_query_and_path_is_refused(
         "in": "path",
         "reason": "contains a NUL character or an unpaired surrogate",
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        # PostgreSQL: "time zone displacement out of range" (offsets beyond ±15:59)
+        ("/demands/closure?until=0839-02-10T17:22:58.7-17:54", "until"),
+        ("/coverage/grids?until=7364-02-25T16:04:54-18:00", "until"),
+        # Python: "date value out of range" computing as_of - 90 days
+        ("/maps/coverage?as_of=0001-01-01T00:00:00Z", "as_of"),
+        ("/demands?as_of=0001-01-01", "as_of"),
+        # PostgreSQL: "bigint out of range"
+        ("/demands?offset=731207569978758206515576832", "offset"),
+        ("/demands/99999999999999999999999", "demand_id"),
+        ("/disputes/99999999999999999999999", "dispute_id"),
+    ],
+)
+def test_out_of_range_dates_and_numbers_are_422(
+    session: Session, client: TestClient, url: str, field: str
+) -> None:
+    make_town(session)
+    response = client.get(BASE + url)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_utc_offset_beyond_postgres_range_is_normalised(
+    session: Session, client: TestClient
+) -> None:
+    make_town(session)
+    response = client.get(
+        f"{BASE}/demands/closure",
+        params={"since": "2026-01-01T00:00:00-17:54", "until": "2026-02-01T00:00:00"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["since"] == "2026-01-01T17:54:00Z"
+
+
+def test_demand_with_huge_visit_id_is_422(session: Session, client: TestClient) -> None:
+    make_town(session)
+    body = {
+        "household": "H001",
+        "category": "medical",
+        "description": "x",
+        "visit_id": 2**70,
+    }
+    response = client.post(f"{BASE}/demands", json=body)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["visit_id"]
