@@ -7,7 +7,6 @@ comes back as problem+json naming the parameter.
 from __future__ import annotations
 
 import math
-import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -16,15 +15,11 @@ from sqlalchemy.orm import Session
 
 from gis_service.db import get_session
 from gis_service.errors import InvalidInput, NotFound
-from gis_service.inputs import Offset
+from gis_service.inputs import UNSTORABLE, Offset
 from gis_service.models import Township
 from gis_service.settings import Settings
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-# PostgreSQL text holds neither NUL nor lone UTF-16 surrogates (not encodable as
-# UTF-8); either would fail deep in a query as a 500, so they are refused up front.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _shown(name: str) -> str:
@@ -36,7 +31,7 @@ def _shown(name: str) -> str:
 def _unstorable(value: Any, field: str, where: str) -> list[dict[str, str]]:
     """Every string (key or value) under ``value`` that PostgreSQL cannot store."""
     if isinstance(value, str):
-        if not _UNSTORABLE.search(value):
+        if not UNSTORABLE.search(value):
             return []
         reason = "contains a NUL character or an unpaired surrogate"
         return [{"field": _shown(field), "in": where, "reason": reason}]
@@ -54,7 +49,10 @@ def _unstorable(value: Any, field: str, where: str) -> list[dict[str, str]]:
 
 
 async def reject_unstorable_text(request: Request) -> None:
-    """App-wide guard: no NUL or unpaired surrogate in path, query or body text."""
+    """App-wide guard: no NUL or unpaired surrogate in path, query or body text.
+
+    Either would fail deep in a query as a 500; here the field is named instead.
+    """
     found: list[dict[str, str]] = []
     for name, value in request.path_params.items():
         found += _unstorable(value, name, "path")

@@ -1,12 +1,14 @@
 """Value types for client input that PostgreSQL can always store and compare.
 
 Pydantic checks them, so a bad value is a 422 naming its field rather than a
-database error: row ids fit a bigint, dates lie in a plausible range, and a
-time's UTC offset is normalised (Python allows ±23:59, PostgreSQL only ±15:59).
+database error: row ids fit a bigint, dates lie in a plausible range, text holds
+no NUL, and a time's UTC offset is normalised (Python allows ±23:59, PostgreSQL
+only ±15:59).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -14,6 +16,8 @@ from annotated_types import Ge, Le
 from pydantic import AfterValidator
 
 BIGINT_MAX = 2**63 - 1
+# PostgreSQL text holds neither NUL nor unpaired UTF-16 surrogates (not UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
@@ -34,7 +38,15 @@ def check_instant(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value
 
 
+def check_text(value: str) -> str:
+    """Text PostgreSQL can store (for values that arrive in files, not as JSON)."""
+    if UNSTORABLE.search(value):
+        raise ValueError("contains a NUL character or an unpaired surrogate")
+    return value
+
+
 Day = Annotated[date, AfterValidator(check_day)]
 Instant = Annotated[datetime, AfterValidator(check_instant)]
+Text = Annotated[str, AfterValidator(check_text)]
 RowId = Annotated[int, Ge(1), Le(BIGINT_MAX)]
 Offset = Annotated[int, Ge(0), Le(BIGINT_MAX)]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gis_service.inputs import Day, Instant, RowId
+from gis_service.inputs import Day, Instant, RowId, Text
 
 Purpose = Literal["policy", "service", "mediation", "safety", "other"]
 Category = Literal[
@@ -24,9 +24,9 @@ class DemandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: Category
-    description: str = Field(min_length=1, max_length=4000)
+    description: Text = Field(min_length=1, max_length=4000)
     due_date: Day | None = None
-    owner: str | None = Field(
+    owner: Text | None = Field(
         None, description="owner cadre code (default: household's)"
     )
 
@@ -36,11 +36,11 @@ class VisitCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    household: str = Field(min_length=1, max_length=64, description="household code")
-    cadre: str | None = Field(None, description="cadre code (default: household's)")
+    household: Text = Field(min_length=1, max_length=64, description="household code")
+    cadre: Text | None = Field(None, description="cadre code (default: household's)")
     visited_at: Instant
     purpose: Purpose = "service"
-    notes: str | None = Field(None, max_length=4000)
+    notes: Text | None = Field(None, max_length=4000)
     lon: float | None = Field(None, ge=-180, le=180, description="GPS fix longitude")
     lat: float | None = Field(None, ge=-90, le=90, description="GPS fix latitude")
     demands: list[DemandIn] = Field(default_factory=list)

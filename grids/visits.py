@@ -105,23 +105,33 @@ def parse_visit_file(content: bytes, *, media_type: str) -> list[dict[str, Any]]
 
 def _csv_rows(body: str) -> list[dict[str, Any]]:
     """CSV rows to visit dicts; empty cells are missing values, demand_* a demand."""
-    reader = csv.DictReader(io.StringIO(body))
-    header = [h.strip() for h in reader.fieldnames or []]
-    unknown = sorted(set(header) - set(CSV_COLUMNS) - set(CSV_DEMAND_COLUMNS))
-    if "household" not in header or "visited_at" not in header or unknown:
+    # newline="": the csv module splits \r, \n and \r\n line ends itself
+    reader = csv.DictReader(io.StringIO(body, newline=""))
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+        unknown = sorted(set(header) - set(CSV_COLUMNS) - set(CSV_DEMAND_COLUMNS))
+        if "household" not in header or "visited_at" not in header or unknown:
+            raise InvalidInput(
+                "CSV header must hold household and visited_at, and only "
+                + ", ".join((*CSV_COLUMNS, *CSV_DEMAND_COLUMNS)),
+                errors=[{"field": c, "reason": "unknown column"} for c in unknown],
+            )
+        rows = []
+        for raw in reader:
+            cells = {k.strip(): (v.strip() if v else None) for k, v in raw.items() if k}
+            row = {k: cells[k] for k in CSV_COLUMNS if cells.get(k)}
+            demand = {
+                v: cells[k] for k, v in CSV_DEMAND_COLUMNS.items() if cells.get(k)
+            }
+            if demand:
+                row["demands"] = [demand]
+            rows.append(row)
+    except csv.Error as exc:
+        line = reader.line_num + 1  # the line being read when it failed
         raise InvalidInput(
-            "CSV header must hold household and visited_at, and only "
-            + ", ".join((*CSV_COLUMNS, *CSV_DEMAND_COLUMNS)),
-            errors=[{"field": c, "reason": "unknown column"} for c in unknown],
-        )
-    rows = []
-    for raw in reader:
-        cells = {k.strip(): (v.strip() if v else None) for k, v in raw.items() if k}
-        row = {k: cells[k] for k in CSV_COLUMNS if cells.get(k)}
-        demand = {v: cells[k] for k, v in CSV_DEMAND_COLUMNS.items() if cells.get(k)}
-        if demand:
-            row["demands"] = [demand]
-        rows.append(row)
+            f"malformed CSV at line {line}: {exc}",
+            errors=[{"feature": line, "field": "csv", "reason": str(exc)}],
+        ) from exc
     return rows
 
 

@@ -1,0 +1,63 @@
+"""Regressions from fuzzing the visit batch import: inputs that used to answer 500."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.factories import TOWNSHIP
+from tests.grids.factories_visits import make_town
+
+PROBLEM = "application/problem+json"
+BASE = f"/townships/{TOWNSHIP}"
+CSV = {"content-type": "text/csv"}
+
+
+def visit_count(session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM visits")).scalar_one())
+
+
+def test_csv_with_bare_carriage_returns_is_read(
+    session: Session, client: TestClient
+) -> None:
+    # csv.Error "new-line character seen in unquoted field" was a 500
+    make_town(session)
+    body = "household,visited_at\rH001,2026-06-01T09:00\rH002,2026-06-01T10:00\r"
+    response = client.post(f"{BASE}/visits/batch", content=body.encode(), headers=CSV)
+    assert response.status_code == 201, response.text
+    assert response.json()["inserted"] == 2
+    assert visit_count(session) == 2
+
+
+def test_malformed_csv_is_422_naming_the_line(
+    session: Session, client: TestClient
+) -> None:
+    make_town(session)
+    huge = "x" * 200_000  # over the csv module's field size limit
+    body = f"household,visited_at,notes\nH001,2026-06-01T09:00,{huge}\n"
+    response = client.post(f"{BASE}/visits/batch", content=body.encode(), headers=CSV)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["detail"].startswith("malformed CSV at line 2")
+    assert problem["errors"][0]["field"] == "csv"
+    assert visit_count(session) == 0
+
+
+def test_nul_in_a_csv_cell_is_422_naming_row_and_field(
+    session: Session, client: TestClient
+) -> None:
+    # the csv module passes NUL through; psycopg2 then raised ValueError (500)
+    make_town(session)
+    body = "household,visited_at\nH001,2026-06-01T09:00\nH0\x0002,2026-06-01T10:00\n"
+    response = client.post(f"{BASE}/visits/batch", content=body.encode(), headers=CSV)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "feature": 2,
+            "field": "household",
+            "reason": "Value error, contains a NUL character or an unpaired surrogate",
+        }
+    ]
+    assert visit_count(session) == 0
