@@ -16,8 +16,12 @@ FindingKind = Literal["sliver", "self_overlap", "area_mismatch", "invalid_geomet
 class DetectionCreate(BaseModel):
     """A detection run; thresholds left out take the configured defaults."""
 
+    # Upper bounds keep the SQL arithmetic finite (1e307 overflowed a double).
     min_area_m2: float | None = Field(
-        default=None, ge=0, description="overlaps smaller than this (m²) are slivers"
+        default=None,
+        ge=0,
+        le=1e12,
+        description="overlaps smaller than this (m²) are slivers",
     )
     min_share: float | None = Field(
         default=None,
@@ -28,6 +32,7 @@ class DetectionCreate(BaseModel):
     area_tolerance: float | None = Field(
         default=None,
         gt=0,
+        le=1000,
         description="flag parcels whose mapped area differs from the contract by more",
     )
     actor: str = Field(default="detection", min_length=1, max_length=100)
