@@ -91,7 +91,9 @@ def _balance(
     for rank, owner in enumerate(fixed):
         index = manager.NodeToIndex(k + rank)
         if owner is not None:
-            routing.SetAllowedVehiclesForIndex([owner], index)
+            # SetAllowedVehiclesForIndex rejects every Python list in ortools 9.15
+            # (absl::Span binding); -1 keeps the stop droppable by its disjunction.
+            routing.VehicleVar(index).SetValues([-1, owner])
         routing.AddDisjunction([index], DROP_PENALTY + (m - rank) * DROP_PENALTY // m)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = (

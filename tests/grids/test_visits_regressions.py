@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.factories import TOWNSHIP
-from tests.grids.factories_visits import make_town
+from tests.grids.factories_visits import assign, make_town
 
 PROBLEM = "application/problem+json"
 BASE = f"/townships/{TOWNSHIP}"
@@ -61,3 +61,19 @@ def test_nul_in_a_csv_cell_is_422_naming_row_and_field(
         }
     ]
     assert visit_count(session) == 0
+
+
+def test_day_plan_with_an_unowned_household_keeps_the_owned_ones(
+    session: Session, client: TestClient
+) -> None:
+    # One due household without a cadre sends the plan through the solver with
+    # the others pinned to their cadre: SetAllowedVehiclesForIndex raised TypeError.
+    town = make_town(session)
+    assign(session, [town.households["H006"]], grid=town.grids["B"], cadre=None)
+    response = client.post(f"{BASE}/grids/R/day-plan", json={"time_limit_s": 0.3})
+    assert response.status_code == 200, response.text
+    shares = {
+        c["cadre"]: sorted(s["household"] for s in c["route"]["days"][0]["stops"])
+        for c in response.json()["cadres"]
+    }
+    assert shares == {"C1": ["H001", "H002", "H003", "H004"], "C2": ["H005", "H006"]}
