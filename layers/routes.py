@@ -22,7 +22,8 @@ GEOJSON = "application/geo+json"
 def _upload_path(file: Annotated[UploadFile, File()]) -> Iterator[Path]:
     """The uploaded file on disk (GDAL reads paths), removed after the request."""
     folder = Path(tempfile.mkdtemp(prefix="gridgis-upload-"))
-    path = folder / Path(file.filename or "upload").name
+    name = Path(file.filename or "").name  # "." or ".." name no file (was a 500)
+    path = folder / (name if name not in ("", ".", "..") else "upload")
     try:
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out)
