@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 import shapely
 
+from gis_service.inputs import MAX_YEAR, MIN_YEAR
 from layers.crs import parse_crs, resolve_crs, to_wgs84
 from layers.reading import NONE, ReadResult
 from layers.specs import Field, LayerSpec
@@ -31,6 +32,7 @@ CHINA = (73.4, 3.5, 135.1, 53.6)
 PRECISION = 7  # decimal places kept (~1 cm); exports render the same digits
 TAG_SPLIT = re.compile(r"\s*[,;，；、|]\s*")
 TZ_SUFFIX = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+INT_MAX = 2**31 - 1
 LOCAL_UTC_OFFSET = pd.Timedelta(hours=8)  # naive times in Chinese data are UTC+8
 ACCEPTED_TYPES = {
     "Point": ("Point", "MultiPoint"),
@@ -343,6 +345,10 @@ def _coerce_number(column: pd.Series, f: Field, report: _Report) -> NDArray[np.o
         frac = ok & (np.mod(np.where(ok, numbers, 0), 1) != 0)
         report.add(frac, f.name, lambda i: f"expected a whole number, got {text[i]}")
         ok &= ~frac
+        # the column is a PostgreSQL integer: a larger value failed the COPY (500)
+        big = ok & (np.abs(np.where(ok, numbers, 0)) > INT_MAX)
+        report.add(big, f.name, lambda i: f"must be at most {INT_MAX}, got {text[i]}")
+        ok &= ~big
     if f.minimum is not None:
         low = ok & (numbers <= f.minimum if f.exclusive_min else numbers < f.minimum)
         sign = ">" if f.exclusive_min else ">="
@@ -417,6 +423,13 @@ def _coerce_time(
     bad = ~blank & parsed.isna().to_numpy()
     what = "a date (YYYY-MM-DD)" if f.kind == "date" else "a date-time (ISO 8601)"
     report.add(bad, f.name, lambda i: f"expected {what}, got {text[i]!r}")
+    # year 0 failed the COPY and year 10000 every later read (Python's datetime)
+    years = parsed.dt.year.to_numpy(dtype=float, na_value=np.nan)
+    odd = ~blank & ~bad & ((years < MIN_YEAR) | (years > MAX_YEAR))
+    report.add(
+        odd, f.name, lambda i: f"year outside {MIN_YEAR}..{MAX_YEAR}: {text[i]!r}"
+    )
+    parsed = parsed.where(~odd)
     if f.required:
         report.add(blank, f.name, f"{f.name} is required")
     if f.kind == "date":
