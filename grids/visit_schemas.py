@@ -298,8 +298,8 @@ class RouteOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     closed: bool = Field(True, description="return to the start at the end of a day")
-    speed_kmh: float = Field(15.0, gt=0, le=120, description="travel speed on roads")
-    walk_kmh: float = Field(4.5, gt=0, le=20, description="speed of off-road legs")
+    speed_kmh: float = Field(15.0, ge=1, le=120, description="travel speed on roads")
+    walk_kmh: float = Field(4.5, ge=0.5, le=20, description="speed of off-road legs")
     roads: Literal["auto", "never"] = Field(
         "auto", description="auto: along the roads layer when the township has one"
     )

@@ -77,3 +77,14 @@ def test_day_plan_with_an_unowned_household_keeps_the_owned_ones(
         for c in response.json()["cadres"]
     }
     assert shares == {"C1": ["H001", "H002", "H003", "H004"], "C2": ["H005", "H006"]}
+
+
+def test_denormal_speed_is_422(session: Session, client: TestClient) -> None:
+    # speed_kmh 5e-324 passed gt=0; metres / (speed / 3.6) divided by zero
+    make_town(session)
+    response = client.post(
+        f"{BASE}/grids/R/day-plan", json={"closed": False, "speed_kmh": 5e-324}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in response.json()["errors"]] == ["speed_kmh"]
