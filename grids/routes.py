@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from gis_service.deps import PageDep, SessionDep, TownshipDep
+from gis_service.inputs import RowId
 from grids import assignment, hierarchy, integrity, redraw, reports
 from grids.schemas import (
     AssignmentSummary,
@@ -27,7 +28,7 @@ MinWidth = Annotated[
 class RunIn(BaseModel):
     """Optional scope of a re-run."""
 
-    household_ids: list[int] | None = Field(
+    household_ids: list[RowId] | None = Field(
         default=None,
         description="only these households (and their grids); all if omitted",
     )

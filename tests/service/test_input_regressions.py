@@ -118,3 +118,15 @@ def test_demand_with_huge_visit_id_is_422(session: Session, client: TestClient) 
     response = client.post(f"{BASE}/demands", json=body)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["visit_id"]
+
+
+def test_assignment_run_with_an_id_beyond_bigint_is_422(
+    session: Session, client: TestClient
+) -> None:
+    # psycopg2 "bigint out of range" reading the scoped households was a 500
+    make_town(session)
+    response = client.post(
+        f"{BASE}/assignment/run", json={"household_ids": [1, 2**127]}
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["household_ids.1"]
