@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import assign, make_town
+from tests.grids.test_visits import visit_count
 
 PROBLEM = "application/problem+json"
 BASE = f"/townships/{TOWNSHIP}"
 CSV = {"content-type": "text/csv"}
-
-
-def visit_count(session: Session) -> int:
-    return int(session.execute(text("SELECT count(*) FROM visits")).scalar_one())
 
 
 def test_csv_with_bare_carriage_returns_is_read(

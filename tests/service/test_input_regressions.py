@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import make_town
+from tests.grids.test_visits import visit_count
 
 PROBLEM = "application/problem+json"
 BASE = f"/townships/{TOWNSHIP}"
-
-
-def visit_count(session: Session) -> int:
-    return int(session.execute(text("SELECT count(*) FROM visits")).scalar_one())
 
 
 def test_nul_in_json_body_is_refused_naming_the_field(
