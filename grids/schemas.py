@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class ScoreOut(BaseModel, frozen=True):
@@ -98,6 +98,15 @@ class RedrawIn(BaseModel):
     """A redraw of one or more grids."""
 
     grids: list[RedrawGrid] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _codes_unique(self) -> RedrawIn:
+        """A grid named twice would make the preview ambiguous: refuse it."""
+        codes = [g.code for g in self.grids]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise ValueError(f"grid(s) {', '.join(twice)} appear more than once")
+        return self
 
 
 class HouseholdChange(BaseModel):

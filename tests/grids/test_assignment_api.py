@@ -223,3 +223,12 @@ def test_demo_load_ends_assigned(session: Session) -> None:
 def test_unknown_township_is_not_found(session: Session) -> None:
     with pytest.raises(NotFound, match="999999999999"):
         assign_households(session, township="999999999999")
+
+
+def test_redraw_naming_a_grid_twice_is_refused(client: TestClient, tree: None) -> None:
+    outline = _polygon(102.5, 102.51)
+    body = {"grids": [{"code": "G10", "geometry": outline}] * 2}
+    response = client.post(f"{BASE}/grids/redraw/preview", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert "G10" in response.text
