@@ -189,3 +189,21 @@ def hierarchy_report(
         grids_checked=len(grids),
         counts={k: counts.get(k, 0) for k in FAULT_KINDS},
     )
+
+
+def hierarchy_warnings(
+    session: Session, *, township: str, min_width_m: float = 5.0
+) -> list[str]:
+    """One readable line per fault, for an import that loads grids with faults.
+
+    Loading still succeeds (a township's first outlines are rarely clean); the
+    report at GET /grids/checks has the geometries.
+    """
+    faults = check_grids(
+        read_grids(session, township=township), min_width_m=min_width_m
+    )
+    return [
+        f"grid hierarchy: {f.kind.replace('_', ' ')} ({', '.join(f.grids)}): "
+        f"{f.area_m2:.0f} m², {f.length_m:.0f} m"
+        for f in faults
+    ]

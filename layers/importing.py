@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from gis_service.bulk import copy_frame
 from gis_service.db import atomic
 from gis_service.errors import InvalidInput, NotFound
+from grids.hierarchy import hierarchy_warnings
 from layers import staging
 from layers.hooks import households_moved
 from layers.reading import ReadResult, read_features
@@ -93,6 +94,8 @@ def import_features(
     scope = _rolled_back(session) if dry_run else atomic(session)
     with scope:
         counts, repairs = _write(session, township, spec, prepared, repair, dry_run)
+        if spec.name == "grids":
+            prepared.warnings += hierarchy_warnings(session, township=township)
     return {
         "layer": spec.name,
         "township": township,

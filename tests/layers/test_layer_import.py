@@ -202,6 +202,8 @@ def test_grids_tree_from_parent_codes(
     )
     body = upload(client, "grids", write(frame, tmp_path / "g.geojson")).json()
     assert body["inserted"] == 3
+    # Faults in the tree load, with a warning each: G1 leaves most of G0 uncovered.
+    assert any(w.startswith("grid hierarchy: uncovered (G0") for w in body["warnings"])
     rows = {
         r.code: r
         for r in session.execute(
