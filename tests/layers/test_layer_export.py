@@ -91,7 +91,9 @@ def test_round_trip_changes_nothing(
         assert (body["inserted"], body["updated"], body["unchanged"]) == (0, 0, n), (
             layer
         )
-        assert body["warnings"] == []
+        # No format warnings; the fixture's grid tree leaves part of its root
+        # uncovered, which every grids import reports.
+        assert [w for w in body["warnings"] if not w.startswith("grid hierarchy")] == []
     assert {layer: snapshot(session, layer) for layer in LAYERS} == before
 
 
