@@ -20,6 +20,7 @@ from gis_service.db import make_engine
 from gis_service.embedded import EmbeddedCluster, resolve_database_url
 from gis_service.errors import GridGISError
 from gis_service.settings import Settings, get_settings
+from gis_service.townships import require_township
 
 app = typer.Typer(
     help="GridGIS: grid-based governance of rural townships.", no_args_is_help=True
@@ -32,9 +33,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
-TownshipOpt = Annotated[
-    str, typer.Option("--township", "-t", help="12-digit township code")
-]
 
 
 def fail(reason: str) -> None:
@@ -85,6 +83,23 @@ def cli_session() -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def _known_township(value: str) -> str:
+    """Check ``--township`` once for every command: 12 digits, and it exists."""
+    if not (len(value) == 12 and value.isdigit()):
+        fail(f"township code {value!r} is not a 12-digit statistical code")
+    with cli_errors(), cli_session() as session:
+        require_township(session, township=value)
+    return value
+
+
+TownshipOpt = Annotated[
+    str,
+    typer.Option(
+        "--township", "-t", help="12-digit township code", callback=_known_township
+    ),
+]
 
 
 # -- db ---------------------------------------------------------------------------

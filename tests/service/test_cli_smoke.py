@@ -1,0 +1,87 @@
+"""The read-side CLI commands of every package, run against the demo township.
+
+Each must exit 0 and print JSON with ``--json``; an unknown township must exit 1
+with a one-line reason. (Write commands have tests beside their packages.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from gis_service.cli import app
+from tests.service.conftest import DEMO_TOWNSHIP
+
+T = ["-t", DEMO_TOWNSHIP]
+
+
+@pytest.fixture
+def cli(demo_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("GRIDGIS_DATABASE_URL", demo_engine.url.render_as_string(False))
+    return CliRunner()
+
+
+def _cadre(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text(
+                    "SELECT c.code FROM cadres c JOIN households h "
+                    "ON h.cadre_id = c.id GROUP BY c.code ORDER BY count(*) DESC, "
+                    "c.code LIMIT 1"
+                )
+            ).scalar_one()
+        )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["visits", "list", *T, "--far-only"],
+        ["demands", "list", *T],
+        ["demands", "closure", *T],
+        ["coverage", "grids", *T],
+        ["coverage", "cadres", *T],
+        ["coverage", "uncovered", *T, "--limit", "5"],
+        ["coverage", "rules", *T],
+        ["grids", "check", *T],
+        ["grids", "integrity", *T],
+        ["grids", "report", *T],
+        ["disputes", "list", *T],
+        ["disputes", "summary", *T],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_read_commands_print_json(cli: CliRunner, args: list[str]) -> None:
+    result = cli.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.output)
+
+
+def test_route_plan_and_map(
+    cli: CliRunner, demo_engine: Engine, tmp_path: Path
+) -> None:
+    cadre = _cadre(demo_engine)
+    result = cli.invoke(
+        app,
+        ["visit-route", "plan", *T, "--cadre", cadre, "--time-limit", "0.2", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["total_m"] > 0
+    out = tmp_path / "route.html"
+    result = cli.invoke(app, ["map", "route", *T, "--cadre", cadre, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 1000
+
+
+def test_unknown_township_is_one_line(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["coverage", "grids", "-t", "999999999999"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error:")
+    assert "999999999999" in result.output
+    assert len(result.output.strip().splitlines()) == 1
