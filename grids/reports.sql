@@ -5,12 +5,12 @@ WITH own AS (
     SELECT h.grid_id, count(*) AS households, sum(h.members) AS people,
            count(h.cadre_id) AS assigned,
            count(*) FILTER (WHERE h.tags && CAST(:priority AS varchar[])) AS priority
-    FROM households h
+    FROM households_assigned h
     WHERE h.township_code = :t AND h.grid_id IS NOT NULL
     GROUP BY h.grid_id
 ), own_tags AS (
     SELECT h.grid_id, tag, count(*) AS n
-    FROM households h CROSS JOIN LATERAL unnest(h.tags) AS tag
+    FROM households_assigned h CROSS JOIN LATERAL unnest(h.tags) AS tag
     WHERE h.township_code = :t AND h.grid_id IS NOT NULL
     GROUP BY h.grid_id, tag
 ), own_cadres AS (
@@ -65,7 +65,7 @@ SELECT c.id AS cadre_id, c.code, c.name, g.code AS grid_code, c.capacity, c.acti
            AS mean_distance_m
 FROM cadres c
 LEFT JOIN grids g ON g.township_code = c.township_code AND g.id = c.home_grid_id
-LEFT JOIN households h ON h.township_code = c.township_code AND h.cadre_id = c.id
+LEFT JOIN households_assigned h ON h.township_code = c.township_code AND h.cadre_id = c.id
 WHERE c.township_code = :t
 GROUP BY c.id, g.code
 ORDER BY g.code NULLS LAST, c.code;
@@ -83,7 +83,7 @@ SELECT h.id, h.code, h.village, g.code AS grid,
             ELSE 'capacity_exhausted' END AS reason,
        n.code AS nearest_grid, round(n.distance_m::numeric, 1)::float8 AS distance_m,
        ST_AsGeoJSON(h.geom, 7) AS geometry
-FROM households h
+FROM households_assigned h
 LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
 LEFT JOIN LATERAL (
     SELECT near.code,
