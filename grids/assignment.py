@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 import shapely
 
-from gis_service.bulk import read_frame
+from gis_service.bulk import read_binary_frame, read_frame
 from gis_service.db import atomic
 from gis_service.errors import NotFound
 from gis_service.townships import require_township
@@ -45,21 +45,27 @@ logger = logging.getLogger(__name__)
 
 _NOW_US = text("SELECT (extract(epoch FROM now()) * 1000000)::int8")
 
+# Read with binary COPY: every column NOT NULL and fixed-width (no text).
 # reason: -1 no stored row, 0 none (has a cadre), else 1 + index in REASONS.
 _HOUSEHOLDS_SQL = """
-SELECT h.id, h.code, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat,
+SELECT h.id, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat,
        COALESCE(a.grid_id, -1) AS grid_id, COALESCE(a.cadre_id, -1) AS cadre_id,
-       COALESCE(a.pinned, false)::int AS pinned,
-       (h.tags && %(priority)s::varchar[])::int AS priority,
-       CASE WHEN a.household_id IS NULL THEN -1
-            ELSE COALESCE(array_position(%(reasons)s::text[], a.reason), 0) END
-           AS reason,
+       COALESCE(a.pinned, false)::int::int2 AS pinned,
+       (h.tags && %(priority)s::varchar[])::int::int2 AS priority,
+       (CASE WHEN a.household_id IS NULL THEN -1
+             ELSE COALESCE(array_position(%(reasons)s::text[], a.reason), 0)
+        END)::int2 AS reason,
        COALESCE((extract(epoch FROM a.assigned_at) * 1000000)::int8, -1) AS assigned_us
 FROM households h
 LEFT JOIN household_assignments a
        ON a.township_code = h.township_code AND a.household_id = h.id
 WHERE h.township_code = %(t)s AND ({scope})
 """
+_HOUSEHOLD_COLUMNS = {
+    "id": "int8", "lon": "float8", "lat": "float8", "grid_id": "int8",
+    "cadre_id": "int8", "pinned": "int2", "priority": "int2", "reason": "int2",
+    "assigned_us": "int8",
+}  # fmt: skip
 _ALL = "true"
 _BY_ID = "h.id = ANY(%(ids)s::bigint[])"
 _BY_GRID = "a.grid_id = ANY(%(grids)s::bigint[]) AND NOT h.id = ANY(%(ids)s::bigint[])"
@@ -79,6 +85,9 @@ LEFT JOIN (SELECT a.cadre_id, count(*) AS load FROM household_assignments a
            GROUP BY a.cadre_id) l ON l.cadre_id = c.id
 WHERE c.township_code = %(t)s
 """
+_CODES = text(
+    "SELECT id, code FROM households WHERE township_code = :t AND id = ANY(:ids)"
+)
 # A full run rebuilds the partition when more than this share of rows changes:
 # a swap costs ~2.5 us per row of the township, an upsert ~10 us per changed row.
 SWAP_SHARE = 0.2
@@ -90,7 +99,7 @@ class Plan:
 
     township: str
     full: bool  # every household of the township was in scope
-    households: pd.DataFrame  # id, code, grid_id, cadre_id, new_grid_id, new_cadre_id
+    households: pd.DataFrame  # id, grid_id, cadre_id, new_grid_id, new_cadre_id...
     grid_ids: np.ndarray  # grid ids (row order of the grids frame)
     grid_codes: np.ndarray
     cadres: pd.DataFrame  # id, code
@@ -118,11 +127,10 @@ def read_grids(session: Session, *, township: str) -> pd.DataFrame:
 
 def _grid_ids(grids: pd.DataFrame, lon: Any, lat: Any) -> np.ndarray:
     """Grid id per point by the one rule in ``grids.locate`` (-1: no grid)."""
-    points = shapely.points(np.asarray(lon, float), np.asarray(lat, float))
     if grids.empty:  # a township whose grids are not loaded yet
-        return np.full(len(points), NO_GRID, dtype=np.int64)
+        return np.full(len(lon), NO_GRID, dtype=np.int64)
     found = locate_points(
-        points, grids["geom"].to_numpy(), grids["depth"], grids["code"]
+        lon, lat, grids["geom"].to_numpy(), grids["depth"], grids["code"]
     )
     ids = grids["id"].to_numpy(dtype=np.int64)
     return np.where(found >= 0, ids[np.maximum(found, 0)], NO_GRID)
@@ -139,11 +147,19 @@ def locate_households(
     return _grid_ids(read_grids(session, township=township), lon, lat)
 
 
+def household_codes(
+    session: Session, *, township: str, ids: Sequence[int]
+) -> dict[int, str]:
+    """Codes of these households (the plan carries ids only: codes are text)."""
+    rows = session.execute(_CODES, {"t": township, "ids": list(ids)})
+    return {int(r.id): r.code for r in rows}
+
+
 def _read_households(
     session: Session, township: str, scope: str, **params: Any
 ) -> pd.DataFrame:
     query = _HOUSEHOLDS_SQL.format(scope=scope)
-    return read_frame(
+    return read_binary_frame(
         session,
         query,
         {
@@ -152,6 +168,7 @@ def _read_households(
             "reasons": list(ASSIGNMENT_REASONS),
             **params,
         },
+        _HOUSEHOLD_COLUMNS,
     )
 
 
@@ -279,12 +296,7 @@ def _rows(
 ) -> pd.DataFrame:
     """Every household's row for a rebuilt partition; unchanged rows keep their time."""
     now_us = int(session.execute(_NOW_US).scalar_one())
-    kept = np.where(changed, now_us, h["assigned_us"].to_numpy())
-    kept = np.where(kept < 0, now_us, kept)
-    stamps, inverse = np.unique(kept, return_inverse=True)
-    text_stamps = pd.to_datetime(stamps, unit="us", utc=True).strftime(
-        "%Y-%m-%d %H:%M:%S.%f+00"
-    )
+    kept = h["assigned_us"].to_numpy()
     names = np.array((None, *ASSIGNMENT_REASONS), dtype=object)
     grid = h["new_grid_id"].to_numpy()
     cadre = h["new_cadre_id"].to_numpy()
@@ -293,9 +305,9 @@ def _rows(
             "household_id": h["id"].to_numpy(),
             "grid_id": pd.arrays.IntegerArray(np.maximum(grid, 0), grid < 0),
             "cadre_id": pd.arrays.IntegerArray(np.maximum(cadre, 0), cadre < 0),
-            "pinned": np.where(h["pinned"].to_numpy() == 1, "t", "f"),
+            "pinned": h["pinned"].to_numpy() == 1,
             "reason": names[reason],
-            "assigned_at": np.asarray(text_stamps, dtype=object)[inverse],
+            "assigned_at": np.where(changed | (kept < 0), now_us, kept),
         }
     )
 
@@ -310,7 +322,7 @@ def summarise(
     reasons = pd.Series(plan.cadre_plan.reason).dropna().value_counts()
     outside: list[OutsideHousehold] = []
     if reasons.get(REASON_OUTSIDE, 0):
-        ids = None if plan.full else h["id"].tolist()
+        ids = h.loc[h["new_grid_id"] < 0, "id"].tolist()  # indexed look-up
         rows = unassigned_households(
             session, township=plan.township, reason=REASON_OUTSIDE, household_ids=ids
         )

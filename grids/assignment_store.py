@@ -23,11 +23,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
-from gis_service.bulk import copy_frame
+from gis_service.bulk import copy_columns, copy_frame
 from gis_service.errors import InvalidInput
 from gis_service.models import TOWNSHIP_CODE_PATTERN
 
@@ -144,8 +145,8 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
     """Swap in a new partition holding exactly ``rows`` (every household in it).
 
     ``rows``: household_id, grid_id, cadre_id (nullable Int64), pinned (bool),
-    reason (text or None), assigned_at (text timestamps). Build, then swap, in
-    the caller's transaction.
+    reason (text or None), assigned_at (int64 microseconds since 1970). Built
+    with a binary COPY, then swapped, in the caller's transaction.
     """
     session.execute(LOCK, {"t": township})
     name = partition_name(township)
@@ -158,7 +159,20 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
         f"ALTER TABLE {fresh} ALTER township_code SET DEFAULT '{township}'",
     ):
         session.execute(text(ddl))
-    copy_frame(session, fresh, rows[list(COLUMNS)])
+    grid, cadre = (pd.array(rows[c], dtype="Int64") for c in ("grid_id", "cadre_id"))
+    reason = rows["reason"].to_numpy(dtype=object)
+    copy_columns(
+        session,
+        fresh,
+        {
+            "household_id": ("int8", rows["household_id"].to_numpy(), None),
+            "grid_id": ("int8", grid.to_numpy(np.int64, na_value=0), grid.isna()),
+            "cadre_id": ("int8", cadre.to_numpy(np.int64, na_value=0), cadre.isna()),
+            "pinned": ("bool", rows["pinned"].to_numpy(dtype=bool), None),
+            "reason": ("text", reason, pd.isna(reason)),
+            "assigned_at": ("timestamptz", rows["assigned_at"].to_numpy(), None),
+        },
+    )
     for ddl in (
         f"ALTER TABLE {fresh} ALTER township_code DROP DEFAULT",
         f"ALTER TABLE {fresh} ADD CONSTRAINT {fresh}_pkey "

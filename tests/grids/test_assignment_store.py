@@ -175,9 +175,9 @@ def test_swap_refuses_a_bogus_grid_and_keeps_the_old_partition(
             "household_id": town["ids"],
             "grid_id": pd.array([town["g1"], 999_999, None, None, None], "Int64"),
             "cadre_id": pd.array([None] * 5, "Int64"),
-            "pinned": ["f"] * 5,
+            "pinned": [False] * 5,
             "reason": ["grid_has_no_cadre"] * 2 + ["outside_every_grid"] * 3,
-            "assigned_at": ["2026-01-01 00:00:00+00"] * 5,
+            "assigned_at": [1_767_225_600_000_000] * 5,
         }
     )
     with pytest.raises(
@@ -197,9 +197,9 @@ def test_grid_of_another_township_is_refused_by_the_swap(session: Session) -> No
             "household_id": town["ids"][:1],
             "grid_id": pd.array([other["g1"]], "Int64"),
             "cadre_id": pd.array([None], "Int64"),
-            "pinned": ["f"],
+            "pinned": [False],
             "reason": ["grid_has_no_cadre"],
-            "assigned_at": ["2026-01-01 00:00:00+00"],
+            "assigned_at": [1_767_225_600_000_000],
         }
     )
     with pytest.raises(IntegrityError, match="grid_id_grids"):
