@@ -233,6 +233,8 @@ def copy_columns(
     session: Session,
     table: str,
     columns: dict[str, tuple[str, Any, Any]],
+    *,
+    freeze: bool = False,
 ) -> int:
     """COPY columns into ``table`` with the binary protocol, the rows packed by numpy.
 
@@ -240,7 +242,9 @@ def copy_columns(
     int2, float8, bool, text (few distinct values) and timestamptz (int64
     microseconds since 1970). Rows that share a layout (which columns are NULL,
     which text value) are packed together as one numpy record array, so rows
-    may reach the table in another order. Table and column names come from code.
+    may reach the table in another order. ``freeze``: the table was created in
+    this transaction; its rows are written frozen and all-visible (no later
+    vacuum pass, and index-only scans work at once). Names come from code.
     """
     cols = [_Column.of(*spec) for spec in columns.values()]
     n = len(cols[0].variant) if cols else 0
@@ -255,9 +259,10 @@ def copy_columns(
     for rows in np.split(order, bounds):
         chunks.append(_pack(cols, rows))
     chunks.append(b"\xff\xff")  # trailer: field count -1
-    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary)").format(
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary{})").format(
         sql.Identifier(*table.split(".")),
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.SQL(", FREEZE" if freeze else ""),
     )
     raw = session.connection().connection.dbapi_connection
     with cast(Any, raw).cursor() as cursor:
