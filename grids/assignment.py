@@ -1,7 +1,8 @@
 """Household -> grid -> cadre for a township: read once, plan in memory, write changes.
 
-The plan is computed set-based (one vectorised STRtree query for the grids, one
-min-cost flow for the cadres) from frames read with COPY, and stored in
+The plan is computed set-based (a vectorised, point-free locate for the grids,
+``grids.locate``; one min-cost flow for the cadres) from frames read with binary
+COPY, and stored in
 ``household_assignments`` (``grids.assignment_store``): a full run that changes
 many rows rebuilds the township's partition and swaps it in; a partial run, or
 one that changes few rows, upserts only the changed rows. The same plan serves
