@@ -217,15 +217,13 @@ class _Column:
                 [np.dtype(f"S{len(e)}") for e in encoded],
                 encoded,
             )
+        data: np.ndarray = arr
+        dtype: np.dtype[Any] = np.dtype(BINARY_TYPES.get(kind, "u1"))
         if kind == "bool":
             data = arr.astype(np.uint8)
-            dtype = np.dtype("u1")
         elif kind == "timestamptz":  # microseconds since 1970 -> since 2000
             data = arr.astype(np.int64) - _PG_EPOCH_US
             dtype = np.dtype(">i8")
-        else:
-            data = arr
-            dtype = np.dtype(BINARY_TYPES[kind])
         return cls(np.where(null, -1, 0), [dtype], [data])
 
 

@@ -116,7 +116,8 @@ class Plan:
         """The plan's reason per row as stored codes (0: has a cadre)."""
         codes = {r: k for k, r in enumerate(ASSIGNMENT_REASONS, start=1)}
         reason = pd.Series(self.cadre_plan.reason, dtype=object)
-        return reason.map(codes).fillna(0).to_numpy(dtype=np.int64)
+        out: npt.NDArray[np.int64] = reason.map(codes).fillna(0).to_numpy(np.int64)
+        return out
 
 
 def read_grids(session: Session, *, township: str) -> pd.DataFrame:

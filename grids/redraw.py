@@ -22,13 +22,13 @@ from shapely.geometry.base import BaseGeometry
 from gis_service.db import atomic
 from gis_service.errors import InvalidInput, NotFound
 from grids.assignment import (
-    LOCK,
     Plan,
     household_codes,
     plan_assignment,
     read_grids,
     write_plan,
 )
+from grids.assignment_store import LOCK
 from grids.schemas import CadreChange, HouseholdChange, RedrawIn, RedrawOut
 
 logger = logging.getLogger(__name__)

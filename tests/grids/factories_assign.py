@@ -34,8 +34,10 @@ def assignments(session: Session) -> dict[str, tuple[str | None, str | None]]:
     rows = session.execute(
         text(
             "SELECT h.code, g.code AS grid, c.code AS cadre FROM households_assigned h "
-            "LEFT JOIN grids g ON g.id = h.grid_id "
-            "LEFT JOIN cadres c ON c.id = h.cadre_id "
+            "LEFT JOIN grids g ON g.township_code = h.township_code "
+            "AND g.id = h.grid_id "
+            "LEFT JOIN cadres c ON c.township_code = h.township_code "
+            "AND c.id = h.cadre_id "
             "WHERE h.township_code = :t"
         ),
         {"t": TOWNSHIP},
