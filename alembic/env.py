@@ -3,7 +3,9 @@ keep PostGIS's own tables out of autogenerate and render geometry columns."""
 
 from __future__ import annotations
 
+import re
 from logging.config import fileConfig
+from typing import Any
 
 from sqlalchemy import pool
 
@@ -32,12 +34,26 @@ def _url() -> str:
     return resolve_database_url(settings.database_url, settings.embedded)
 
 
+# Per-township partitions (household_assignments_<code>) are made at run time by
+# grids.assignment_store; the model is their partitioned parent.
+_PARTITION = re.compile(r"^household_assignments_[0-9]{12}$")
+
+
+def include_object(obj: Any, name: str | None, type_: str, *args: Any) -> bool:
+    """GeoAlchemy2's filter, minus the run-time partitions (and their parts)."""
+    table = getattr(obj, "table", obj) if type_ != "table" else obj
+    table_name = name if type_ == "table" else getattr(table, "name", None)
+    if table_name is not None and _PARTITION.match(str(table_name)):
+        return False
+    return bool(alembic_helpers.include_object(obj, name, type_, *args))
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=_url(),
         target_metadata=metadata,
         literal_binds=True,
-        include_object=alembic_helpers.include_object,
+        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
     )
@@ -60,7 +76,7 @@ def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=metadata,
-        include_object=alembic_helpers.include_object,
+        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,

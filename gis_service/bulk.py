@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from psycopg2 import sql
 from sqlalchemy.orm import Session
@@ -139,3 +141,148 @@ def read_frame(
         )
     buffer.seek(0)
     return pd.read_csv(buffer, keep_default_na=False, na_values=[""])
+
+
+# Binary COPY: fixed-width columns are (un)packed by numpy in one pass, with no
+# per-row Python and no text formatting or parsing (~10x faster than CSV for a
+# million rows of ids, flags and coordinates).
+_PGCOPY = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970
+BINARY_TYPES = {"int8": ">i8", "int4": ">i4", "int2": ">i2", "float8": ">f8"}
+
+
+def read_binary_frame(
+    session: Session,
+    query: str,
+    params: dict[str, Any] | None,
+    columns: dict[str, str],
+) -> pd.DataFrame:
+    """Run a SELECT of NOT NULL fixed-width columns through binary COPY.
+
+    ``columns``: output name -> PostgreSQL type (a key of ``BINARY_TYPES``), in
+    the SELECT's order. Parameters are bound as in ``read_frame``.
+    """
+    raw = session.connection().connection.dbapi_connection
+    buffer = io.BytesIO()
+    with cast(Any, raw).cursor() as cursor:
+        bound = cursor.mogrify(query, params or {}).decode()
+        cursor.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT binary)", buffer)
+    data = buffer.getbuffer()
+    extension = int.from_bytes(data[15:19], "big")
+    start, end = 19 + extension, len(data) - 2  # header; trailer (int16 -1)
+    fields: list[tuple[str, str]] = [("_n", ">i2")]
+    for k, (name, kind) in enumerate(columns.items()):
+        fields += [(f"_len{k}", ">i4"), (name, BINARY_TYPES[kind])]
+    dtype = np.dtype(fields)
+    widths = [np.dtype(BINARY_TYPES[kind]).itemsize for kind in columns.values()]
+    bad = ValueError("binary COPY read a NULL or a column of another width")
+    if (end - start) % dtype.itemsize:
+        raise bad
+    rows = np.frombuffer(data[start:end], dtype=dtype)
+    if len(rows) and (
+        (rows["_n"] != len(columns)).any()
+        or any((rows[f"_len{k}"] != w).any() for k, w in enumerate(widths))
+    ):
+        raise bad
+    return pd.DataFrame(
+        {
+            name: rows[name].astype(rows[name].dtype.newbyteorder("="))
+            for name in columns
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column for binary COPY: per row a variant (-1: NULL) and its bytes.
+
+    A fixed-width column has one variant whose values are ``values[row]``; a
+    text column has one variant per distinct value, encoded once.
+    """
+
+    variant: npt.NDArray[np.int64]
+    dtypes: list[np.dtype[Any]]
+    values: list[Any]  # per variant: an array aligned with rows, or one scalar
+
+    @classmethod
+    def of(cls, kind: str, values: Any, nulls: Any) -> _Column:
+        """Encode ``values`` of PostgreSQL type ``kind``; ``nulls`` marks NULLs."""
+        arr = np.asarray(values)
+        null = np.zeros(len(arr), bool) if nulls is None else np.asarray(nulls, bool)
+        if kind == "text":
+            codes, labels = pd.factorize(arr)  # NULLs (None, NaN) get -1
+            encoded = [str(v).encode() for v in labels]
+            return cls(
+                np.where(null, -1, codes),
+                [np.dtype(f"S{len(e)}") for e in encoded],
+                encoded,
+            )
+        data: np.ndarray = arr
+        dtype: np.dtype[Any] = np.dtype(BINARY_TYPES.get(kind, "u1"))
+        if kind == "bool":
+            data = arr.astype(np.uint8)
+        elif kind == "timestamptz":  # microseconds since 1970 -> since 2000
+            data = arr.astype(np.int64) - _PG_EPOCH_US
+            dtype = np.dtype(">i8")
+        return cls(np.where(null, -1, 0), [dtype], [data])
+
+
+def copy_columns(
+    session: Session,
+    table: str,
+    columns: dict[str, tuple[str, Any, Any]],
+    *,
+    freeze: bool = False,
+) -> int:
+    """COPY columns into ``table`` with the binary protocol, the rows packed by numpy.
+
+    ``columns``: name -> (type, values, NULL mask or None). Types: int8, int4,
+    int2, float8, bool, text (few distinct values) and timestamptz (int64
+    microseconds since 1970). Rows that share a layout (which columns are NULL,
+    which text value) are packed together as one numpy record array, so rows
+    may reach the table in another order. ``freeze``: the table was created in
+    this transaction; its rows are written frozen and all-visible (no later
+    vacuum pass, and index-only scans work at once). Names come from code.
+    """
+    cols = [_Column.of(*spec) for spec in columns.values()]
+    n = len(cols[0].variant) if cols else 0
+    if n == 0:
+        return 0
+    key = np.zeros(n, dtype=np.int64)
+    for col in cols:  # mixed radix: one integer per row layout
+        key = key * (len(col.dtypes) + 1) + col.variant + 1
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    chunks = [_PGCOPY]
+    for rows in np.split(order, bounds):
+        chunks.append(_pack(cols, rows))
+    chunks.append(b"\xff\xff")  # trailer: field count -1
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary{})").format(
+        sql.Identifier(*table.split(".")),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.SQL(", FREEZE" if freeze else ""),
+    )
+    raw = session.connection().connection.dbapi_connection
+    with cast(Any, raw).cursor() as cursor:
+        cursor.copy_expert(statement, io.BytesIO(b"".join(chunks)), size=1 << 20)
+    return n
+
+
+def _pack(cols: list[_Column], rows: npt.NDArray[np.int64]) -> bytes:
+    """Binary COPY tuples for ``rows``, which all share one layout."""
+    fields: list[tuple[str, Any]] = [("n", ">i2")]
+    parts = []
+    for k, col in enumerate(cols):
+        v = int(col.variant[rows[0]])
+        fields.append((f"len{k}", ">i4"))
+        if v >= 0 and col.dtypes[v].itemsize:  # '' has a length and no bytes
+            fields.append((f"v{k}", col.dtypes[v]))
+        parts.append((k, v, col))
+    record = np.empty(len(rows), dtype=np.dtype(fields))
+    record["n"] = len(cols)
+    for k, v, col in parts:
+        record[f"len{k}"] = -1 if v < 0 else col.dtypes[v].itemsize
+        if v >= 0 and col.dtypes[v].itemsize:
+            value = col.values[v]
+            record[f"v{k}"] = value[rows] if isinstance(value, np.ndarray) else value
+    return record.tobytes()

@@ -20,6 +20,7 @@ from gis_service.settings import DisputeSettings
 from gis_service.sql_files import load_queries
 from gis_service.townships import township_counts
 from grids.assignment import assign_households
+from grids.assignment_store import drop_partition
 from layers.disputes import detect_disputes
 
 logger = logging.getLogger(__name__)
@@ -31,14 +32,8 @@ _INSERT = load_queries(Path(__file__).with_name("demo_insert.sql"))
 
 def delete_township(session: Session, *, township: str) -> None:
     """Remove a township and every row that belongs to it (FKs cascade)."""
-    # Households/cadres/grids reference each other; clear the references first.
-    session.execute(
-        text(
-            "UPDATE households SET grid_id = NULL, cadre_id = NULL "
-            "WHERE township_code = :t"
-        ),
-        {"t": township},
-    )
+    # Assignments reference households, cadres and grids: drop them all at once.
+    drop_partition(session, township=township)
     for table in (
         "disputes",
         "pasture_parcels",

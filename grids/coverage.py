@@ -55,7 +55,7 @@ _STATUS = """
                LEAST(:default_days,
                      (SELECT min(r.days) FROM rules r WHERE r.tag = ANY(h.tags)))
                    AS interval_days
-        FROM households h
+        FROM households_assigned h
         LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
         WHERE h.township_code = :t
           AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%'

@@ -42,7 +42,7 @@ _GRID_CADRES = text(
       AND (EXISTS (SELECT 1 FROM grids g
                    WHERE g.township_code = c.township_code AND g.id = c.home_grid_id
                      AND g.path LIKE :path || '%')
-           OR EXISTS (SELECT 1 FROM households h
+           OR EXISTS (SELECT 1 FROM household_assignments h
                       JOIN grids g ON g.township_code = h.township_code
                                   AND g.id = h.grid_id
                       WHERE h.township_code = c.township_code AND h.cadre_id = c.id

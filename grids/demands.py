@@ -47,7 +47,7 @@ _INSERT_DEMANDS = text(
         FROM jsonb_to_recordset(CAST(:rows AS jsonb))
              AS r(household text, visit_id bigint, owner text, category text,
                   description text, due_date date)
-        JOIN households h ON h.township_code = :t AND h.code = r.household
+        JOIN households_assigned h ON h.township_code = :t AND h.code = r.household
         LEFT JOIN cadres c ON c.township_code = :t AND c.code = r.owner
         RETURNING id
     )
@@ -93,7 +93,8 @@ _LIST_DEMANDS = text(
            CASE WHEN d.status <> 'resolved' AND d.due_date < :as_of
                 THEN :as_of - d.due_date END AS overdue_days
     FROM demands d
-    JOIN households h ON h.township_code = d.township_code AND h.id = d.household_id
+    JOIN households_assigned h
+      ON h.township_code = d.township_code AND h.id = d.household_id
     LEFT JOIN cadres c ON c.township_code = d.township_code AND c.id = d.owner_cadre_id
     LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
     WHERE d.township_code = :t
@@ -127,7 +128,8 @@ _CLOSURE = text(
     WITH d AS (
         SELECT d.status, d.due_date, h.grid_id
         FROM demands d
-        JOIN households h ON h.township_code = d.township_code AND h.id = d.household_id
+        JOIN households_assigned h
+      ON h.township_code = d.township_code AND h.id = d.household_id
         WHERE d.township_code = :t
           AND (CAST(:since AS timestamptz) IS NULL OR d.created_at >= :since)
           AND (CAST(:until AS timestamptz) IS NULL OR d.created_at < :until)

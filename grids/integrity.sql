@@ -17,7 +17,7 @@ WITH cover AS (
            (SELECT g.id FROM grids g
              WHERE g.township_code = :t AND ST_Covers(g.geom, h.geom)
              ORDER BY g.depth DESC, g.code COLLATE "C" LIMIT 1) AS rule_grid_id
-    FROM households h
+    FROM households_assigned h
     WHERE h.township_code = :t
 )
 SELECT code,
@@ -38,7 +38,7 @@ SELECT CASE WHEN h.grid_id IS NULL THEN 'outside_every_grid'
             THEN 'grid_has_no_cadre'
             ELSE 'capacity_exhausted' END AS reason,
        count(*)::int AS n
-FROM households h
+FROM households_assigned h
 WHERE h.township_code = :t AND h.cadre_id IS NULL
 GROUP BY 1 ORDER BY 1;
 
@@ -49,7 +49,7 @@ SELECT c.id AS cadre_id, c.code, home.code AS home_grid,
        count(*)::int AS households_outside,
        (array_agg(h.code ORDER BY h.code))[1:20] AS household_codes
 FROM cadres c
-JOIN households h ON h.township_code = c.township_code AND h.cadre_id = c.id
+JOIN households_assigned h ON h.township_code = c.township_code AND h.cadre_id = c.id
 LEFT JOIN grids home ON home.township_code = c.township_code AND home.id = c.home_grid_id
 WHERE c.township_code = :t
   AND (home.id IS NULL OR NOT ST_Covers(home.geom, h.geom))

@@ -10,6 +10,7 @@ gets -1 and is reported as unassigned, never dropped.
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,8 @@ from pyproj import Transformer
 logger = logging.getLogger(__name__)
 
 NO_GRID = -1
+CELLS_PER_GRID = 8  # lattice cells per grid: few grids reach each cell
+MAX_CELLS = 1 << 20
 
 
 def code_ranks(codes: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -31,23 +34,34 @@ def code_ranks(codes: npt.ArrayLike) -> npt.NDArray[np.int64]:
 
 
 def locate_points(
-    points: npt.NDArray[np.object_],
+    lon: npt.ArrayLike,
+    lat: npt.ArrayLike,
     grid_geoms: npt.NDArray[np.object_],
     depths: npt.ArrayLike,
     codes: npt.ArrayLike,
 ) -> npt.NDArray[np.int64]:
     """Index into ``grid_geoms`` of each point's grid (deepest, lowest code), or -1.
 
-    One vectorised STRtree query for all points; the tie-break is a lexsort.
+    Vectorised, with no point objects (creating a million costs more than the
+    search): one STRtree query pairs the cells of a lattice with the grids whose
+    bounds reach them, the points are bucketed into the cells with numpy, and
+    one ``intersects_xy`` on the prepared grids tests every (grid, point) pair
+    (for a point, intersects is covers: a border or vertex point is covered).
+    The tie-break is a lexsort.
     """
-    out = np.full(len(points), NO_GRID, dtype=np.int64)
-    if len(points) == 0 or len(grid_geoms) == 0:
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    out = np.full(len(x), NO_GRID, dtype=np.int64)
+    if len(x) == 0 or len(grid_geoms) == 0:
         return out
-    # The tree holds the points and the grids are the queries: STRtree prepares
-    # each query polygon once, so every candidate point costs one prepared
-    # covers() test (faster than probing a polygon tree point by point).
-    tree = shapely.STRtree(points)
-    grid_idx, pt_idx = tree.query(grid_geoms, predicate="covers")
+    grid_idx, pt_idx = _candidates(x, y, grid_geoms)
+    shapely.prepare(grid_geoms)
+    hit = shapely.intersects_xy(grid_geoms[grid_idx], x[pt_idx], y[pt_idx])
+    grid_idx, pt_idx = grid_idx[hit], pt_idx[hit]
+    # Most points lie in one grid; only the others need the tie-break.
+    single = np.bincount(pt_idx, minlength=len(x))[pt_idx] == 1
+    out[pt_idx[single]] = grid_idx[single]
+    grid_idx, pt_idx = grid_idx[~single], pt_idx[~single]
     if len(pt_idx) == 0:
         return out
     depth = np.asarray(depths, dtype=np.int64)[grid_idx]
@@ -56,6 +70,40 @@ def locate_points(
     first_pt, first_at = np.unique(pt_idx[order], return_index=True)
     out[first_pt] = grid_idx[order][first_at]
     return out
+
+
+def _candidates(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    grid_geoms: npt.NDArray[np.object_],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(grid, point) pairs whose grid bounds reach the point's lattice cell."""
+    xmin, ymin, xmax, ymax = shapely.total_bounds(grid_geoms)
+    width, height = max(xmax - xmin, 1e-9), max(ymax - ymin, 1e-9)
+    cells = min(CELLS_PER_GRID * len(grid_geoms), MAX_CELLS)
+    nx = max(1, round(math.sqrt(cells * width / height)))
+    ny = max(1, math.ceil(cells / nx))
+    cw, ch = width / nx, height / ny
+    # Points outside the grids' bounds are in no grid; the rest get a cell.
+    inside = (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
+    cx = np.clip(((x - xmin) / cw).astype(np.int64), 0, nx - 1)
+    cy = np.clip(((y - ymin) / ch).astype(np.int64), 0, ny - 1)
+    cell = np.where(inside, cx * ny + cy, -1)
+    order = np.argsort(cell, kind="stable")
+    first = np.searchsorted(cell[order], np.arange(nx * ny + 1))
+    # Cell boxes grown by a hair: a point the float division puts in the next
+    # cell still meets every grid whose bounds end exactly on it.
+    i, j = np.divmod(np.arange(nx * ny), ny)
+    pad = 1e-9 * max(width, height)
+    boxes = shapely.box(
+        xmin + i * cw - pad, ymin + j * ch - pad,
+        xmin + (i + 1) * cw + pad, ymin + (j + 1) * ch + pad,
+    )  # fmt: skip
+    pair_cell, pair_grid = shapely.STRtree(grid_geoms).query(boxes)
+    count = first[pair_cell + 1] - first[pair_cell]
+    starts = np.repeat(first[pair_cell], count)
+    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    return np.repeat(pair_grid, count), order[starts + offset]
 
 
 def utm_transformer(lon: float, lat: float) -> Transformer:

@@ -116,18 +116,16 @@ class Cadre(Base):
 
 
 class Household(Base):
-    """A resident household (户): a point, its people, tags and assignment."""
+    """A resident household (户): a point, its people and tags.
+
+    Its grid and cadre live in ``household_assignments`` (read both through the
+    view ``households_assigned``).
+    """
 
     __tablename__ = "households"
     __table_args__ = (
         UniqueConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
-        ForeignKeyConstraint(
-            ["township_code", "grid_id"], ["grids.township_code", "grids.id"]
-        ),
-        ForeignKeyConstraint(
-            ["township_code", "cadre_id"], ["cadres.township_code", "cadres.id"]
-        ),
         CheckConstraint("members >= 0", name="members_nonnegative"),
         _tags_check(),
     )
@@ -147,11 +145,6 @@ class Household(Base):
     id_number: Mapped[str | None] = mapped_column(String(18))  # personal data: masked
     phone: Mapped[str | None] = mapped_column(String(20))  # personal data: masked
     geom = mapped_column(geometry("POINT"), nullable=False)
-    grid_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    cadre_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    cadre_pinned: Mapped[bool] = mapped_column(
-        Boolean, nullable=False, server_default=sa_false()
-    )
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -286,8 +279,49 @@ Index(
 )
 
 
+ASSIGNMENT_REASONS = ("outside_every_grid", "grid_has_no_cadre", "capacity_exhausted")
+
+
+class HouseholdAssignment(Base):
+    """A household's grid and cadre (or why it has none), one partition per township.
+
+    Kept apart from the wide ``households`` row so a full re-run builds a fresh
+    narrow partition (COPY, primary key, then ATTACH, which checks the foreign
+    keys in one bulk query) instead of updating a million indexed rows.
+    Partitions are created by ``grids.assignment_store``; no secondary indexes,
+    so building one stays cheap (a township's partition is scanned instead).
+    """
+
+    __tablename__ = "household_assignments"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["township_code", "household_id"],
+            ["households.township_code", "households.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "grid_id"], ["grids.township_code", "grids.id"]
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "cadre_id"], ["cadres.township_code", "cadres.id"]
+        ),
+        enum_check("reason", ASSIGNMENT_REASONS, "reason_known"),
+        {"postgresql_partition_by": "LIST (township_code)"},
+    )
+
+    township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    household_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_id: Mapped[int | None] = mapped_column(BigInteger)
+    cadre_id: Mapped[int | None] = mapped_column(BigInteger)
+    pinned: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=sa_false()
+    )
+    reason: Mapped[str | None] = mapped_column(Text)  # why no cadre (NULL: has one)
+    assigned_at: Mapped[datetime] = created_at()
+
+
 __all__ = [
-    "CADRE_ROLES", "DEMAND_CATEGORIES", "DEMAND_STATUSES", "HOUSEHOLD_TAGS",
-    "PRIORITY_TAGS", "VISIT_PURPOSES", "Cadre", "Demand", "DemandEvent", "Grid",
-    "Household", "Visit", "VisitRule",
+    "ASSIGNMENT_REASONS", "CADRE_ROLES", "DEMAND_CATEGORIES", "DEMAND_STATUSES",
+    "HOUSEHOLD_TAGS", "PRIORITY_TAGS", "VISIT_PURPOSES", "Cadre", "Demand",
+    "DemandEvent", "Grid", "Household", "HouseholdAssignment", "Visit", "VisitRule",
 ]  # fmt: skip

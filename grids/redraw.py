@@ -21,7 +21,14 @@ from shapely.geometry.base import BaseGeometry
 
 from gis_service.db import atomic
 from gis_service.errors import InvalidInput, NotFound
-from grids.assignment import LOCK, Plan, plan_assignment, read_grids, write_plan
+from grids.assignment import (
+    Plan,
+    household_codes,
+    plan_assignment,
+    read_grids,
+    write_plan,
+)
+from grids.assignment_store import LOCK
 from grids.schemas import CadreChange, HouseholdChange, RedrawIn, RedrawOut
 
 logger = logging.getLogger(__name__)
@@ -64,15 +71,18 @@ def _parse(redraw: RedrawIn, known: set[str]) -> dict[str, BaseGeometry]:
     return out
 
 
-def _changes(plan: Plan) -> tuple[list[HouseholdChange], list[CadreChange]]:
+def _changes(
+    session: Session, plan: Plan
+) -> tuple[list[HouseholdChange], list[CadreChange]]:
     """Households whose grid or cadre changes; cadres whose set of households does."""
     grid_code = dict(zip(plan.grid_ids.tolist(), plan.grid_codes.tolist(), strict=True))
     cadre_code = dict(zip(plan.cadres["id"], plan.cadres["code"], strict=True))
     changed = plan.changed()
+    code = household_codes(session, township=plan.township, ids=changed["id"].tolist())
     households = [
         HouseholdChange(
             household_id=int(r.id),
-            code=r.code,
+            code=code[int(r.id)],
             old_grid=grid_code.get(r.grid_id),
             new_grid=grid_code.get(r.new_grid_id),
             old_cadre=cadre_code.get(r.cadre_id),
@@ -115,7 +125,7 @@ def redraw_grids(
         for code, geom in outlines.items():
             swapped.loc[codes == code, "geom"] = pd.Series([geom], dtype=object).values
         plan = plan_assignment(session, township=township, grids=swapped)
-        households, cadres = _changes(plan)
+        households, cadres = _changes(session, plan)
         if save:
             rows = [{"code": c, "wkt": g.wkt} for c, g in outlines.items()]
             payload = json.dumps(rows, ensure_ascii=False)

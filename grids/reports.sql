@@ -5,12 +5,12 @@ WITH own AS (
     SELECT h.grid_id, count(*) AS households, sum(h.members) AS people,
            count(h.cadre_id) AS assigned,
            count(*) FILTER (WHERE h.tags && CAST(:priority AS varchar[])) AS priority
-    FROM households h
+    FROM households_assigned h
     WHERE h.township_code = :t AND h.grid_id IS NOT NULL
     GROUP BY h.grid_id
 ), own_tags AS (
     SELECT h.grid_id, tag, count(*) AS n
-    FROM households h CROSS JOIN LATERAL unnest(h.tags) AS tag
+    FROM households_assigned h CROSS JOIN LATERAL unnest(h.tags) AS tag
     WHERE h.township_code = :t AND h.grid_id IS NOT NULL
     GROUP BY h.grid_id, tag
 ), own_cadres AS (
@@ -65,39 +65,45 @@ SELECT c.id AS cadre_id, c.code, c.name, g.code AS grid_code, c.capacity, c.acti
            AS mean_distance_m
 FROM cadres c
 LEFT JOIN grids g ON g.township_code = c.township_code AND g.id = c.home_grid_id
-LEFT JOIN households h ON h.township_code = c.township_code AND h.cadre_id = c.id
+LEFT JOIN households_assigned h ON h.township_code = c.township_code AND h.cadre_id = c.id
 WHERE c.township_code = :t
 GROUP BY c.id, g.code
 ORDER BY g.code NULLS LAST, c.code;
 
 -- name: unassigned
 -- Households without a cadre and why; for those outside every grid the nearest
--- grid (exact distance among the 8 nearest by index; ties: deepest, lowest code).
-SELECT * FROM (
-SELECT h.id, h.code, h.village, g.code AS grid,
-       CASE WHEN h.grid_id IS NULL THEN 'outside_every_grid'
-            WHEN NOT EXISTS (
-                SELECT 1 FROM cadres c
-                WHERE c.township_code = :t AND c.home_grid_id = h.grid_id AND c.active)
-            THEN 'grid_has_no_cadre'
-            ELSE 'capacity_exhausted' END AS reason,
+-- grid (exact distance among the 8 nearest by index; ties: deepest, lowest code),
+-- looked up only for the page of rows returned.
+SELECT u.id, u.code, u.village, u.grid, u.reason,
        n.code AS nearest_grid, round(n.distance_m::numeric, 1)::float8 AS distance_m,
-       ST_AsGeoJSON(h.geom, 7) AS geometry
-FROM households h
-LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
+       ST_AsGeoJSON(u.geom, 7) AS geometry
+FROM (
+    SELECT * FROM (
+        SELECT h.id, h.code, h.village, h.geom, h.grid_id, g.code AS grid,
+               CASE WHEN h.grid_id IS NULL THEN 'outside_every_grid'
+                    WHEN NOT EXISTS (
+                        SELECT 1 FROM cadres c
+                        WHERE c.township_code = :t AND c.home_grid_id = h.grid_id
+                          AND c.active)
+                    THEN 'grid_has_no_cadre'
+                    ELSE 'capacity_exhausted' END AS reason
+        FROM households_assigned h
+        LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
+        WHERE h.township_code = :t AND h.cadre_id IS NULL
+          AND (CAST(:ids AS bigint[]) IS NULL OR h.id = ANY(CAST(:ids AS bigint[])))
+          -- pushed down so that asking for the households outside skips the rest
+          AND (CAST(:reason AS text) IS NULL
+               OR (CAST(:reason AS text) = 'outside_every_grid') = (h.grid_id IS NULL))
+    ) r
+    WHERE CAST(:reason AS text) IS NULL OR r.reason = CAST(:reason AS text)
+    ORDER BY r.code
+    LIMIT :limit OFFSET :offset
+) u
 LEFT JOIN LATERAL (
     SELECT near.code,
-           ST_Distance(near.geom::geography, h.geom::geography) AS distance_m
+           ST_Distance(near.geom::geography, u.geom::geography) AS distance_m
     FROM (SELECT x.code, x.depth, x.geom FROM grids x
-          WHERE x.township_code = :t AND h.grid_id IS NULL
-          ORDER BY x.geom <-> h.geom LIMIT 8) near
+          WHERE x.township_code = :t AND u.grid_id IS NULL
+          ORDER BY x.geom <-> u.geom LIMIT 8) near
     ORDER BY 2, near.depth DESC, near.code COLLATE "C" LIMIT 1) n ON true
-WHERE h.township_code = :t AND h.cadre_id IS NULL
-  AND (CAST(:ids AS bigint[]) IS NULL OR h.id = ANY(CAST(:ids AS bigint[])))
-  -- pushed down so that asking for the households outside skips the rest
-  AND (CAST(:reason AS text) IS NULL
-       OR (CAST(:reason AS text) = 'outside_every_grid') = (h.grid_id IS NULL))
-) u
-WHERE CAST(:reason AS text) IS NULL OR u.reason = CAST(:reason AS text)
-ORDER BY u.code
-LIMIT :limit OFFSET :offset;
+ORDER BY u.code;

@@ -15,7 +15,7 @@ WITH picked AS (
     AND (CAST(:grid_path AS text) IS NULL OR EXISTS (
           SELECT 1
           FROM pasture_parcels p
-          JOIN households h ON h.township_code = p.township_code
+          JOIN households_assigned h ON h.township_code = p.township_code
                            AND h.id = p.holder_household_id
           JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
           WHERE p.township_code = d.township_code
@@ -43,7 +43,7 @@ SELECT d.id AS dispute_id, s.side, p.id AS parcel_id, p.contract_no,
 FROM disputes d
 CROSS JOIN LATERAL (VALUES ('a', d.parcel_a_id), ('b', d.parcel_b_id)) AS s(side, pid)
 JOIN pasture_parcels p ON p.township_code = d.township_code AND p.id = s.pid
-LEFT JOIN households h ON h.township_code = p.township_code
+LEFT JOIN households_assigned h ON h.township_code = p.township_code
                       AND h.id = p.holder_household_id
 LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
 LEFT JOIN cadres c ON c.township_code = h.township_code AND c.id = h.cadre_id

@@ -36,11 +36,11 @@ REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "grids": (
         ("grids", "parent_id", "child grids"),
         ("cadres", "home_grid_id", "cadres"),
-        ("households", "grid_id", "households"),
+        ("household_assignments", "grid_id", "households"),
         ("hazards", "grid_id", "hazards"),
     ),
     "cadres": (
-        ("households", "cadre_id", "households"),
+        ("household_assignments", "cadre_id", "households"),
         ("visits", "cadre_id", "visits"),
         ("demands", "owner_cadre_id", "demands"),
     ),

@@ -51,6 +51,7 @@ READ_ONLY = {
     "WHERE x.township_code = t.township_code AND x.id = t.cadre_id)",
     "depth": "t.depth",
 }
+VIEW_COLUMNS = ("grid_id", "cadre_id")  # in households_assigned, not households
 MASKS = {"id_number": mask_id_number, "phone": mask_phone}
 
 
@@ -109,13 +110,17 @@ def select(spec: LayerSpec, where: str, *, geometry: str, paged: bool) -> TextCl
     tail = " LIMIT :limit OFFSET :offset" if paged else ""
     return text(
         f"SELECT {', '.join(_columns(spec))}, {geom} AS geometry "
-        f"FROM {spec.table} t WHERE {where} ORDER BY t.{spec.key}{tail}"
+        f"FROM {spec.source} t WHERE {where} ORDER BY t.{spec.key}{tail}"
     )
 
 
 def count(spec: LayerSpec, where: str) -> TextClause:
     """How many rows match (numberMatched)."""
-    return text(f"SELECT count(*) FROM {spec.table} t WHERE {where}")
+    # The view joins the assignments; counting without their filters skips it.
+    viewed = any(f"t.{c}" in where for c in VIEW_COLUMNS)
+    return text(
+        f"SELECT count(*) FROM {spec.source if viewed else spec.table} t WHERE {where}"
+    )
 
 
 def properties(spec: LayerSpec, row: dict[str, Any]) -> dict[str, Any]:

@@ -72,6 +72,12 @@ class LayerSpec:
     read_only: tuple[str, ...] = ()  # output-only columns (ignored on import)
     computed: tuple[tuple[str, str], ...] = ()  # (column, SQL over stage row s)
     aliases: tuple[str, ...] = field(default=())
+    view: str | None = None  # read from this view instead of ``table``
+
+    @property
+    def source(self) -> str:
+        """What reads select from: the view when there is one, else the table."""
+        return self.view or self.table
 
     def field(self, name: str) -> Field:
         """The field called ``name``."""
@@ -107,6 +113,7 @@ LAYERS: dict[str, LayerSpec] = {
             ),
             filters=("grid", "tag", "village", "cadre"),
             read_only=("grid_code", "cadre_code"),
+            view="households_assigned",  # grid_id, cadre_id from the assignments
         ),
         LayerSpec(
             "grids",

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from shapely.geometry import Polygon, box
 
+from grids.assignment_store import assign_to
 from tests.factories import TOWNSHIP
 
 
@@ -16,13 +17,14 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> Polygon:
 
 
 def pin(session: Session, household_id: int, cadre_id: int) -> None:
-    """Manually assign and pin a household to a cadre."""
-    session.execute(
-        text(
-            "UPDATE households SET cadre_id = :c, cadre_pinned = true "
-            "WHERE township_code = :t AND id = :h"
-        ),
-        {"c": cadre_id, "h": household_id, "t": TOWNSHIP},
+    """Manually assign and pin a (not yet assigned) household to a cadre."""
+    assign_to(
+        session,
+        township=TOWNSHIP,
+        household_ids=[household_id],
+        grid_id=None,
+        cadre_id=cadre_id,
+        pinned=True,
     )
     session.commit()
 
@@ -31,9 +33,11 @@ def assignments(session: Session) -> dict[str, tuple[str | None, str | None]]:
     """household code -> (grid code, cadre code)."""
     rows = session.execute(
         text(
-            "SELECT h.code, g.code AS grid, c.code AS cadre FROM households h "
-            "LEFT JOIN grids g ON g.id = h.grid_id "
-            "LEFT JOIN cadres c ON c.id = h.cadre_id "
+            "SELECT h.code, g.code AS grid, c.code AS cadre FROM households_assigned h "
+            "LEFT JOIN grids g ON g.township_code = h.township_code "
+            "AND g.id = h.grid_id "
+            "LEFT JOIN cadres c ON c.township_code = h.township_code "
+            "AND c.id = h.cadre_id "
             "WHERE h.township_code = :t"
         ),
         {"t": TOWNSHIP},

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from grids.assignment_store import assign_to
 from tests.factories import (
     TOWNSHIP,
     make_cadre,
@@ -43,12 +44,12 @@ def assign(
     cadre: int | None,
 ) -> None:
     """Put households in a grid with a cadre (what issue 4's assignment will do)."""
-    session.execute(
-        text(
-            "UPDATE households SET grid_id = :g, cadre_id = :c "
-            "WHERE township_code = :t AND id = ANY(:ids)"
-        ),
-        {"g": grid, "c": cadre, "t": TOWNSHIP, "ids": list(household_ids)},
+    assign_to(
+        session,
+        township=TOWNSHIP,
+        household_ids=household_ids,
+        grid_id=grid,
+        cadre_id=cadre,
     )
     session.commit()
 

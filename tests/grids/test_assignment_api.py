@@ -211,7 +211,7 @@ def test_demo_load_ends_assigned(session: Session) -> None:
         text(
             "SELECT count(*) FILTER (WHERE grid_id IS NULL), "
             "count(*) FILTER (WHERE grid_id IS NOT NULL AND cadre_id IS NULL) "
-            "FROM households WHERE township_code = '620623101000'"
+            "FROM households_assigned WHERE township_code = '620623101000'"
         )
     ).one()
     assert (outside, in_grid_without_cadre) == (2, 0)

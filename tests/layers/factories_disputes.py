@@ -23,6 +23,7 @@ from pyproj import Geod
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from grids.assignment_store import assign_to
 from tests.factories import (
     TOWNSHIP,
     ewkt,
@@ -138,15 +139,14 @@ def make_pasture(session: Session, *, township: str = TOWNSHIP) -> Pasture:
         phone="13812345678",
     )
     households = {f"H{i + 1}": hid for i, hid in enumerate(ids)}
-    session.execute(
-        text(
-            "UPDATE households h SET grid_id = v.g, cadre_id = v.c "
-            "FROM (VALUES (:h1, :g1, :c1), (:h2, :g2, :c2))"
-            " AS v(h, g, c) WHERE h.id = v.h"
-        ),
-        {"h1": households["H1"], "h2": households["H2"],
-         "g1": grids["G1"], "g2": grids["G2"], "c1": cadres["C1"], "c2": cadres["C2"]},
-    )  # fmt: skip
+    for k in ("1", "2"):
+        assign_to(
+            session,
+            township=township,
+            household_ids=[households[f"H{k}"]],
+            grid_id=grids[f"G{k}"],
+            cadre_id=cadres[f"C{k}"],
+        )
     session.commit()
     contract = {"P1": geodesic_area(SHAPES["P1"]) / (10_000 / 15), "P2": 2000.0}
     parcel_ids = make_parcels(

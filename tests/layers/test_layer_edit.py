@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from grids.assignment_store import assign_to
 from tests.factories import TOWNSHIP, make_grid, make_households, make_township, square
 from tests.layers.factories_layers import GEOJSON, ID_NUMBER, PHONE, PROBLEM
 
@@ -26,9 +27,8 @@ def households(session: Session) -> list[int]:
         phone=PHONE,
     )
     grid = session.execute(text("SELECT id FROM grids WHERE code = 'G1'")).scalar()
-    session.execute(
-        text("UPDATE households SET grid_id = :g WHERE id = ANY(:ids)"),
-        {"g": grid, "ids": ids[:2]},
+    assign_to(
+        session, township=TOWNSHIP, household_ids=ids[:2], grid_id=grid, cadre_id=None
     )
     session.commit()
     return ids
@@ -163,7 +163,8 @@ def test_moving_a_household_reruns_its_assignment(
     assert response.status_code == 200
     assert response.json()["geometry"]["coordinates"] == [102.7, 37.7]
     grid = session.execute(
-        text("SELECT g.code FROM households h JOIN grids g ON g.id = h.grid_id "
+        text("SELECT g.code FROM households_assigned h "
+             "JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id "
              "WHERE h.id = :id"),
         {"id": households[0]},
     ).scalar_one()  # fmt: skip

@@ -11,9 +11,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from grids.assignment_store import upsert_assignments
 from tests.factories import (
     TOWNSHIP,
     ewkt,
@@ -75,26 +77,15 @@ def build_map_township(session: Session) -> MapTownship:
         id_number=ID_NUMBER,
     )
     households = dict(zip(codes, ids, strict=True))
-    assign = [
-        {
-            "id": households[c],
-            "grid": grids[v[3]],
-            "cadre": cadre if v[3] == "A" else None,
-        }
-        for c, v in HOUSEHOLDS.items()
-        if v[3]
-    ]
-    session.execute(
-        text(
-            """
-            UPDATE households h SET grid_id = r.grid, cadre_id = r.cadre
-            FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id bigint, grid bigint,
-                                                              cadre bigint)
-            WHERE h.township_code = :t AND h.id = r.id
-            """
-        ),
-        {"rows": json.dumps(assign), "t": TOWNSHIP},
+    assigned = pd.DataFrame(
+        [
+            (households[c], grids[v[3]], cadre if v[3] == "A" else -1)
+            for c, v in HOUSEHOLDS.items()
+            if v[3]
+        ],
+        columns=["household_id", "grid_id", "cadre_id"],
     )
+    upsert_assignments(session, township=TOWNSHIP, rows=assigned)
     visits = [
         {"h": households[c], "at": (AS_OF - timedelta(days=v[4])).isoformat()}
         for c, v in HOUSEHOLDS.items()
