@@ -30,7 +30,7 @@ def _cadre(engine: Engine) -> str:
         return str(
             conn.execute(
                 text(
-                    "SELECT c.code FROM cadres c JOIN households h "
+                    "SELECT c.code FROM cadres c JOIN households_assigned h "
                     "ON h.cadre_id = c.id GROUP BY c.code ORDER BY count(*) DESC, "
                     "c.code LIMIT 1"
                 )
