@@ -243,7 +243,10 @@ def _plan_cadres(
     active = cadres.loc[cadres["active"] == 1].reset_index(drop=True)
     bxy = to_metres(transformer, active["blon"], active["blat"])
     in_scope = hh.loc[hh["cadre_id"] >= 0, "cadre_id"].value_counts()
-    fixed = active["load"] - active["id"].map(in_scope).fillna(0).astype(int)
+    # A full run reads no loads (every household is in scope): nothing is fixed.
+    fixed = (active["load"] - active["id"].map(in_scope).fillna(0).astype(int)).clip(
+        lower=0
+    )
     frame = hh[["id", "cadre_id", "pinned", "priority"]].assign(
         x=xy[:, 0], y=xy[:, 1], grid_id=hh["new_grid_id"]
     )

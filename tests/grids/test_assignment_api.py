@@ -232,3 +232,20 @@ def test_redraw_naming_a_grid_twice_is_refused(client: TestClient, tree: None) -
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert "G10" in response.text
+
+
+def test_full_rerun_keeps_capacity_and_changes_nothing(session: Session) -> None:
+    """Regression: a full re-run once counted current loads as extra capacity."""
+    load_demo(session, households=300)
+    for _ in range(2):
+        summary = assign_households(session, township=TOWNSHIP)
+        assert (summary.churn, summary.rows_written) == (0, 0)
+    over = session.execute(
+        text(
+            "SELECT c.code, c.capacity, count(*) FROM households_assigned h "
+            "JOIN cadres c ON c.id = h.cadre_id WHERE h.township_code = :t "
+            "GROUP BY c.code, c.capacity HAVING count(*) > c.capacity"
+        ),
+        {"t": TOWNSHIP},
+    ).all()
+    assert over == []
