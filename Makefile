@@ -70,7 +70,7 @@ lint: venv
 	$(BIN)/mypy
 
 bench: venv
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[a-z]*.py; do echo "== $$script"; PYTHONPATH=$(CURDIR) $(BIN)/python $$script || exit 1; done
 
 db-stop: venv
 	$(BIN)/gridgis db stop
