@@ -3,13 +3,14 @@
 Pydantic checks them, so a bad value is a 422 naming its field rather than a
 database error: row ids fit a bigint, dates lie in a plausible range, text holds
 no NUL, and a time's UTC offset is normalised (Python allows ±23:59, PostgreSQL
-only ±15:59).
+only ±15:59). A time without an offset is China Standard Time (UTC+8), as
+everywhere in GridGIS, never the database server's time zone.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated
 
 from annotated_types import Ge, Le
@@ -19,6 +20,7 @@ BIGINT_MAX = 2**63 - 1
 # PostgreSQL text holds neither NUL nor unpaired UTF-16 surrogates (not UTF-8).
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MIN_YEAR, MAX_YEAR = 1900, 2200
+CHINA_TZ = timezone(timedelta(hours=8))
 
 
 def _in_years(value: date) -> None:
@@ -32,10 +34,15 @@ def check_day(value: date) -> date:
     return value
 
 
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC time; a naive one is China time (UTC+8), as clients mean it."""
+    return (value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)).astimezone(UTC)
+
+
 def check_instant(value: datetime) -> datetime:
-    """A time between MIN_YEAR and MAX_YEAR; an aware one is converted to UTC."""
+    """A time between MIN_YEAR and MAX_YEAR, as UTC (naive: China time)."""
     _in_years(value)
-    return value.astimezone(UTC) if value.tzinfo else value
+    return as_utc(value)
 
 
 def check_text(value: str) -> str:

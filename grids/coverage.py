@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.db import atomic
 from gis_service.errors import InvalidInput
+from gis_service.inputs import as_utc
 from grids.models import HOUSEHOLD_TAGS, PRIORITY_TAGS
 from grids.scope import grid_path
 from grids.visit_schemas import CoverageReport, CoverageRow, RuleSet, UncoveredOut
@@ -212,8 +213,8 @@ def _params(
     rules: RuleSet | None,
 ) -> tuple[dict[str, Any], RuleSet]:
     rules = rules or load_rules(session, township=township)
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=rules.default_days)
+    until = as_utc(until) if until else datetime.now(UTC)
+    since = as_utc(since) if since else until - timedelta(days=rules.default_days)
     if since >= until:
         raise InvalidInput(
             f"since {since.isoformat()} must be before until {until.isoformat()}",
@@ -244,7 +245,7 @@ def _as_of_params(
     rules: RuleSet | None,
 ) -> dict[str, Any]:
     """Parameters for a status as of a moment (default now), not a period."""
-    until = as_of or datetime.now(UTC)
+    until = as_utc(as_of) if as_of else datetime.now(UTC)
     params, _ = _params(
         session, township=township, since=until - timedelta(seconds=1), until=until,
         grid=grid, cadre=cadre, rules=rules,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.db import atomic
 from gis_service.errors import Conflict, InvalidInput, NotFound
+from gis_service.inputs import as_utc
 from grids.scope import check_references, grid_path
 from grids.visit_schemas import (
     ClosureReport,
@@ -290,6 +291,7 @@ def closure_report(
     as_of: date | None = None,
 ) -> ClosureReport:
     """Demands collected and resolved in a period: township-wide and per subtree."""
+    since, until = since and as_utc(since), until and as_utc(until)
     rows = session.execute(
         _CLOSURE,
         {"t": township, "since": since, "until": until, "as_of": as_of or date.today()},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -15,7 +15,6 @@ Category = Literal[
     "environment", "dispute", "safety", "other",
 ]  # fmt: skip
 Status = Literal["open", "in_progress", "resolved", "escalated"]
-CHINA_TZ = timezone(timedelta(hours=8))
 
 
 class DemandIn(BaseModel):
@@ -44,11 +43,6 @@ class VisitCreate(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180, description="GPS fix longitude")
     lat: float | None = Field(None, ge=-90, le=90, description="GPS fix latitude")
     demands: list[DemandIn] = Field(default_factory=list)
-
-    @field_validator("visited_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
 
     @model_validator(mode="after")
     def _fix_pair(self) -> VisitCreate:

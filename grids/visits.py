@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.db import atomic
 from gis_service.errors import InvalidInput, UnsupportedMedia
+from gis_service.inputs import as_utc
 from grids.demands import insert_demands
 from grids.scope import check_references
 from grids.visit_schemas import VisitBatchOut, VisitCreate, VisitOut
@@ -269,8 +270,8 @@ def list_visits(
     rows = session.execute(
         _LIST_VISITS,
         {"t": township, "ids": ids, "household": household, "cadre": cadre,
-         "since": since, "until": until, "far_only": far_only, "far_m": far_m,
-         "limit": limit, "offset": offset},
+         "since": since and as_utc(since), "until": until and as_utc(until),
+         "far_only": far_only, "far_m": far_m, "limit": limit, "offset": offset},
     ).mappings()  # fmt: skip
     return [
         VisitOut(

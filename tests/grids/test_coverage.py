@@ -166,3 +166,38 @@ def test_empty_period_is_refused(session: Session, client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "since"
+
+
+def test_naive_period_bounds_are_china_time(
+    session: Session, client: TestClient
+) -> None:
+    # A visit at 07:30 on 1 March China time (23:30 UTC the day before): a period
+    # "since 2026-03-01" given without an offset used to be read as UTC midnight,
+    # missing the visit, and without `until` it was a 500 (naive vs aware).
+    town = make_town(session)
+    h, c = town.households, town.cadres
+    early = datetime.fromisoformat("2026-03-01T07:30:00+08:00")
+    row = {"household_id": h["H001"], "cadre_id": c["C1"], "visited_at": early}
+    make_visit_rows(session, [row])
+    for params in (
+        {"since": "2026-03-01T00:00:00", "until": "2026-04-01T00:00:00"},
+        {"since": "2026-03-01T00:00:00"},
+    ):
+        response = client.get(f"{BASE}/coverage/grids", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["since"] == "2026-02-28T16:00:00Z"
+        assert body["township"]["visited"] == 1
+    # the service takes naive times (the CLI passes them) the same way
+    report = coverage_by_cadre(
+        session, township=TOWNSHIP, since=datetime(2026, 3, 1), cadre="C1"
+    )
+    assert report.township.visited == 1
+
+    def due_at(hour: int) -> list[str]:
+        as_of = datetime(2026, 3, 1, hour)  # naive: China time
+        rows = uncovered_households(session, township=TOWNSHIP, as_of=as_of)
+        return [u.household for u in rows]
+
+    assert "H001" in due_at(7)  # the visit at 07:30 has not happened yet
+    assert "H001" not in due_at(8)

@@ -177,3 +177,23 @@ def test_visits_stay_in_their_township(session: Session, client: TestClient) -> 
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["reason"] == "no household 'X001'"
+
+
+def test_listing_visits_by_naive_period_is_china_time(
+    session: Session, client: TestClient
+) -> None:
+    # 2026-03-01T07:30 (China time, as recorded) is on 1 March: a naive `since`
+    # of that day used to be read as UTC midnight and left the visit out.
+    make_town(session)
+    recorded = client.post(
+        f"{BASE}/visits", json={"household": "H001", "visited_at": "2026-03-01T07:30"}
+    )
+    assert recorded.status_code == 201, recorded.text
+    response = client.get(
+        f"{BASE}/visits",
+        params={"since": "2026-03-01T00:00:00", "until": "2026-03-02T00:00:00"},
+    )
+    assert response.status_code == 200
+    assert [v["household"] for v in response.json()] == ["H001"]
+    earlier = client.get(f"{BASE}/visits", params={"until": "2026-03-01T07:00:00"})
+    assert earlier.json() == []
