@@ -39,6 +39,11 @@ def as_utc(value: datetime) -> datetime:
     return (value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)).astimezone(UTC)
 
 
+def china_today() -> date:
+    """Today's date where the townships are (UTC+8), whatever the server's zone."""
+    return datetime.now(CHINA_TZ).date()
+
+
 def check_instant(value: datetime) -> datetime:
     """A time between MIN_YEAR and MAX_YEAR, as UTC (naive: China time)."""
     _in_years(value)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.db import atomic
 from gis_service.errors import Conflict, InvalidInput, NotFound
-from gis_service.inputs import as_utc
+from gis_service.inputs import as_utc, china_today
 from grids.scope import check_references, grid_path
 from grids.visit_schemas import (
     ClosureReport,
@@ -263,7 +263,7 @@ def list_demands(
         _LIST_DEMANDS,
         {"t": township, "id": demand_id, "status": status, "category": category,
          "owner": owner, "path": path, "overdue_only": overdue_only,
-         "as_of": as_of or date.today(), "limit": limit, "offset": offset},
+         "as_of": as_of or china_today(), "limit": limit, "offset": offset},
     ).mappings()  # fmt: skip
     return [DemandOut(**r) for r in rows]
 
@@ -294,7 +294,12 @@ def closure_report(
     since, until = since and as_utc(since), until and as_utc(until)
     rows = session.execute(
         _CLOSURE,
-        {"t": township, "since": since, "until": until, "as_of": as_of or date.today()},
+        {
+            "t": township,
+            "since": since,
+            "until": until,
+            "as_of": as_of or china_today(),
+        },
     ).mappings()
     out = [_closure_row(r) for r in rows]
     return ClosureReport(since=since, until=until, township=out[0], grids=out[1:])
