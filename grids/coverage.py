@@ -80,7 +80,8 @@ _STATUS = """
         FROM hh LEFT JOIN lv ON lv.household_id = hh.id
     ), st AS (
         SELECT od.*,
-               CASE WHEN od.grid_id IS NULL THEN 'unassigned'
+               -- no grid, or no responsible cadre (grid has none / capacity out)
+               CASE WHEN od.grid_id IS NULL OR od.cadre_id IS NULL THEN 'unassigned'
                     WHEN od.last_visit IS NULL THEN 'never_visited'
                     WHEN od.overdue_days > 0 THEN 'overdue'
                     ELSE 'visited' END AS status

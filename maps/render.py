@@ -39,7 +39,7 @@ STATUS_LABELS = {
     "visited": "已走访",
     "overdue": "走访逾期",
     "never_visited": "从未走访",
-    "unassigned": "未分配网格",
+    "unassigned": "未分配 (无网格或无干部)",
 }
 PRIORITY_COLOR = "#311b92"
 # Visit coverage of a grid (share of its households 'visited') -> fill colour.

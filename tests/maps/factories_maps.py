@@ -1,7 +1,8 @@
 """Hand-built township for the map tests: two leaf grids under a root, households
 in every status, visits at known ages, hazards, and two parcels in dispute.
 
-Known answers at AS_OF (see STATUS): A holds H001..H004 and H008, B holds H005;
+Known answers at AS_OF (see STATUS): A (cadre C1) holds H001..H004 and H008, B
+(cadre C2) holds H005;
 H006 is unassigned inside B, H007 unassigned outside every grid.
 """
 
@@ -68,6 +69,7 @@ def build_map_township(session: Session) -> MapTownship:
     grids["A"] = make_grid(session, "A", square(102.0, 37.0, 0.01), parent="ROOT")
     grids["B"] = make_grid(session, "B", square(102.01, 37.0, 0.01), parent="ROOT")
     cadre = make_cadre(session, "C1", grid="A", base=(102.0, 37.0))
+    cadre_b = make_cadre(session, "C2", grid="B", base=(102.01, 37.0))
     codes = list(HOUSEHOLDS)
     ids = make_households(
         session,
@@ -79,7 +81,7 @@ def build_map_township(session: Session) -> MapTownship:
     households = dict(zip(codes, ids, strict=True))
     assigned = pd.DataFrame(
         [
-            (households[c], grids[v[3]], cadre if v[3] == "A" else -1)
+            (households[c], grids[v[3]], cadre if v[3] == "A" else cadre_b)
             for c, v in HOUSEHOLDS.items()
             if v[3]
         ],

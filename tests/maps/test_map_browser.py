@@ -123,7 +123,10 @@ def test_coverage_map_in_chromium(
     ):
         assert page.evaluate(PIXEL_JS, [status, lon, lat]) == STATUS_COLORS[status]
     overlays = opened.texts(".leaflet-control-layers-overlays label")
-    assert "农户: 从未走访 (2)" in overlays and "农户: 未分配网格 (2)" in overlays
+    assert (
+        "农户: 从未走访 (2)" in overlays
+        and "农户: 未分配 (无网格或无干部) (2)" in overlays
+    )
     assert {"隐患 (2)", "争议重叠区 (1)", "网格名称"} <= set(overlays)
     assert sum(o.startswith("网格边界") for o in overlays) == 2  # core and grid levels
     legend = page.locator("#gridgis-legend").inner_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.errors import NotFound
@@ -152,3 +153,18 @@ def test_dispute_data_areas_and_masked_holders(session: Session) -> None:
         sides["a"]["area_m2"] / 4, rel=1e-3
     )
     assert data.overlap is not None and data.overlap["type"] == "MultiPolygon"
+
+
+def test_a_household_with_a_grid_but_no_cadre_is_unassigned(session: Session) -> None:
+    """It has nobody responsible: the map must not hide it among 'never visited'."""
+    town = build_map_township(session)
+    session.execute(
+        text(
+            "UPDATE household_assignments SET cadre_id = NULL, "
+            "reason = 'grid_has_no_cadre' WHERE household_id = :h"
+        ),
+        {"h": town.households["H005"]},
+    )
+    session.commit()
+    rows = household_statuses(session, township=TOWNSHIP, as_of=AS_OF)
+    assert {r["code"]: r["status"] for r in rows}["H005"] == "unassigned"
