@@ -1,4 +1,4 @@
-"""What must follow when household locations change: their grid and cadre assignment.
+"""What must follow when households, grids or cadres change: the assignment.
 
 Called by the importer and by PATCH inside their transaction, so a failure of the
 assignment rolls the import or edit back too.
@@ -17,3 +17,13 @@ def households_moved(session: Session, *, township: str, ids: Sequence[int]) -> 
     """Re-run grid and cadre assignment for new or moved households (``ids``)."""
     if ids:
         assign_households(session, township=township, household_ids=list(ids))
+
+
+def grids_or_cadres_changed(session: Session, *, township: str) -> None:
+    """Re-run the whole township's assignment after grids or cadres changed.
+
+    New outlines move households between grids and new cadres take on households
+    nobody was responsible for; the keep-bonus makes the full run change only what
+    must change.
+    """
+    assign_households(session, township=township)

@@ -25,7 +25,7 @@ from gis_service.db import atomic
 from gis_service.errors import InvalidInput, NotFound
 from grids.hierarchy import hierarchy_warnings
 from layers import staging
-from layers.hooks import households_moved
+from layers.hooks import grids_or_cadres_changed, households_moved
 from layers.reading import ReadResult, read_features
 from layers.specs import LayerSpec, get_layer
 from layers.validation import Prepared, prepare
@@ -162,6 +162,8 @@ def _write(
         _rebuild_tree(session, township)
     if spec.name == "households" and not dry_run:
         households_moved(session, township=township, ids=sorted(inserted | moved))
+    if spec.name in ("grids", "cadres") and not dry_run and (inserted or updated):
+        grids_or_cadres_changed(session, township=township)
     counts = {
         "inserted": len(inserted),
         "updated": len(updated),

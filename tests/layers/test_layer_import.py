@@ -299,3 +299,34 @@ def test_table_without_coordinates_updates_attributes_only(
     after = _stored(session)
     assert after[0] == before[0]
     assert after[1] == (*before[1][:2], 6, *before[1][3:])
+
+
+def test_grids_and_cadres_imported_after_households_assign_them(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    upload(client, "households", write(households_frame(2), tmp_path / "h.geojson"))
+    grids = gpd.GeoDataFrame(
+        {"code": ["G0"], "name": ["镇"], "level": ["core"], "parent_code": [None]},
+        geometry=[square(102.4, 37.0, 0.3)],
+        crs=4326,
+    )
+    assert (
+        upload(client, "grids", write(grids, tmp_path / "g.geojson")).status_code == 200
+    )
+    state = "SELECT h.code, g.code, h.cadre_id IS NOT NULL FROM households_assigned h "
+    state += "LEFT JOIN grids g ON g.id = h.grid_id ORDER BY h.code"
+    assert [tuple(r) for r in session.execute(text(state))] == [
+        ("H1", "G0", False),
+        ("H2", "G0", False),
+    ]
+    cadres = pd.DataFrame(
+        {"code": ["C1"], "name": ["干部"], "role": ["grid_worker"], "home_grid": ["G0"],
+         "capacity": [14]}
+    )  # fmt: skip
+    cadres.to_csv(tmp_path / "c.csv", index=False)
+    response = upload(client, "cadres", tmp_path / "c.csv")
+    assert response.status_code == 200, response.text
+    assert [tuple(r) for r in session.execute(text(state))] == [
+        ("H1", "G0", True),
+        ("H2", "G0", True),
+    ]
