@@ -90,8 +90,10 @@ _CODES = text(
     "SELECT id, code FROM households WHERE township_code = :t AND id = ANY(:ids)"
 )
 _COUNT = text(
-    "SELECT count(*) FILTER (WHERE id = ANY(:ids)) AS known, count(*) AS total "
-    "FROM households WHERE township_code = :t"
+    "SELECT (SELECT count(*) FROM households h "
+    "        JOIN unnest(CAST(:ids AS bigint[])) AS u(id) ON u.id = h.id "
+    "        WHERE h.township_code = :t) AS known, "
+    "       (SELECT count(*) FROM households WHERE township_code = :t) AS total"
 )
 # A full run rebuilds the partition when more than this share of rows changes:
 # a swap costs ~2.5 us per row of the township, an upsert ~10 us per changed row.
