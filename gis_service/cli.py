@@ -29,8 +29,12 @@ db_app = typer.Typer(
     help="The database: embedded cluster and migrations.", no_args_is_help=True
 )
 demo_app = typer.Typer(help="The demo township.", invoke_without_command=True)
+townships_app = typer.Typer(
+    help="Townships: add your own before importing its layers.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(townships_app, name="townships")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
 
@@ -89,8 +93,11 @@ def _known_township(value: str) -> str:
     """Check ``--township`` once for every command: 12 digits, and it exists."""
     if not (len(value) == 12 and value.isdigit()):
         fail(f"township code {value!r} is not a 12-digit statistical code")
-    with cli_errors(), cli_session() as session:
-        require_township(session, township=value)
+    with cli_session() as session:
+        try:
+            require_township(session, township=value)
+        except GridGISError as exc:
+            fail(f"{exc.detail}; add it: gridgis townships add {value} --name NAME")
     return value
 
 
@@ -173,6 +180,48 @@ def db_downgrade(revision: str, as_json: JsonOpt = False) -> None:
     with cli_errors():
         command.downgrade(_alembic_config(database_url()), revision)
         emit({"downgraded_to": revision}, as_json)
+
+
+# -- townships --------------------------------------------------------------------
+@townships_app.command("add")
+def townships_add(
+    code: Annotated[str, typer.Argument(help="12-digit statistical division code")],
+    name: Annotated[str, typer.Option(help="the township's name, e.g. 抓喜秀龙镇")],
+    county: Annotated[str | None, typer.Option(help="its county")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a township (or rename it); its layers are imported with -t CODE."""
+    from gis_service.townships import save_township
+
+    with cli_errors(), cli_session() as session:
+        row = save_township(session, code=code, name=name, county=county)
+    emit(
+        row,
+        as_json,
+        lambda r: (
+            f"township {r['code']} {r['name']} "
+            + ("created" if r["created"] else "updated")
+        ),
+    )
+
+
+@townships_app.command("list")
+def townships_list(as_json: JsonOpt = False) -> None:
+    """Every township with its household count."""
+    from gis_service.townships import list_townships
+
+    with cli_errors(), cli_session() as session:
+        rows = list_townships(session)
+    emit(
+        rows,
+        as_json,
+        lambda rs: (
+            "\n".join(
+                f"{r['code']}  {r['name']}  ({r['households']} households)" for r in rs
+            )
+            or "no township yet: gridgis townships add CODE --name NAME"
+        ),
+    )
 
 
 # -- demo and serve -----------------------------------------------------------------

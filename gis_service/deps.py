@@ -102,7 +102,10 @@ def township_scope(
             ],
         )
     if session.scalar(select(Township.code).where(Township.code == township)) is None:
-        raise NotFound(f"township {township} does not exist")
+        raise NotFound(
+            f"township {township} does not exist; create it with PUT /townships/"
+            f"{township}"
+        )
     return township
 
 

@@ -10,8 +10,13 @@ from fastapi.responses import HTMLResponse
 
 from gis_service import __version__, townships
 from gis_service.deps import SessionDep, TownshipDep
+from gis_service.schemas import TownshipOut, TownshipUpdate
 
 router = APIRouter()
+_NO_TOWNSHIP = (
+    "<li>no township yet: <code>gridgis demo load</code>, or add your own with "
+    "<code>gridgis townships add CODE --name NAME</code></li>"
+)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -26,7 +31,7 @@ def index(session: SessionDep) -> HTMLResponse:
     return HTMLResponse(
         '<!doctype html><html lang="zh"><meta charset="utf-8"><title>GridGIS</title>'
         "<h1>GridGIS 网格化管理</h1>"
-        f"<ul>{items or '<li>no township loaded yet: gridgis demo load</li>'}</ul>"
+        f"<ul>{items or _NO_TOWNSHIP}</ul>"
         '<p><a href="/docs">API documentation (OpenAPI)</a></p></html>'
     )
 
@@ -45,6 +50,16 @@ def health(session: SessionDep) -> dict[str, Any]:
 def list_townships(session: SessionDep) -> list[dict[str, Any]]:
     """Townships served by this GridGIS."""
     return townships.list_townships(session)
+
+
+@router.put("/townships/{code}", tags=["townships"], response_model=TownshipOut)
+def save_township(
+    session: SessionDep, code: str, body: TownshipUpdate
+) -> dict[str, Any]:
+    """Create a township (or rename it): do this before importing its layers."""
+    return townships.save_township(
+        session, code=code, name=body.name, county=body.county
+    )
 
 
 @router.get("/townships/{township}", tags=["townships"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.errors import NotFound
+from gis_service.db import atomic
+from gis_service.errors import InvalidInput, NotFound
+from gis_service.models import TOWNSHIP_CODE_PATTERN
 
 COUNTED_TABLES = (
     "grids", "cadres", "households", "pasture_parcels", "hazards",
@@ -19,6 +22,13 @@ _COUNTS_SQL = text(
         f"SELECT '{t}' AS layer, count(*) AS n FROM {t} WHERE township_code = :township"
         for t in COUNTED_TABLES
     )
+)
+
+
+_UPSERT_TOWNSHIP = text(
+    "INSERT INTO townships (code, name, county) VALUES (:code, :name, :county) "
+    "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, county = EXCLUDED.county "
+    "RETURNING code, name, county, (xmax = 0) AS created"
 )
 
 
@@ -67,3 +77,31 @@ def require_township(session: Session, *, township: str) -> None:
     ).first()
     if found is None:
         raise NotFound(f"township {township} does not exist")
+
+
+def save_township(
+    session: Session, *, code: str, name: str, county: str | None = None
+) -> dict[str, Any]:
+    """Create a township (or rename it): the first step before importing its layers."""
+    errors = []
+    if not re.fullmatch(TOWNSHIP_CODE_PATTERN, code):
+        errors.append({"field": "code", "reason": "a 12-digit statistical code"})
+    if not name.strip() or len(name) > 100:
+        errors.append({"field": "name", "reason": "1 to 100 characters"})
+    if county is not None and len(county) > 100:
+        errors.append({"field": "county", "reason": "at most 100 characters"})
+    if errors:
+        raise InvalidInput(
+            f"cannot save township {code!r}: "
+            + "; ".join(f"{e['field']} must be {e['reason']}" for e in errors),
+            errors=errors,
+        )
+    with atomic(session):
+        row = (
+            session.execute(
+                _UPSERT_TOWNSHIP, {"code": code, "name": name.strip(), "county": county}
+            )
+            .mappings()
+            .one()
+        )
+    return dict(row)

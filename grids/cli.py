@@ -31,7 +31,8 @@ def _summary_text(s: dict[str, Any]) -> str:
         f"grid changed {s['grid_changed']}, cadre assigned {s['cadre_assigned']} "
         f"(new {s['newly_assigned']}, churn {s['churn']}, pinned kept "
         f"{s['pinned_kept']}), rows written {s['rows_written']}",
-        f"unassigned: {s['unassigned'] or 'none'}",
+        "unassigned: "
+        + (", ".join(f"{k} {v}" for k, v in s["unassigned"].items()) or "none"),
         f"objective {opt['objective']} (greedy {greedy['objective']}); mean distance "
         f"{opt['mean_distance_m']} m (greedy {greedy['mean_distance_m']} m); max "
         f"priority per cadre {opt['max_priority_per_cadre']} "
@@ -66,7 +67,8 @@ def check(
 
 
 def _faults_text(report: dict[str, Any]) -> str:
-    lines = [f"{report['grids_checked']} grids checked: {report['counts']}"]
+    counts = ", ".join(f"{k} {v}" for k, v in report["counts"].items())
+    lines = [f"{report['grids_checked']} grids checked: {counts}"]
     for f in report["features"]:
         p = f["properties"]
         lines.append(

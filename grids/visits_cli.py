@@ -6,7 +6,6 @@ with ``--json``) and exits non-zero with a one-line reason on failure.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -340,7 +339,14 @@ def rules(
                 RuleSet, default_days=everyone, tags={k: int(v) for k, v in pairs}
             )
             out = coverage.set_rules(session, township=township, rules=ruleset)
-    emit(dump(out), as_json, lambda r: json.dumps(r, ensure_ascii=False))
+    emit(dump(out), as_json, _rules_text)
+
+
+def _rules_text(rules: dict[str, Any]) -> str:
+    """One line per rule: days between visits."""
+    lines = [f"every household: a visit every {rules['default_days']} days"]
+    lines += [f"tag {t}: every {d} days" for t, d in rules["tags"].items()]
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,12 +12,11 @@ from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
 
 def _render_report(report: dict[str, Any]) -> str:
     """A readable import summary."""
-    verb = "would be" if report["dry_run"] else "were"
+    outcome = "dry run, nothing written" if report["dry_run"] else "written"
     lines = [
         f"{report['features']} {report['layer']} read ({report['crs']}): "
         f"{report['inserted']} inserted, {report['updated']} updated, "
-        f"{report['unchanged']} unchanged — changes {verb} "
-        f"{'not written (dry run)' if report['dry_run'] else 'written'}"
+        f"{report['unchanged']} unchanged — {outcome}"
     ]
     lines += [f"warning: {w}" for w in report["warnings"]]
     lines += [
@@ -35,7 +34,11 @@ def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     township: TownshipOpt,
     crs: Annotated[
-        str | None, typer.Option(help="EPSG:4326, EPSG:4513..4554, gcj02")
+        str | None,
+        typer.Option(
+            help="the file's CRS when it declares none: EPSG:4326, EPSG:4490, "
+            "EPSG:4491..4554 (CGCS2000 Gauss-Krüger) or gcj02"
+        ),
     ] = None,
     repair: Annotated[bool, typer.Option(help="ST_MakeValid invalid polygons")] = False,
     dry_run: Annotated[bool, typer.Option(help="validate, write nothing")] = False,
@@ -81,14 +84,22 @@ def export_command(
     out: Annotated[
         Path, typer.Option("--out", "-o", dir_okay=False, help="file to write")
     ],
-    fmt: Annotated[str, typer.Option("--format", help="geojson|gpkg|shp")] = "geojson",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="geojson|gpkg|shp (default: from the suffix: .geojson, .gpkg, "
+            ".shp.zip)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a layer as GeoJSON, GeoPackage or zipped Shapefile."""
-    from layers.export import export_layer
+    """Export a layer as GeoJSON, GeoPackage or zipped Shapefile (EPSG:4326, UTF-8)."""
+    from layers.export import export_layer, format_for_file
     from layers.importing import ensure_township
 
     with cli_errors(), cli_session() as session:
+        fmt = format_for_file(out, fmt)
         ensure_township(session, township)
         result = export_layer(session, township=township, layer=layer, fmt=fmt)
         out.write_bytes(result.content)

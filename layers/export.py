@@ -36,6 +36,43 @@ FORMATS = {
 }
 
 
+_SUGGESTED = {"geojson": "geojson", "gpkg": "gpkg", "shp": "shp.zip"}
+SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp"}
+
+
+def format_for_file(path: Path, fmt: str | None = None) -> str:
+    """The export format for file ``path``: ``fmt`` if given, else from its suffix.
+
+    Refuses a suffix that contradicts the format, so a GeoPackage is never written
+    as GeoJSON into ``f.gpkg`` nor a zipped shapefile into ``f.shp`` (GIS tools
+    then fail to open the file).
+    """
+    suffix = path.suffix.lower()
+    stem = path.name.removesuffix(path.suffix).removesuffix(".shp")
+    if suffix == ".shp":
+        raise InvalidInput(
+            f"a Shapefile is exported zipped: name the file {stem}.shp.zip "
+            "(GDAL and QGIS open it as it is)",
+            errors=[{"field": "out", "reason": "a zipped Shapefile ends in .zip"}],
+        )
+    implied = SUFFIXES.get(suffix)
+    if fmt is None:
+        if implied is None:
+            raise InvalidInput(
+                f"cannot tell the format from {path.name!r}: end it in .geojson, "
+                ".gpkg or .shp.zip, or pass --format",
+                errors=[{"field": "format", "reason": f"one of {', '.join(FORMATS)}"}],
+            )
+        return implied
+    if implied is not None and implied != fmt:
+        raise InvalidInput(
+            f"{path.name!r} does not suit format {fmt!r}: name it "
+            f"{stem}.{_SUGGESTED.get(fmt, '...')}",
+            errors=[{"field": "out", "reason": f"suffix does not match {fmt}"}],
+        )
+    return fmt
+
+
 @dataclass
 class Export:
     """An exported file: its bytes, media type and a download name."""

@@ -75,7 +75,11 @@ def import_layer(
     layer: str,
     path: UploadDep,
     crs: Annotated[
-        str | None, Form(description="EPSG:4326, EPSG:4513, gcj02 ...")
+        str | None,
+        Form(
+            description="the file's CRS when it declares none (CSV/XLSX never do): "
+            "EPSG:4326, EPSG:4490, EPSG:4491-4554 (CGCS2000 Gauss-Krüger) or gcj02"
+        ),
     ] = None,
     repair: Annotated[bool, Form()] = False,
     dry_run: Annotated[bool, Form()] = False,

@@ -50,7 +50,10 @@ def coverage(
     as_of: AsOfOpt = None,
     since: Annotated[
         datetime | None,
-        typer.Option(help="start of the coverage period (default: as-of - 90 days)"),
+        typer.Option(
+            help="start of the coverage period (default: as-of minus the default "
+            "visit interval, see coverage rules)"
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

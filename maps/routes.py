@@ -36,7 +36,10 @@ def coverage_map(
     as_of: AsOfQuery = None,
     since: Annotated[
         Instant | None,
-        Query(description="start of the coverage period (default: as_of - 90 days)"),
+        Query(
+            description="start of the coverage period (default: as_of minus the "
+            "default visit interval of the visit-rules)"
+        ),
     ] = None,
 ) -> HTMLResponse:
     """Coverage map: grids by coverage, households by status, hazards, disputes."""

@@ -1,0 +1,23 @@
+"""Request and response bodies of the service-wide routes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class TownshipUpdate(BaseModel):
+    """A township's name and county, for ``PUT /townships/{code}``."""
+
+    name: str = Field(min_length=1, max_length=100, examples=["抓喜秀龙镇"])
+    county: str | None = Field(
+        default=None, max_length=100, examples=["天祝藏族自治县"]
+    )
+
+
+class TownshipOut(BaseModel):
+    """A saved township; ``created`` is false when it existed and was renamed."""
+
+    code: str
+    name: str
+    county: str | None
+    created: bool

@@ -1,0 +1,92 @@
+"""``gridgis export --out FILE``: the format follows the name, never contradicts it.
+
+``--out f.gpkg`` used to write GeoJSON (the default format) and ``--format shp
+--out f.shp`` a zip, both files that QGIS and ogrinfo could not open.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+import pyogrio
+
+from gis_service.cli import app
+from gis_service.db import make_engine
+from gis_service.errors import InvalidInput
+from layers.export import format_for_file
+from tests.factories import TOWNSHIP, make_township
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "expected"),
+    [
+        ("f.gpkg", None, "gpkg"),
+        ("f.GeoJSON", None, "geojson"),
+        ("f.json", None, "geojson"),
+        ("f.shp.zip", None, "shp"),
+        ("f.zip", "shp", "shp"),
+        ("f.dat", "gpkg", "gpkg"),
+    ],
+)
+def test_format_for_file(name: str, fmt: str | None, expected: str) -> None:
+    assert format_for_file(Path(name), fmt) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "says"),
+    [
+        ("f.shp", "shp", "name the file f.shp.zip"),
+        ("f.shp", None, "name the file f.shp.zip"),
+        ("f.txt", None, "pass --format"),
+        ("f.geojson", "gpkg", "name it f.gpkg"),
+        ("f.shp.zip", "gpkg", "name it f.gpkg"),
+    ],
+)
+def test_format_for_file_refuses(name: str, fmt: str | None, says: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        format_for_file(Path(name), fmt)
+    assert says in caught.value.detail
+
+
+def test_cli_export_follows_the_suffix(
+    scratch_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(scratch_url.render_as_string(False))
+    with Session(engine) as session:
+        make_township(session)
+    engine.dispose()
+    monkeypatch.setenv("GRIDGIS_DATABASE_URL", scratch_url.render_as_string(False))
+    runner = CliRunner()
+
+    gpkg = tmp_path / "h.gpkg"
+    result = runner.invoke(
+        app, ["export", "households", "-t", TOWNSHIP, "--out", str(gpkg)]
+    )
+    assert result.exit_code == 0, result.output
+    assert gpkg.read_bytes().startswith(b"SQLite format 3\x00")
+    assert pyogrio.list_layers(gpkg)[0][0] == "households"
+
+    shp_zip = tmp_path / "h.shp.zip"
+    result = runner.invoke(
+        app, ["export", "households", "-t", TOWNSHIP, "-o", str(shp_zip)]
+    )
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(shp_zip) as archive:
+        assert sorted(archive.namelist()) == [
+            f"households.{s}" for s in ("cpg", "dbf", "prj", "shp", "shx")
+        ]
+
+    bare = tmp_path / "h.shp"
+    result = runner.invoke(
+        app,
+        ["export", "households", "-t", TOWNSHIP, "--format", "shp", "-o", str(bare)],
+    )
+    assert result.exit_code == 1
+    assert "name the file h.shp.zip" in result.output
+    assert not bare.exists()
