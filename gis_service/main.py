@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
 from gis_service import __version__
@@ -20,6 +22,7 @@ from grids.routes import router as grids_router
 from grids.visits_routes import router as visits_router
 from layers.disputes_routes import router as disputes_router
 from layers.routes import router as layers_router
+from maps.assets import URL_PREFIX, assets_available
 from maps.routes import router as maps_router
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine.dispose()
 
     app = FastAPI(
+        docs_url=None,  # served below, from local assets when they are installed
         title="GridGIS",
         version=__version__,
         summary="Grid-based governance of rural townships on PostGIS",
@@ -57,6 +61,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(layers_router))
     app.include_router(_summaries_from_docstrings(disputes_router))
     app.include_router(_summaries_from_docstrings(maps_router))
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        """Swagger UI from the assets fetched at install time (offline), else a CDN."""
+        local = assets_available() and settings.map.assets == "local"
+        base = URL_PREFIX + "/vendor/swagger-ui/"
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="GridGIS API",
+            **(
+                {
+                    "swagger_js_url": base + "swagger-ui-bundle.js",
+                    "swagger_css_url": base + "swagger-ui.css",
+                    "swagger_favicon_url": "",
+                }
+                if local
+                else {}
+            ),
+        )
+
     return app
 
 

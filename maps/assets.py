@@ -47,6 +47,11 @@ NPM_PACKAGES: dict[str, list[tuple[str, str]]] = {
     ],
     "leaflet.awesome-markers@2.0.5": [("dist", "awesome-markers")],
     "leaflet.markercluster@1.5.3": [("dist", "markercluster")],
+    # Not a map asset: the API docs page (/docs) uses it, so it works offline too.
+    "swagger-ui-dist@5.35.0": [
+        ("swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
+        ("swagger-ui.css", "swagger-ui/swagger-ui.css"),
+    ],
 }
 
 # folium's asset names (its default_js/default_css keys) -> file under vendor/.

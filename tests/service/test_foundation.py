@@ -252,3 +252,12 @@ def test_url_resolution(server_url: URL) -> None:
     assert make_url(str(server_url.render_as_string(False))).drivername.startswith(
         "postgresql"
     )
+
+
+def test_api_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn.jsdelivr.net" not in page.text
+    assert "/static/maps/vendor/swagger-ui/swagger-ui-bundle.js" in page.text
+    script = client.get("/static/maps/vendor/swagger-ui/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
