@@ -65,20 +65,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
         """Swagger UI from the assets fetched at install time (offline), else a CDN."""
-        local = assets_available() and settings.map.assets == "local"
+        if not (assets_available() and settings.map.assets == "local"):
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="GridGIS API")
         base = URL_PREFIX + "/vendor/swagger-ui/"
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url="/openapi.json",
             title="GridGIS API",
-            **(
-                {
-                    "swagger_js_url": base + "swagger-ui-bundle.js",
-                    "swagger_css_url": base + "swagger-ui.css",
-                    "swagger_favicon_url": "",
-                }
-                if local
-                else {}
-            ),
+            swagger_js_url=base + "swagger-ui-bundle.js",
+            swagger_css_url=base + "swagger-ui.css",
+            swagger_favicon_url="",
         )
 
     return app
