@@ -60,6 +60,8 @@ HAZARD_ICONS = {
 }
 HAZARD_COLORS = {"found": "red", "rectifying": "orange", "closed": "green"}
 HAZARD_LABELS = {"found": "已发现", "rectifying": "整改中", "closed": "已销号"}
+# Above this many hazards they are drawn as one layer of dots (see _add_hazard_points).
+HAZARD_MARKER_LIMIT = 300
 DISPUTE_COLOR = "#e53935"
 DETAIL_FIELDS = ("code", "name", "members", "village", "tags", "cadre", "last", "phone")
 # Above this many households the high-cardinality personal fields (head's name,
@@ -248,6 +250,10 @@ def _add_hazards(
     lon = np.array([z["lon"] for z in hazards], dtype=float)
     lat = np.array([z["lat"] for z in hazards], dtype=float)
     lon, lat = shift_lonlat(lon, lat, options)
+    if len(hazards) > HAZARD_MARKER_LIMIT:
+        _add_hazard_points(group, hazards, lon, lat)
+        group.add_to(m)
+        return
     for z, x, y in zip(hazards, lon, lat, strict=True):
         where = [float(y), float(x)]
         popup = html_table(
@@ -276,6 +282,43 @@ def _add_hazards(
                 weight=1, fill=True, fill_opacity=0.06, dash_array="4 4",
             ).add_to(group)  # fmt: skip
     group.add_to(m)
+
+
+def _add_hazard_points(
+    group: folium.FeatureGroup,
+    hazards: list[dict[str, Any]],
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> None:
+    """Many hazards as one GeoJSON layer of coloured dots, not one marker each.
+
+    A marker with its icon and popup costs ~1.5 KB of page per hazard; a large
+    township's thousands of hazards would outweigh its households layer.
+    """
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
+            "properties": {
+                "code": z["code"],
+                "kind": z["kind"],
+                "status": HAZARD_LABELS.get(z["status"], z["status"]),
+                "color": HAZARD_COLORS.get(z["status"], "gray"),
+            },
+        }
+        for z, x, y in zip(hazards, lon.tolist(), lat.tolist(), strict=True)
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
+        style_function=lambda f: {
+            "color": f["properties"]["color"],
+            "fillColor": f["properties"]["color"],
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["code", "kind", "status"], aliases=["隐患", "类型", "状态"]
+        ),
+    ).add_to(group)
 
 
 def _add_disputes(m: folium.Map, disputes: dict[str, Any]) -> None:

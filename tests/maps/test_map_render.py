@@ -12,6 +12,7 @@ from gis_service.gcj02 import wgs84_to_gcj02
 from maps.basemaps import MapOptions
 from maps.elements import decode_points, encode_points
 from maps.render import (
+    HAZARD_MARKER_LIMIT,
     STATUS_COLORS,
     CoverageData,
     border_style,
@@ -145,3 +146,21 @@ def test_bad_map_options_are_refused() -> None:
         render_coverage(_data(), MapOptions(basemap="tianditu", tianditu_key="K1"))
     )
     assert "tianditu.gov.cn/vec_w/wmts" in page and "tk=K1" in page
+
+
+def test_many_hazards_are_one_compact_layer() -> None:
+    hazards = [
+        {"lon": 102.0 + i * 1e-4, "lat": 37.0, "code": f"HZ{i}", "kind": "fire",
+         "status": ["found", "rectifying", "closed"][i % 3], "warn_radius_m": 300.0}
+        for i in range(HAZARD_MARKER_LIMIT + 700)
+    ]  # fmt: skip
+    few = CoverageData(
+        title="t", grids=_data().grids, households=[], hazards=hazards[:5]
+    )
+    many = CoverageData(title="t", grids=_data().grids, households=[], hazards=hazards)
+    few_page = to_html(render_coverage(few, MapOptions(basemap="none")))
+    many_page = to_html(render_coverage(many, MapOptions(basemap="none")))
+    assert few_page.count("L.marker(") == 5  # few: one icon marker each
+    assert many_page.count("L.marker(") == 0
+    assert '"HZ999"' in many_page  # every hazard is in the layer
+    assert len(many_page) - len(few_page) < 250 * len(hazards)  # bytes per hazard
