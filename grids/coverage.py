@@ -15,7 +15,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from gis_service.db import atomic
@@ -289,11 +289,7 @@ def coverage_by_grid(
         session, township=township, since=since, until=until, grid=grid, cadre=None,
         rules=rules,
     )  # fmt: skip
-    rows = [_row(r) for r in session.execute(_BY_GRID, params).mappings()]
-    return CoverageReport(
-        since=params["since"], until=params["until"], rules=used,
-        township=rows[0], rows=rows[1:],
-    )  # fmt: skip
+    return _report(session, _BY_GRID, params, used)
 
 
 def coverage_by_cadre(
@@ -312,7 +308,14 @@ def coverage_by_cadre(
         rules=rules,
     )  # fmt: skip
     params["far_m"] = far_m
-    rows = [_row(r) for r in session.execute(_BY_CADRE, params).mappings()]
+    return _report(session, _BY_CADRE, params, used)
+
+
+def _report(
+    session: Session, query: TextClause, params: dict[str, Any], used: RuleSet
+) -> CoverageReport:
+    """Run a coverage query: its first row is the township total, then the rows."""
+    rows = [_row(r) for r in session.execute(query, params).mappings()]
     return CoverageReport(
         since=params["since"], until=params["until"], rules=used,
         township=rows[0], rows=rows[1:],
