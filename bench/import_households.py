@@ -146,7 +146,7 @@ def main() -> None:
     print(f"ours  gridgis import (validate+upsert) : {ours:6.2f}s  {n / ours:9.0f}/s")
     print(
         f"      of which the UPDATE + INSERT into households "
-        f"(6 indexes, 3 FK triggers): {sum(upsert_seconds[:2]):.2f}s"
+        f"(4 indexes, the township FK): {sum(upsert_seconds[:2]):.2f}s"
     )
     print(
         f"ours  re-import, all unchanged         : {reimport:6.2f}s  "
