@@ -34,9 +34,10 @@ def _url() -> str:
     return resolve_database_url(settings.database_url, settings.embedded)
 
 
-# Per-township partitions (household_assignments_<code>) are made at run time by
-# grids.assignment_store; the model is their partitioned parent.
-_PARTITION = re.compile(r"^household_assignments_[0-9]{12}$")
+# Per-township partitions (household_assignments_<code>, households_<code> and
+# households_default) are made at run time or by migration 0070; the model is
+# their partitioned parent.
+_PARTITION = re.compile(r"^(household_assignments|households)_([0-9]{12}|default)$")
 
 
 def include_object(obj: Any, name: str | None, type_: str, *args: Any) -> bool:
@@ -44,6 +45,9 @@ def include_object(obj: Any, name: str | None, type_: str, *args: Any) -> bool:
     table = getattr(obj, "table", obj) if type_ != "table" else obj
     table_name = name if type_ == "table" else getattr(table, "name", None)
     if table_name is not None and _PARTITION.match(str(table_name)):
+        return False
+    # A foreign key to a partitioned table has a hidden copy per partition.
+    if type_ == "foreign_key_constraint" and _PARTITION.match(obj.referred_table.name):
         return False
     return bool(alembic_helpers.include_object(obj, name, type_, *args))
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -119,18 +120,21 @@ class Household(Base):
     """A resident household (户): a point, its people and tags.
 
     Its grid and cadre live in ``household_assignments`` (read both through the
-    view ``households_assigned``).
+    view ``households_assigned``). LIST-partitioned by township (migration 0070):
+    a township's first import builds and attaches its own partition
+    (``layers.first_load``); other households land in ``households_default``.
     """
 
     __tablename__ = "households"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         CheckConstraint("members >= 0", name="members_nonnegative"),
         _tags_check(),
+        {"postgresql_partition_by": "LIST (township_code)"},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     head_name: Mapped[str] = mapped_column(String(100), nullable=False)
