@@ -89,12 +89,7 @@ WHERE c.township_code = %(t)s
 _CODES = text(
     "SELECT id, code FROM households WHERE township_code = :t AND id = ANY(:ids)"
 )
-_COUNT = text(
-    "SELECT (SELECT count(*) FROM households h "
-    "        JOIN unnest(CAST(:ids AS bigint[])) AS u(id) ON u.id = h.id "
-    "        WHERE h.township_code = :t) AS known, "
-    "       (SELECT count(*) FROM households WHERE township_code = :t) AS total"
-)
+_TOTAL = text("SELECT count(*) FROM households WHERE township_code = :t")
 # A full run rebuilds the partition when more than this share of rows changes:
 # a swap costs ~2.5 us per row of the township, an upsert ~10 us per changed row.
 SWAP_SHARE = 0.2
@@ -366,31 +361,62 @@ def summarise(
 
 
 def _most_of_township(session: Session, township: str, ids: Sequence[int]) -> bool:
-    """All ``ids`` exist and they are more than SWAP_SHARE of the township."""
-    unique = sorted({int(i) for i in ids})
-    row = session.execute(_COUNT, {"t": township, "ids": unique}).one()
-    return bool(row.known == len(unique) and row.known > SWAP_SHARE * row.total)
+    """``ids`` are more than SWAP_SHARE of the township's households."""
+    total = session.execute(_TOTAL, {"t": township}).scalar_one()
+    return len({int(i) for i in ids}) > SWAP_SHARE * total
+
+
+def _unknown(ids: Sequence[int], plan: Plan) -> NotFound | None:
+    """The 404 for ids a full run did not find among the township's households."""
+    missing = np.setdiff1d(np.asarray(ids, np.int64), plan.households["id"])
+    if not len(missing):
+        return None
+    return NotFound(
+        f"{len(missing)} household(s) not in {plan.township}: {missing[:5].tolist()}",
+        errors=[
+            {"field": "household_ids", "reason": f"unknown id {m}"}
+            for m in missing[:20].tolist()
+        ],
+    )
+
+
+def reassign(
+    session: Session, *, township: str, household_ids: Sequence[int] | None = None
+) -> tuple[Plan, int]:
+    """Plan and store the assignment of households (all, or these ids).
+
+    Atomic, serialised per township; returns the plan and the rows written.
+    Imports and edits call this (they need no summary).
+    """
+    require_township(session, township=township)
+    with atomic(session):
+        session.execute(LOCK, {"t": township})
+        full = household_ids is None or _most_of_township(
+            session, township, household_ids
+        )
+        # Most of the township at once (a first import): one full run, which
+        # rebuilds the partition, is far cheaper than upserting each row.
+        plan = plan_assignment(
+            session, township=township, household_ids=None if full else household_ids
+        )
+        if household_ids is not None and full:
+            error = _unknown(household_ids, plan)
+            if error is not None:
+                raise error
+        written = write_plan(session, plan)
+    return plan, written
 
 
 def assign_households(
     session: Session, *, township: str, household_ids: Sequence[int] | None = None
 ) -> AssignmentSummary:
-    """Assign households (all, or these ids) to their grid and a cadre; store changes.
+    """Assign households (all, or these ids) to their grid and a cadre; summarise.
 
-    Atomic, serialised per township. Call it after households are imported or moved.
+    Atomic, serialised per township. The summary lists each household outside
+    every grid with its nearest grid.
     """
     started = time.perf_counter()
-    require_township(session, township=township)
-    with atomic(session):
-        session.execute(LOCK, {"t": township})
-        if household_ids is not None and _most_of_township(
-            session, township, household_ids
-        ):
-            # Most of the township at once (a first import): one full run, which
-            # rebuilds the partition, is far cheaper than upserting each row.
-            household_ids = None
-        plan = plan_assignment(session, township=township, household_ids=household_ids)
-        written = write_plan(session, plan)
+    plan, written = reassign(session, township=township, household_ids=household_ids)
     summary = summarise(session, plan, written, time.perf_counter() - started)
     logger.info("assign %s: %d rows, churn %d", township, written, summary.churn)
     return summary

@@ -12,14 +12,12 @@ Two ways to write, both under the township's assignment lock:
   ~2.5 s for a million rows instead of ~36 s of row updates; all in the
   caller's transaction, so readers see the old or the new partition, never a mix.
 
-Partition names derive from the township code only after it is checked to be
-12 digits (``partition_name``); nothing else is formatted into DDL.
+Partition names and the ATTACH come from ``gis_service.partitions``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,9 +26,8 @@ import pandas as pd
 from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
+from gis_service import partitions
 from gis_service.bulk import copy_columns, copy_frame
-from gis_service.errors import InvalidInput
-from gis_service.models import TOWNSHIP_CODE_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +35,6 @@ PARENT = "household_assignments"
 COLUMNS = ("household_id", "grid_id", "cadre_id", "pinned", "reason", "assigned_at")
 LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.assign:' || :t))")
 
-_EXISTS = text("SELECT to_regclass(:name) IS NOT NULL")
-_PAGE_COST = text("SELECT current_setting('random_page_cost')")
-_SET_PAGE_COST = text("SELECT set_config('random_page_cost', :v, true)")
 _STAGE = (
     text("DROP TABLE IF EXISTS _assign_stage"),
     text(
@@ -74,13 +68,8 @@ _UPSERT = text(
 
 
 def partition_name(township: str) -> str:
-    """The partition of ``township``; the code must be 12 digits (it becomes DDL)."""
-    if not re.fullmatch(TOWNSHIP_CODE_PATTERN, township):
-        raise InvalidInput(
-            f"township code {township!r} is not 12 digits",
-            errors=[{"field": "township", "reason": "12 digits"}],
-        )
-    return f"{PARENT}_{township}"
+    """The township's partition of household_assignments (12-digit code checked)."""
+    return partitions.partition_name(PARENT, township)
 
 
 def ensure_partition(session: Session, *, township: str) -> str:
@@ -98,8 +87,7 @@ def ensure_partition(session: Session, *, township: str) -> str:
 
 def partition_exists(session: Session, *, township: str) -> bool:
     """Whether the township's partition has been created."""
-    name = partition_name(township)
-    return bool(session.execute(_EXISTS, {"name": name}).scalar())
+    return partitions.partition_exists(session, PARENT, township)
 
 
 def drop_partition(session: Session, *, township: str) -> None:
@@ -180,30 +168,15 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
         f"ALTER TABLE {fresh} ALTER township_code DROP DEFAULT",
         f"ALTER TABLE {fresh} ADD CONSTRAINT {fresh}_pkey "
         "PRIMARY KEY (township_code, household_id)",
-        # Proves the partition bound, so ATTACH skips its own scan.
-        f"ALTER TABLE {fresh} ADD CONSTRAINT {name}_bound "
-        f"CHECK (township_code IS NOT NULL AND township_code = '{township}')",
     ):
         session.execute(text(ddl))
+    partitions.bound_check(session, PARENT, township, fresh)
     if partition_exists(session, township=township):
         session.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
         session.execute(text(f"DROP TABLE {name}"))
     session.execute(text(f"ALTER TABLE {fresh} RENAME TO {name}"))
     session.execute(text(f"ALTER INDEX {fresh}_pkey RENAME TO {name}_pkey"))
-    # ATTACH validates each foreign key with one anti-join. Against households
-    # both sides have a (township_code, id) index: merging two index-only scans
-    # (the new rows are frozen, so all-visible) takes ~0.3 s where hashing a
-    # million keys in work_mem takes ~1 s, but the planner only sees that with
-    # SSD-like page costs (grids and cadres are still hashed: they are small).
-    page_cost = session.execute(_PAGE_COST).scalar_one()
-    session.execute(_SET_PAGE_COST, {"v": "1.1"})
-    session.execute(
-        text(
-            f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES IN ('{township}')"
-        )
-    )
-    session.execute(_SET_PAGE_COST, {"v": page_cost})
-    session.execute(text(f"ANALYZE {name}"))
+    partitions.attach(session, PARENT, township)
     logger.info("assignments of %s: partition rebuilt, %d rows", township, len(rows))
     return len(rows)
 

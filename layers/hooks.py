@@ -10,13 +10,13 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from grids.assignment import assign_households
+from grids.assignment import reassign
 
 
 def households_moved(session: Session, *, township: str, ids: Sequence[int]) -> None:
     """Re-run grid and cadre assignment for new or moved households (``ids``)."""
     if ids:
-        assign_households(session, township=township, household_ids=list(ids))
+        reassign(session, township=township, household_ids=list(ids))
 
 
 def grids_or_cadres_changed(session: Session, *, township: str) -> None:
@@ -26,4 +26,4 @@ def grids_or_cadres_changed(session: Session, *, township: str) -> None:
     nobody was responsible for; the keep-bonus makes the full run change only what
     must change.
     """
-    assign_households(session, township=township)
+    reassign(session, township=township)
