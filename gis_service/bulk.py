@@ -14,6 +14,8 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg2 import sql
 from sqlalchemy.orm import Session
 
@@ -103,12 +105,18 @@ def copy_frame(
     """COPY ``frame`` into ``table`` (columns by name) in the session's transaction.
 
     ``table`` and the column names come from code, never from a request; they are
-    still quoted as identifiers. Geometries go as EWKB tagged EPSG:4326, or, with
+    still quoted as identifiers. When every target column has a type with a binary
+    encoder here (numbers, booleans, text, geometry, text arrays) the rows go by
+    binary COPY, packed by numpy; otherwise (dates, numeric...) as CSV, encoded
+    a chunk at a time. Geometries go as EWKB tagged EPSG:4326, or, with
     ``column_srid`` (the columns are ``geometry(..., 4326)``), as plain WKB that
     PostGIS tags on input: tagging 100 000 geometries in Python costs ~0.1 s.
     """
     if frame.empty:
         return 0
+    types = _column_types(session, table)
+    if all(types.get(c, ("?", 0))[0] in _BINARY_ENCODERS for c in frame.columns):
+        return _copy_binary(session, table, frame, types, column_srid=column_srid)
     out = pd.DataFrame(frame).copy()
     for col in geometry_columns:
         out[col] = _ewkb_hex(out[col], None if column_srid else 4326)
@@ -286,3 +294,143 @@ def _pack(cols: list[_Column], rows: npt.NDArray[np.int64]) -> bytes:
             value = col.values[v]
             record[f"v{k}"] = value[rows] if isinstance(value, np.ndarray) else value
     return record.tobytes()
+
+
+# Binary COPY of whole frames: each column becomes per-row lengths (-1: NULL)
+# and an Arrow binary array of the values; Arrow's element-wise join then lays
+# each row out as PostgreSQL expects (field count, then length + bytes per
+# field), all in C. 100 000 households go ~3x faster than as CSV.
+_COLUMN_TYPES = """
+SELECT a.attname, t.typname, t.typelem::int8 FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+WHERE a.attrelid = CAST(%(table)s AS regclass) AND a.attnum > 0
+  AND NOT a.attisdropped
+"""
+_FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "bool": "u1"}
+_BINARY_ENCODERS = {*_FIXED, "text", "varchar", "geometry", "_text", "_varchar"}
+# lengths (-1: NULL) and the values as large_binary with b"" for NULL
+_Encoded = tuple[npt.NDArray[np.int64], pa.LargeBinaryArray]
+
+
+def _column_types(session: Session, table: str) -> dict[str, tuple[str, int]]:
+    """Column name -> (type name, element type oid) of ``table``."""
+    raw = session.connection().connection.dbapi_connection
+    with cast(Any, raw).cursor() as cursor:
+        cursor.execute(_COLUMN_TYPES, {"table": table})
+        return {name: (typ, int(elem)) for name, typ, elem in cursor.fetchall()}
+
+
+def _from_arrow(values: pa.Array | pa.ChunkedArray) -> _Encoded:
+    """A string or binary array as lengths and values."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    null = values.is_null().to_numpy(zero_copy_only=False)
+    filled = pc.fill_null(values.cast(pa.large_binary()), b"")
+    lengths = pc.binary_length(filled).to_numpy(zero_copy_only=False)
+    return np.where(null, -1, lengths).astype(np.int64), filled
+
+
+def _from_bytes(values: Sequence[bytes | None]) -> _Encoded:
+    """Variable-length values (None: NULL)."""
+    return _from_arrow(pa.array(values, type=pa.large_binary()))
+
+
+def _text(column: pd.Series) -> _Encoded:
+    """UTF-8 of each cell, NULL for None, NaN and NA; strings go zero-copy."""
+    try:
+        values = pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        values = None
+    if values is not None and (
+        pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+    ):
+        return _from_arrow(values)
+    null = pd.isna(column).to_numpy()
+    return _from_bytes(
+        [
+            None if n else str(v).encode()
+            for v, n in zip(column.to_numpy(object), null, strict=True)
+        ]
+    )
+
+
+def _array(values: Any, element: int) -> bytes | None:
+    """One-dimensional text array in the binary format (element type oid)."""
+    if values is None or (isinstance(values, float) and np.isnan(values)):
+        return None
+    items = [str(v).encode() for v in values]
+    if not items:
+        return np.array([0, 0, element], ">i4").tobytes()
+    head = np.array([1, 0, element, len(items), 1], ">i4").tobytes()
+    return head + b"".join(len(i).to_bytes(4, "big") + i for i in items)
+
+
+def _fixed(data: npt.NDArray[Any], null: npt.NDArray[np.bool_]) -> _Encoded:
+    """Big-endian fixed-width values (one row each) as lengths and values."""
+    width = data.dtype.itemsize
+    raw = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), len(data), [None, pa.py_buffer(data.tobytes())]
+    ).cast(pa.large_binary())
+    values = pc.if_else(pa.array(null), pa.scalar(b"", pa.large_binary()), raw)
+    return np.where(null, -1, width).astype(np.int64), values
+
+
+def _encode(column: pd.Series, typ: str, element: int, column_srid: bool) -> _Encoded:
+    """One column's lengths and values for binary COPY."""
+    if typ in _FIXED:
+        kind = {"bool": "boolean", "float8": "Float64"}.get(typ, "Int64")
+        values = pd.array(column, dtype=kind)
+        null = np.asarray(values.isna(), bool)
+        dtype = np.dtype(_FIXED[typ])
+        fill = False if typ == "bool" else 0
+        data = values.to_numpy(dtype.newbyteorder("="), na_value=fill).astype(dtype)
+        return _fixed(data, null)
+    if typ == "geometry":
+        geoms = np.asarray(column.to_numpy(object), dtype=object)
+        if not column_srid:
+            geoms = shapely.set_srid(geoms, 4326)
+        wkb = shapely.to_wkb(geoms, include_srid=not column_srid)
+        return _from_bytes(list(wkb))
+    if typ in ("_text", "_varchar"):
+        rendered: dict[tuple[Any, ...], bytes | None] = {}
+
+        def render(values: Any) -> bytes | None:
+            if not isinstance(values, list | tuple | np.ndarray):
+                return _array(values, element)
+            key = tuple(values)
+            if key not in rendered:
+                rendered[key] = _array(values, element)
+            return rendered[key]
+
+        return _from_bytes([render(v) for v in column.to_numpy(object)])
+    return _text(column)
+
+
+def _copy_binary(
+    session: Session,
+    table: str,
+    frame: pd.DataFrame,
+    types: dict[str, tuple[str, int]],
+    *,
+    column_srid: bool,
+) -> int:
+    """Binary COPY of ``frame`` (every column's type has an encoder)."""
+    n = len(frame)
+    count = np.full(n, len(frame.columns), ">i2")
+    parts: list[pa.Array] = [_fixed(count, np.zeros(n, bool))[1]]
+    for c in frame.columns:
+        lengths, values = _encode(frame[c], *types[c], column_srid=column_srid)
+        parts += [_fixed(lengths.astype(">i4"), np.zeros(n, bool))[1], values]
+    rows = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.large_binary()))
+    _, offsets, data = rows.buffers()
+    start, end = np.frombuffer(offsets, np.int64)[[rows.offset, rows.offset + n]]
+    body = memoryview(data)[start:end] if data is not None else b""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary)").format(
+        sql.Identifier(*table.split(".")),
+        sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns),
+    )
+    stream = io.BytesIO(b"".join((_PGCOPY, body, b"\xff\xff")))  # trailer: -1
+    raw = session.connection().connection.dbapi_connection
+    with cast(Any, raw).cursor() as cursor:
+        cursor.copy_expert(statement, stream, size=1 << 20)
+    return n

@@ -362,7 +362,7 @@ def summarise(
 
 def _most_of_township(session: Session, township: str, ids: Sequence[int]) -> bool:
     """``ids`` are more than SWAP_SHARE of the township's households."""
-    total = session.execute(_TOTAL, {"t": township}).scalar_one()
+    total = int(session.execute(_TOTAL, {"t": township}).scalar_one())
     return len({int(i) for i in ids}) > SWAP_SHARE * total
 
 
