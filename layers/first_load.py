@@ -5,8 +5,8 @@ the primary key, the unique code key and the GIST index row by row (~1.1 s);
 inserting them into a bare table and building the three indexes once takes
 ~0.35 s. So when a township has no households yet, the importer's INSERT goes
 into a new table ``households_<code>`` that becomes the township's partition
-(``gis_service.partitions``). Everything else about the import is unchanged:
-the same staging table, checks and INSERT ... SELECT, in the same transaction.
+(``gis_service.partitions``). Everything before it is unchanged: the same
+staging table, checks and INSERT ... SELECT, in the same transaction.
 
 ATTACH scans ``households_default`` (townships loaded by other means: the demo)
 to prove it holds no row of this township, holding it locked until commit.
@@ -15,11 +15,14 @@ to prove it holds no row of this township, holding it locked until commit.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from gis_service import partitions
+from layers import staging
+from layers.specs import get_layer
 
 PARENT = "households"
 _SEQUENCE = text(f"SELECT pg_get_serial_sequence('{PARENT}', 'id')")
@@ -33,7 +36,18 @@ def applies(session: Session, *, township: str) -> bool:
     return not session.execute(_HAS_ROWS, {"t": township}).scalar()
 
 
-def begin(session: Session, *, township: str) -> str:
+def load(session: Session, *, township: str, present: frozenset[str]) -> int:
+    """Insert the staged households as the township's new partition; the count."""
+    name = _begin(session, township=township)
+    insert = staging.insert(get_layer(PARENT), present, into=name)
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        insert, {"t": township}
+    )
+    _finish(session, township=township)
+    return int(result.rowcount)
+
+
+def _begin(session: Session, *, township: str) -> str:
     """Create the bare table the import inserts into; return its name."""
     name = partitions.partition_name(PARENT, township)
     # The parent's identity sequence numbers the rows, as an insert would. Named
@@ -49,7 +63,7 @@ def begin(session: Session, *, township: str) -> str:
     return name
 
 
-def finish(session: Session, *, township: str) -> None:
+def _finish(session: Session, *, township: str) -> None:
     """Build the keys and the GIST index in bulk and attach the partition."""
     name = partitions.partition_name(PARENT, township)
     for ddl in (

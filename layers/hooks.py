@@ -19,6 +19,11 @@ def households_moved(session: Session, *, township: str, ids: Sequence[int]) -> 
         reassign(session, township=township, household_ids=list(ids))
 
 
+def households_loaded(session: Session, *, township: str) -> None:
+    """Assign a township whose households were all just loaded (a full run)."""
+    reassign(session, township=township)
+
+
 def grids_or_cadres_changed(session: Session, *, township: str) -> None:
     """Re-run the whole township's assignment after grids or cadres changed.
 

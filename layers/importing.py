@@ -25,7 +25,11 @@ from gis_service.db import atomic
 from gis_service.errors import InvalidInput, NotFound
 from grids.hierarchy import hierarchy_warnings
 from layers import first_load, staging
-from layers.hooks import grids_or_cadres_changed, households_moved
+from layers.hooks import (
+    grids_or_cadres_changed,
+    households_loaded,
+    households_moved,
+)
 from layers.reading import ReadResult, read_features
 from layers.specs import LayerSpec, get_layer
 from layers.validation import Prepared, prepare
@@ -151,22 +155,19 @@ def _write(
         ]
     if errors:
         raise _rejected(errors, len(prepared.rows), prepared.warnings)
+    if (
+        spec.name == "households"
+        and not dry_run
+        and first_load.applies(session, township=township)
+    ):
+        n = first_load.load(session, township=township, present=present)
+        households_loaded(session, township=township)
+        return {"inserted": n, "updated": 0, "unchanged": len(prepared.rows) - n}, []
     moved: set[int] = set()
     if spec.name == "households" and staging.GEOMETRY in present:
         moved = set(session.execute(staging.MOVED_HOUSEHOLDS, params).scalars())
     updated = set(session.execute(staging.update(spec, present), params).scalar_one())
-    # A township's first households get a partition of their own, built in bulk.
-    fresh = (
-        first_load.begin(session, township=township)
-        if spec.name == "households"
-        and not dry_run
-        and first_load.applies(session, township=township)
-        else None
-    )
-    insert = staging.insert(spec, present, into=fresh)
-    inserted = set(session.execute(insert, params).scalar_one())
-    if fresh is not None:
-        first_load.finish(session, township=township)
+    inserted = set(session.execute(staging.insert(spec, present), params).scalar_one())
     if spec.name == "grids":
         updated |= set(session.execute(staging.GRID_PARENTS, params).scalars())
         updated -= inserted

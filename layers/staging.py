@@ -120,7 +120,8 @@ def insert(
     """INSERT the rows whose code the township does not have yet; returns ids.
 
     ``into``: the new partition of ``spec.table`` that ``layers.first_load``
-    builds for a township that has no rows yet: every row is new.
+    builds for a township that has no rows yet: every row is new, and the
+    statement returns nothing (its row count is the number inserted).
     """
     pairs = _pairs(spec, present)
     existing = (
@@ -129,15 +130,15 @@ def insert(
     )
     if into is not None:  # no current row: cur.* is NULL, as in the anti-join
         existing = f"LEFT JOIN {spec.table} cur ON false"
-    return text(
-        _ids(
-            f"INSERT INTO {into or spec.table} "
-            f"(township_code, {spec.key}, {', '.join(c for c, _ in pairs)})\n"
-            f"SELECT :t, s.{spec.key}, {', '.join(v for _, v in pairs)}\n"
-            f"FROM {STAGE} s\n{existing}\n{_ref_joins(spec, present)}\n"
-            + ("" if into is not None else "WHERE cur.id IS NULL")
-        )
+    statement = (
+        f"INSERT INTO {into or spec.table} "
+        f"(township_code, {spec.key}, {', '.join(c for c, _ in pairs)})\n"
+        f"SELECT :t, s.{spec.key}, {', '.join(v for _, v in pairs)}\n"
+        f"FROM {STAGE} s\n{existing}\n{_ref_joins(spec, present)}\n"
     )
+    if into is not None:  # every row of the stage; the caller needs only the count
+        return text(statement)
+    return text(_ids(statement + "WHERE cur.id IS NULL"))
 
 
 # Imports into one table of one township run one at a time: the second waits,

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 import shapely
@@ -277,7 +279,18 @@ def _text(value: Any) -> str | None:
 
 
 def _texts(column: pd.Series) -> NDArray[np.object_]:
-    """A column as stripped text or None (a plain comprehension beats ``.str``)."""
+    """A column as stripped text or None.
+
+    String columns (what pyogrio's Arrow reader gives) are trimmed by Arrow;
+    anything else (numbers in a text field, mixed cells) cell by cell.
+    """
+    if isinstance(column.dtype, pd.StringDtype):
+        trimmed = pc.utf8_trim_whitespace(pa.array(column, from_pandas=True))
+        blank = pc.fill_null(pc.equal(trimmed, ""), True)
+        out: NDArray[np.object_] = pc.if_else(blank, None, trimmed).to_numpy(
+            zero_copy_only=False
+        )
+        return out
     return np.array(
         [
             (v.strip() or None) if type(v) is str else _text(v)
@@ -367,20 +380,24 @@ def _coerce_tags(
     out = np.empty(len(raw), dtype=object)
     allowed = set(f.values)
     unknown: dict[int, list[str]] = {}
-    parsed: dict[str, tuple[list[str], list[str]]] = {}  # few distinct texts repeat
-    for i, value in enumerate(raw):
-        cached = parsed.get(value) if isinstance(value, str) else None
-        if cached is None:
-            tags = _tag_list(value)
-            cached = (
-                list(dict.fromkeys(t for t in tags if t in allowed)),
-                [t for t in tags if t not in allowed],
-            )
-            if isinstance(value, str):
-                parsed[value] = cached
-        out[i] = cached[0]  # shared, read-only lists
-        if cached[1]:
-            unknown[i] = cached[1]
+    # Few distinct texts repeat: parse each once, then spread by position.
+    is_text = np.fromiter((isinstance(v, str) for v in raw), bool, len(raw))
+    codes, uniques = pd.factorize(raw[is_text])
+    parsed = [_split_tags(v, allowed) for v in uniques]
+    kept = np.empty(len(parsed), dtype=object)  # element-wise: lists stay lists
+    for k, (known, _) in enumerate(parsed):
+        kept[k] = known  # shared, read-only lists
+    text_rows = np.flatnonzero(is_text)
+    out[text_rows] = kept[codes]
+    has_bad = np.array([bool(p[1]) for p in parsed], dtype=bool)
+    bad_rows = np.flatnonzero(has_bad[codes] if has_bad.any() else [])
+    for row, code in zip(text_rows[bad_rows], codes[bad_rows], strict=True):
+        unknown[int(row)] = parsed[code][1]
+    for i in np.flatnonzero(~is_text).tolist():
+        known, other = _split_tags(raw[i], allowed)
+        out[i] = known
+        if other:
+            unknown[i] = other
     expected = ", ".join(f.values)
     report.add(
         np.isin(np.arange(len(raw)), list(unknown)),
@@ -390,6 +407,15 @@ def _coerce_tags(
         ),
     )
     return out
+
+
+def _split_tags(value: Any, allowed: set[str]) -> tuple[list[str], list[str]]:
+    """(known tags without repeats, unknown tags) of one cell."""
+    tags = _tag_list(value)
+    return (
+        list(dict.fromkeys(t for t in tags if t in allowed)),
+        [t for t in tags if t not in allowed],
+    )
 
 
 def _tag_list(value: Any) -> list[str]:
