@@ -7,6 +7,7 @@ and upsert with one INSERT ... SELECT, never one statement per row.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -23,6 +24,7 @@ import shapely
 from geopandas import GeoSeries
 
 CHUNK_ROWS = 10_000  # rows encoded at a time while the server parses the last
+BINARY_CHUNK_ROWS = 20_000  # rows encoded at a time: bounded memory for big files
 
 
 def _pg_array(values: Any) -> str | None:
@@ -390,20 +392,62 @@ def _encode(column: pd.Series, typ: str, element: int, column_srid: bool) -> _En
         if not column_srid:
             geoms = shapely.set_srid(geoms, 4326)
         wkb = shapely.to_wkb(geoms, include_srid=not column_srid)
-        return _from_bytes(list(wkb))
+        return _from_arrow(pa.array(wkb, type=pa.large_binary(), from_pandas=True))
     if typ in ("_text", "_varchar"):
-        rendered: dict[tuple[Any, ...], bytes | None] = {}
-
-        def render(values: Any) -> bytes | None:
-            if not isinstance(values, list | tuple | np.ndarray):
-                return _array(values, element)
-            key = tuple(values)
-            if key not in rendered:
-                rendered[key] = _array(values, element)
-            return rendered[key]
-
-        return _from_bytes([render(v) for v in column.to_numpy(object)])
+        # Validation hands out one list object per distinct tag text: render
+        # each object once (any other input is still right, only slower).
+        cells = column.to_numpy(object)
+        codes, uniques = pd.factorize(np.fromiter(map(id, cells), np.int64, len(cells)))
+        first = np.empty(len(uniques), np.int64)
+        first[codes[::-1]] = np.arange(len(cells))[::-1]  # first cell of each
+        rendered = pa.array(
+            [_array(cells[i], element) for i in first], type=pa.large_binary()
+        )
+        return _from_arrow(rendered.take(pa.array(codes)))
     return _text(column)
+
+
+class _ByteChunks(io.RawIOBase):
+    """A binary file whose reads pull from an iterator of byte strings.
+
+    COPY reads it as it sends, so Python encodes chunk n+1 while the server
+    parses and stores chunk n.
+    """
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._chunk = memoryview(b"")
+
+    def readable(self) -> bool:
+        """COPY FROM only reads."""
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes; all that is left when ``size`` < 0."""
+        if size is None or size < 0:
+            rest = bytes(self._chunk) + b"".join(self._chunks)
+            self._chunk = memoryview(b"")
+            return rest
+        if not len(self._chunk):
+            self._chunk = memoryview(next(self._chunks, b""))
+        out, self._chunk = self._chunk[:size], self._chunk[size:]
+        return bytes(out)
+
+
+def _binary_rows(
+    frame: pd.DataFrame, types: dict[str, tuple[str, int]], column_srid: bool
+) -> bytes:
+    """The binary COPY tuples of every row of ``frame``."""
+    n = len(frame)
+    count = np.full(n, len(frame.columns), ">i2")
+    parts: list[pa.Array] = [_fixed(count, np.zeros(n, bool))[1]]
+    for c in frame.columns:
+        lengths, values = _encode(frame[c], *types[c], column_srid=column_srid)
+        parts += [_fixed(lengths.astype(">i4"), np.zeros(n, bool))[1], values]
+    rows = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.large_binary()))
+    _, offsets, data = rows.buffers()
+    start, end = np.frombuffer(offsets, np.int64)[[rows.offset, rows.offset + n]]
+    return data.to_pybytes()[start:end] if data is not None else b""
 
 
 def _copy_binary(
@@ -415,22 +459,16 @@ def _copy_binary(
     column_srid: bool,
 ) -> int:
     """Binary COPY of ``frame`` (every column's type has an encoder)."""
-    n = len(frame)
-    count = np.full(n, len(frame.columns), ">i2")
-    parts: list[pa.Array] = [_fixed(count, np.zeros(n, bool))[1]]
-    for c in frame.columns:
-        lengths, values = _encode(frame[c], *types[c], column_srid=column_srid)
-        parts += [_fixed(lengths.astype(">i4"), np.zeros(n, bool))[1], values]
-    rows = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.large_binary()))
-    _, offsets, data = rows.buffers()
-    start, end = np.frombuffer(offsets, np.int64)[[rows.offset, rows.offset + n]]
-    body = memoryview(data)[start:end] if data is not None else b""
+    chunks = (
+        _binary_rows(frame.iloc[i : i + BINARY_CHUNK_ROWS], types, column_srid)
+        for i in range(0, len(frame), BINARY_CHUNK_ROWS)
+    )
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary)").format(
         sql.Identifier(*table.split(".")),
         sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns),
     )
-    stream = io.BytesIO(b"".join((_PGCOPY, body, b"\xff\xff")))  # trailer: -1
+    stream = _ByteChunks(itertools.chain([_PGCOPY], chunks, [b"\xff\xff"]))
     raw = session.connection().connection.dbapi_connection
     with cast(Any, raw).cursor() as cursor:
-        cursor.copy_expert(statement, stream, size=1 << 20)
-    return n
+        cursor.copy_expert(statement, stream, size=1 << 18)
+    return len(frame)

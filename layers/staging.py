@@ -129,7 +129,7 @@ def insert(
         f"AND cur.{spec.key} = s.{spec.key}"
     )
     if into is not None:  # no current row: cur.* is NULL, as in the anti-join
-        existing = f"LEFT JOIN {spec.table} cur ON false"
+        existing = f"CROSS JOIN (SELECT (NULL::{spec.table}).*) cur"
     statement = (
         f"INSERT INTO {into or spec.table} "
         f"(township_code, {spec.key}, {', '.join(c for c, _ in pairs)})\n"
