@@ -385,8 +385,14 @@ def _encode(column: pd.Series, typ: str, element: int, column_srid: bool) -> _En
         null = np.asarray(values.isna(), bool)
         dtype = np.dtype(_FIXED[typ])
         fill = False if typ == "bool" else 0
-        data = values.to_numpy(dtype.newbyteorder("="), na_value=fill).astype(dtype)
-        return _fixed(data, null)
+        native = values.to_numpy(dtype.newbyteorder("="), na_value=fill)
+        if (
+            kind == "Int64"
+            and len(native)
+            and (np.asarray(values[~null], np.int64) != native[~null]).any()
+        ):
+            raise ValueError(f"{column.name}: a value does not fit in {typ}")
+        return _fixed(native.astype(dtype), null)
     if typ == "geometry":
         geoms = np.asarray(column.to_numpy(object), dtype=object)
         if not column_srid:

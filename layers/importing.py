@@ -135,6 +135,16 @@ def _write(
     present = frozenset(prepared.present)
     params = {"t": township}
     session.execute(staging.IMPORT_LOCK, staging.import_lock(spec, township))
+    if not dry_run and first_load.applies(
+        session, township=township, spec=spec, present=present
+    ):
+        if prepared.errors:
+            raise _rejected(
+                list(prepared.errors), len(prepared.rows), prepared.warnings
+            )
+        n = first_load.load(session, township=township, spec=spec, prepared=prepared)
+        households_loaded(session, township=township)
+        return {"inserted": n, "updated": 0, "unchanged": 0}, []
     for statement in staging.stage_ddl(spec):
         session.execute(statement)
     arrays = [f.name for f in spec.fields if f.kind == "tags" and f.name in present]
@@ -155,14 +165,6 @@ def _write(
         ]
     if errors:
         raise _rejected(errors, len(prepared.rows), prepared.warnings)
-    if (
-        spec.name == "households"
-        and not dry_run
-        and first_load.applies(session, township=township)
-    ):
-        n = first_load.load(session, township=township, present=present)
-        households_loaded(session, township=township)
-        return {"inserted": n, "updated": 0, "unchanged": len(prepared.rows) - n}, []
     moved: set[int] = set()
     if spec.name == "households" and staging.GEOMETRY in present:
         moved = set(session.execute(staging.MOVED_HOUSEHOLDS, params).scalars())

@@ -39,6 +39,7 @@ class Field:
     values: tuple[str, ...] = ()  # the enumeration (kind enum / tags)
     minimum: float | None = None
     exclusive_min: bool = False
+    maximum: float | None = None  # smallint columns hold up to 32767
     personal: bool = False  # masked in every response
     aliases: tuple[str, ...] = ()
     shp_name: str | None = None  # <= 10 characters for the dBASE table
@@ -104,7 +105,14 @@ LAYERS: dict[str, LayerSpec] = {
                 Field(
                     "head_name", required=True, max_len=100, aliases=("户主", "name")
                 ),
-                Field("members", "int", default="1", minimum=0, aliases=("人口",)),
+                Field(
+                    "members",
+                    "int",
+                    default="1",
+                    minimum=0,
+                    maximum=999,
+                    aliases=("人口",),
+                ),
                 Field("village", max_len=100, aliases=("村",)),
                 Field("address", max_len=200),
                 Field("tags", "tags", default="'{}'", values=HOUSEHOLD_TAGS),
@@ -154,7 +162,14 @@ LAYERS: dict[str, LayerSpec] = {
                     aliases=("home_grid", "grid_code"),
                     ref=("grids", "home_grid_id"),
                 ),
-                Field("capacity", "int", default="14", minimum=0, exclusive_min=True),
+                Field(
+                    "capacity",
+                    "int",
+                    default="14",
+                    minimum=0,
+                    exclusive_min=True,
+                    maximum=999,
+                ),
                 Field("active", "bool", default="true"),
             ),
             filters=("grid", "role"),

@@ -114,31 +114,20 @@ def update(spec: LayerSpec, present: frozenset[str]) -> TextClause:
 
 
 @cache
-def insert(
-    spec: LayerSpec, present: frozenset[str], into: str | None = None
-) -> TextClause:
-    """INSERT the rows whose code the township does not have yet; returns ids.
-
-    ``into``: the new partition of ``spec.table`` that ``layers.first_load``
-    builds for a township that has no rows yet: every row is new, and the
-    statement returns nothing (its row count is the number inserted).
-    """
+def insert(spec: LayerSpec, present: frozenset[str]) -> TextClause:
+    """INSERT the rows whose code the township does not have yet; returns ids."""
     pairs = _pairs(spec, present)
-    existing = (
-        f"LEFT JOIN {spec.table} cur ON cur.township_code = :t "
-        f"AND cur.{spec.key} = s.{spec.key}"
+    return text(
+        _ids(
+            f"INSERT INTO {spec.table} "
+            f"(township_code, {spec.key}, {', '.join(c for c, _ in pairs)})\n"
+            f"SELECT :t, s.{spec.key}, {', '.join(v for _, v in pairs)}\n"
+            f"FROM {STAGE} s\n"
+            f"LEFT JOIN {spec.table} cur ON cur.township_code = :t "
+            f"AND cur.{spec.key} = s.{spec.key}\n{_ref_joins(spec, present)}\n"
+            "WHERE cur.id IS NULL"
+        )
     )
-    if into is not None:  # no current row: cur.* is NULL, as in the anti-join
-        existing = f"CROSS JOIN (SELECT (NULL::{spec.table}).*) cur"
-    statement = (
-        f"INSERT INTO {into or spec.table} "
-        f"(township_code, {spec.key}, {', '.join(c for c, _ in pairs)})\n"
-        f"SELECT :t, s.{spec.key}, {', '.join(v for _, v in pairs)}\n"
-        f"FROM {STAGE} s\n{existing}\n{_ref_joins(spec, present)}\n"
-    )
-    if into is not None:  # every row of the stage; the caller needs only the count
-        return text(statement)
-    return text(_ids(statement + "WHERE cur.id IS NULL"))
 
 
 # Imports into one table of one township run one at a time: the second waits,

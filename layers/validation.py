@@ -368,6 +368,9 @@ def _coerce_number(column: pd.Series, f: Field, report: _Report) -> NDArray[np.o
         report.add(
             low, f.name, lambda i: f"must be {sign} {f.minimum:g}, got {text[i]}"
         )
+    if f.maximum is not None:
+        high = ok & (numbers > f.maximum)
+        report.add(high, f.name, lambda i: f"must be <= {f.maximum:g}, got {text[i]}")
     if f.kind == "int":
         return np.where(ok, np.where(ok, numbers, 0).astype(np.int64), NONE)
     return np.where(ok, numbers, NONE)
