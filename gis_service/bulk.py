@@ -6,9 +6,11 @@ and upsert with one INSERT ... SELECT, never one statement per row.
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -22,6 +24,26 @@ from sqlalchemy.orm import Session
 
 import shapely
 from geopandas import GeoSeries
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk read or write.
+
+    Reading 100 000 features creates 100 000 shapely geometries and as many
+    strings, which triggers full collections that walk every live object
+    (~0.12 s of a 0.25 s read); none of them form cycles. Reference counting
+    still frees everything. A no-op if the collector is already off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
 
 CHUNK_ROWS = 10_000  # rows encoded at a time while the server parses the last
 BINARY_CHUNK_ROWS = 20_000  # rows encoded at a time: bounded memory for big files

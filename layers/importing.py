@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.bulk import copy_frame
+from gis_service.bulk import copy_frame, paused_gc
 from gis_service.db import atomic
 from gis_service.errors import InvalidInput, NotFound
 from grids.hierarchy import hierarchy_warnings
@@ -62,16 +62,19 @@ def import_file(
     """Import one file into ``layer`` of ``township``; return the import report."""
     spec = get_layer(layer)
     ensure_township(session, township)
-    read = read_features(path, filename=filename, layer=source_layer, encoding=encoding)
-    report = import_features(
-        session,
-        township=township,
-        spec=spec,
-        read=read,
-        crs=crs,
-        repair=repair,
-        dry_run=dry_run,
-    )
+    with paused_gc():
+        read = read_features(
+            path, filename=filename, layer=source_layer, encoding=encoding
+        )
+        report = import_features(
+            session,
+            township=township,
+            spec=spec,
+            read=read,
+            crs=crs,
+            repair=repair,
+            dry_run=dry_run,
+        )
     report["source_layer"] = read.source_layer
     logger.info("import %s into %s/%s: %s", filename, township, spec.name, report)
     return report
