@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 import shapely
 
-from gis_service.bulk import read_binary_frame, read_frame
+from gis_service.bulk import paused_gc, read_binary_frame, read_frame
 from gis_service.db import atomic
 from gis_service.errors import NotFound
 from gis_service.townships import require_township
@@ -175,6 +175,7 @@ def _read_households(
     )
 
 
+@paused_gc()  # a million households: cyclic collections only walked them
 def plan_assignment(
     session: Session,
     *,
@@ -258,6 +259,7 @@ def _plan_cadres(
     return plan_cadres(frame, cadre_frame)
 
 
+@paused_gc()
 def write_plan(session: Session, plan: Plan) -> int:
     """Store the plan; return how many households' stored assignment changed.
 
