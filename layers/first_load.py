@@ -15,7 +15,8 @@ with a default gets the layer's default, and a field the file lacks gets the
 column default (equal to the layer's; a test holds them together).
 
 ATTACH scans ``households_default`` (townships loaded by other means: the demo)
-to prove it holds no row of this township, holding it locked until commit.
+to prove it holds no row of this township, holding it locked until commit; first
+loads take turns (``FIRST_LOAD_LOCK``), other imports and readers go on.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from layers.validation import Prepared
 
 PARENT = "households"
 _SEQUENCE = text(f"SELECT pg_get_serial_sequence('{PARENT}', 'id')")
+FIRST_LOAD_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.first_load'))")
 _HAS_ROWS = text("SELECT EXISTS (SELECT 1 FROM households WHERE township_code = :t)")
 
 
@@ -49,6 +51,10 @@ def applies(
         return False
     if partitions.partition_exists(session, PARENT, township):
         return False
+    # Before touching households: two first loads that both read the default
+    # partition and then ATTACH would deadlock (each ATTACH wants the default
+    # partition exclusively while the other still reads it).
+    session.execute(FIRST_LOAD_LOCK)
     return not session.execute(_HAS_ROWS, {"t": township}).scalar()
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from gis_service.db import make_engine
-from layers import staging
+from layers import first_load, staging
 from layers.importing import import_file
 from layers.specs import get_layer
 from tests.factories import TOWNSHIP, make_township
@@ -79,4 +79,71 @@ def test_second_import_waits_for_the_first_and_updates(
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT code, members FROM households ORDER BY code"))
         assert [tuple(r) for r in rows] == [("H1", 1), ("H2", 2)]
+    engine.dispose()
+
+
+def test_two_first_loads_take_turns_instead_of_deadlocking(
+    scratch_url: URL, tmp_path: Path
+) -> None:
+    """A first load in flight (it has read households and is about to ATTACH)
+    and a second one for another township: the second waits, both succeed.
+
+    Without the turn-taking, the second would hold the parent while waiting
+    for the default partition the first still reads, and the first's ATTACH
+    would then wait for the parent: a deadlock, one import failing.
+    """
+    other = "620623102000"
+    engine = make_engine(scratch_url.render_as_string(False))
+    with Session(engine) as session:
+        make_township(session)
+        make_township(session, other, "别的镇")
+    path = write(households_frame(2), tmp_path / "h.geojson")
+    first = engine.connect()
+    tx = first.begin()
+    first.execute(first_load.FIRST_LOAD_LOCK)
+    first.execute(
+        text("SELECT EXISTS (SELECT 1 FROM households WHERE township_code = :t)"),
+        {"t": other},
+    )
+    outcome: dict[str, Any] = {}
+
+    def second() -> None:
+        with Session(engine) as session:
+            try:
+                outcome["report"] = import_file(
+                    session, township=TOWNSHIP, layer="households", path=path
+                )
+            except Exception as exc:  # reported below, with its type
+                outcome["error"] = exc
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        deadline = time.monotonic() + 60
+        while watcher.execute(_WAITING).scalar_one() == 0:
+            assert thread.is_alive(), f"the second load did not wait: {outcome!r}"
+            assert time.monotonic() < deadline, "the second load never waited"
+            time.sleep(0.02)
+    name = f"households_{other}"
+    first.execute(text(f"CREATE TABLE {name} (LIKE households INCLUDING ALL)"))
+    first.execute(
+        text(
+            f"ALTER TABLE households ATTACH PARTITION {name} FOR VALUES IN ('{other}')"
+        )
+    )
+    tx.commit()
+    first.close()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the second load did not finish"
+    assert "error" not in outcome, repr(outcome.get("error"))
+    assert outcome["report"]["inserted"] == 2
+    with engine.connect() as conn:
+        attached = conn.execute(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c "
+                "ON c.oid = i.inhrelid WHERE i.inhparent = 'households'::regclass "
+                "ORDER BY 1"
+            )
+        ).scalars()
+        assert list(attached) == [f"households_{TOWNSHIP}", name, "households_default"]
     engine.dispose()
