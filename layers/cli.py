@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
+from gis_service.errors import InvalidInput
 
 
 def _render_report(report: dict[str, Any]) -> str:
@@ -92,18 +93,52 @@ def export_command(
             ".shp.zip)",
         ),
     ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="NAME=VALUE, as the list endpoint's filters (grid, tag, status...); "
+            "repeat for more",
+        ),
+    ] = None,
+    bbox: Annotated[
+        str | None, typer.Option(help="minLon,minLat,maxLon,maxLat (EPSG:4326)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a layer as GeoJSON, GeoPackage or zipped Shapefile (EPSG:4326, UTF-8)."""
+    from gis_service.deps import parse_bbox
     from layers.export import export_layer, format_for_file
     from layers.importing import ensure_township
 
     with cli_errors(), cli_session() as session:
         fmt = format_for_file(out, fmt)
+        filters = _pairs(where or [])
         ensure_township(session, township)
-        result = export_layer(session, township=township, layer=layer, fmt=fmt)
+        result = export_layer(
+            session,
+            township=township,
+            layer=layer,
+            fmt=fmt,
+            filters=filters,
+            bbox=parse_bbox(bbox),
+        )
         out.write_bytes(result.content)
         emit({"file": str(out), "format": fmt, "bytes": len(result.content)}, as_json)
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` options as a dict; a malformed one is a 422."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(
+                f"--where {item!r} is not NAME=VALUE",
+                errors=[{"field": "where", "reason": "NAME=VALUE"}],
+            )
+        out[name.strip()] = value.strip()
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -83,16 +83,26 @@ class Export:
 
 
 def export_layer(
-    session: Session, *, township: str, layer: str, fmt: str = "geojson"
+    session: Session,
+    *,
+    township: str,
+    layer: str,
+    fmt: str = "geojson",
+    filters: dict[str, str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> Export:
-    """Every feature of ``layer`` in ``township`` as one file of format ``fmt``."""
+    """The features of ``layer`` in ``township`` as one file of format ``fmt``.
+
+    ``filters`` and ``bbox`` select as the list endpoint does (e.g. one grid's
+    subtree, one tag); without them, the whole layer.
+    """
     spec = get_layer(layer)
     if fmt not in FORMATS:
         raise InvalidInput(
             f"format {fmt!r} is not one of {', '.join(FORMATS)}",
             errors=[{"field": "format", "reason": f"one of {', '.join(FORMATS)}"}],
         )
-    where, params = querying.where_clause(spec, filters={}, bbox=None)
+    where, params = querying.where_clause(spec, filters=filters or {}, bbox=bbox)
     params["t"] = township
     geometry = querying.GEOJSON if fmt == "geojson" else querying.WKB
     statement = querying.select(spec, where, geometry=geometry, paged=False)

@@ -171,12 +171,16 @@ def export_items(
     session: SessionDep,
     township: TownshipDep,
     layer: str,
+    bbox: BBoxDep,
+    filters: FiltersDep,
     fmt: Annotated[
         str, Query(alias="format", description="geojson|gpkg|shp")
     ] = "geojson",
 ) -> Response:
-    """The whole layer as GeoJSON, GeoPackage or zipped Shapefile (EPSG:4326)."""
-    out = export.export_layer(session, township=township, layer=layer, fmt=fmt)
+    """The layer, or what bbox and filters select, as a file (EPSG:4326)."""
+    out = export.export_layer(
+        session, township=township, layer=layer, fmt=fmt, filters=filters, bbox=bbox
+    )
     disposition = f'attachment; filename="{out.filename}"'
     return Response(
         out.content,

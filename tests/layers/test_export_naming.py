@@ -90,3 +90,18 @@ def test_cli_export_follows_the_suffix(
     assert result.exit_code == 1
     assert "name the file h.shp.zip" in result.output
     assert not bare.exists()
+
+    tagged = tmp_path / "tagged.geojson"
+    result = runner.invoke(
+        app,
+        ["export", "households", "-t", TOWNSHIP, "-o", str(tagged),
+         "--where", "tag=低保", "--bbox", "102,37,103,38"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert pyogrio.read_info(tagged)["features"] == 0  # the township has none
+    result = runner.invoke(
+        app,
+        ["export", "households", "-t", TOWNSHIP, "-o", str(tagged), "--where", "tag"],
+    )
+    assert result.exit_code == 1
+    assert "is not NAME=VALUE" in result.output

@@ -133,3 +133,29 @@ def test_unknown_format_is_422(client: TestClient, session: Session) -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["errors"][0]["field"] == "format"
+
+
+def test_export_selects_like_the_list(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    make_township(session)
+    frame = households_frame(4, tags=["低保", "残疾", "低保,残疾", ""])
+    upload(client, "households", write(frame, tmp_path / "h.geojson"))
+    tagged = client.get(f"{BASE}/households/export", params={"tag": "低保"})
+    assert tagged.status_code == 200, tagged.text
+    listed = client.get(f"{BASE}/households/items", params={"tag": "低保"}).json()
+    codes = [f["id"] for f in tagged.json()["features"]]
+    assert codes == [f["properties"]["code"] for f in listed["features"]]
+    assert codes == ["H1", "H3"]
+    # H1 and H2 lie in the box (102.5..102.515, 37.1..37.115); H3, H4 do not.
+    boxed = client.get(
+        f"{BASE}/households/export",
+        params={"bbox": "102.495,37.095,102.515,37.115", "format": "gpkg"},
+    )
+    (tmp_path / "box.gpkg").write_bytes(boxed.content)
+    read = pyogrio.read_dataframe(tmp_path / "box.gpkg")
+    assert sorted(read["code"]) == ["H1", "H2"]
+    wrong = client.get(f"{BASE}/households/export", params={"status": "found"})
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"] == PROBLEM
+    assert wrong.json()["errors"][0]["field"] == "status"
