@@ -121,22 +121,26 @@ def patch_feature(
     geometry: dict[str, Any] | None = None,
     geometry_given: bool = False,
 ) -> dict[str, Any]:
-    """Change some properties and/or the geometry, validated like an import."""
+    """Change some properties and/or the geometry, validated like an import.
+
+    A new ``code`` (contract number for parcels) renames the feature: its rows
+    elsewhere point at its id, so nothing else changes.
+    """
     spec = get_layer(layer)
     get_feature(session, township=township, layer=spec.name, code=code)  # 404 first
     names = {f.name for f in spec.fields}
     unknown = [k for k in properties if k not in names]
-    if properties.get(spec.key, code) != code:
-        unknown.append(spec.key)
     if unknown:
         raise InvalidInput(
-            f"cannot set {', '.join(unknown)} on {spec.name}: "
-            f"{spec.key} is fixed and the editable properties are "
-            f"{', '.join(n for n in names if n != spec.key)}",
+            f"cannot set {', '.join(unknown)} on {spec.name}: the editable "
+            f"properties are {', '.join(sorted(names))}",
             errors=[
                 {"feature": code, "field": k, "reason": "not editable"} for k in unknown
             ],
         )
+    new_code = _new_code(spec, code, properties.get(spec.key, code))
+    if new_code != code:  # undone with the rest if the edit is refused below
+        _rename(session, spec, township, code, new_code)
     geom = None
     if geometry_given and geometry is not None:
         try:
@@ -149,12 +153,50 @@ def patch_feature(
                 ],
             ) from None
     frame = gpd.GeoDataFrame(
-        {**{k: [v] for k, v in properties.items()}, spec.key: [code]},
+        {**{k: [v] for k, v in properties.items()}, spec.key: [new_code]},
         geometry=[geom],
     )
     read = ReadResult(frame, CRS.from_epsg(4326), has_geometry=geometry_given)
     import_features(session, township=township, spec=spec, read=read)
-    return get_feature(session, township=township, layer=spec.name, code=code)
+    return get_feature(session, township=township, layer=spec.name, code=new_code)
+
+
+def _new_code(spec: LayerSpec, code: str, value: Any) -> str:
+    """The feature's code after the edit: text, not blank, within the key's length."""
+    key = next(f for f in spec.fields if f.name == spec.key)
+    new = value.strip() if isinstance(value, str) else None
+    if not new or (key.max_len is not None and len(new) > key.max_len):
+        raise InvalidInput(
+            f"{spec.key} must be text of 1 to {key.max_len} characters, got {value!r}",
+            errors=[{"feature": code, "field": spec.key, "reason": "not a code"}],
+        )
+    return new
+
+
+def _rename(
+    session: Session, spec: LayerSpec, township: str, code: str, new: str
+) -> None:
+    """Give the feature ``code`` the code ``new`` (409 if another feature has it)."""
+    params = {"t": township, "code": code, "new": new}
+    taken = session.execute(
+        text(
+            f"SELECT 1 FROM {spec.table} WHERE township_code = :t AND {spec.key} = :new"
+        ),
+        params,
+    ).first()
+    if taken is not None:
+        raise Conflict(
+            f"{spec.name} {new!r} already exists in township {township}",
+            errors=[{"feature": code, "field": spec.key, "reason": "code taken"}],
+        )
+    stamp = ", updated_at = now()" if spec.has_updated_at else ""
+    session.execute(
+        text(
+            f"UPDATE {spec.table} SET {spec.key} = :new{stamp} "
+            f"WHERE township_code = :t AND {spec.key} = :code"
+        ),
+        params,
+    )
 
 
 def delete_feature(session: Session, *, township: str, layer: str, code: str) -> None:

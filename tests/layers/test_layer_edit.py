@@ -129,7 +129,8 @@ def test_patch_validates_and_keeps_masked_values(
         ({"properties": {"members": "lots"}}, "members", "expected a number"),
         ({"properties": {"tags": ["富裕"]}}, "tags", "unknown tag(s) 富裕"),
         ({"properties": {"colour": "red"}}, "colour", "not editable"),
-        ({"properties": {"code": "H999"}}, "code", "not editable"),
+        ({"properties": {"code": "  "}}, "code", "not a code"),
+        ({"properties": {"code": "H" * 65}}, "code", "not a code"),
         (
             {"geometry": {"type": "Point", "coordinates": [37.1, 102.1]}},
             "geometry",
@@ -197,3 +198,44 @@ def test_other_township_is_not_visible(client: TestClient, session: Session) -> 
     make_township(session, "620623102000", "别镇")
     body = client.get("/townships/620623102000/layers/households/items").json()
     assert body["numberMatched"] == 0
+
+
+def test_patch_renames_a_household_and_keeps_its_rows(
+    client: TestClient, session: Session, households: list[int]
+) -> None:
+    response = client.patch(
+        f"{BASE}/households/items/H001",
+        json={"properties": {"code": "H100", "members": 4}},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == "H100"
+    assert client.get(f"{BASE}/households/items/H001").status_code == 404
+    row = session.execute(
+        text(
+            "SELECT id, code, members, grid_id FROM households_assigned WHERE id = :id"
+        ),
+        {"id": households[0]},
+    ).one()
+    assert (row.code, row.members, row.grid_id is not None) == ("H100", 4, True)
+
+
+def test_patch_refuses_a_taken_code_or_a_bad_value_and_keeps_the_old_code(
+    client: TestClient, session: Session
+) -> None:
+    before = session.execute(text("SELECT households::text FROM households")).all()
+    taken = client.patch(
+        f"{BASE}/households/items/H001", json={"properties": {"code": "H002"}}
+    )
+    assert taken.status_code == 409
+    assert taken.json()["errors"] == [
+        {"feature": "H001", "field": "code", "reason": "code taken"}
+    ]
+    bad = client.patch(
+        f"{BASE}/households/items/H001",
+        json={"properties": {"code": "H100", "members": -1}},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "members"
+    assert (
+        session.execute(text("SELECT households::text FROM households")).all() == before
+    )
