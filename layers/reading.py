@@ -9,6 +9,7 @@ validation and conversion happen later, vectorised.
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import zipfile
@@ -47,6 +48,9 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
     missing_coordinates: np.ndarray | None = None  # table rows lacking lon/lat
     has_geometry: bool = True  # False: a table without lon/lat or WKT columns
+    # (feature, property) of GeoJSON strings holding an escaped NUL (\u0000),
+    # which GDAL silently cuts short there
+    nul_cells: list[tuple[int, str]] = field(default_factory=list)
 
 
 def read_features(
@@ -65,7 +69,10 @@ def read_features(
         with tempfile.TemporaryDirectory(prefix="gridgis-zip-") as tmp:
             return _read_vector(_unzip_shapefile(path, Path(tmp)), layer, encoding)
     if suffix in VECTOR_SUFFIXES:
-        return _read_vector(path, layer, encoding)
+        read = _read_vector(path, layer, encoding)
+        if suffix in (".geojson", ".json"):
+            read.nul_cells = _json_nul_cells(path)
+        return read
     raise UnsupportedMedia(
         f"cannot read {filename or path.name!r}: expected GeoJSON, GeoPackage, "
         "a zipped Shapefile, CSV or XLSX",
@@ -73,6 +80,26 @@ def read_features(
             {"field": "file", "reason": f"unsupported suffix {suffix or '(none)'}"}
         ],
     )
+
+
+def _json_nul_cells(path: Path) -> list[tuple[int, str]]:
+    r"""Where a GeoJSON file's string properties hold ``\u0000``.
+
+    A byte search first: only a file that has the escape at all is parsed.
+    """
+    data = path.read_bytes()
+    if b"\\u0000" not in data:
+        return []
+    try:
+        features = json.loads(data).get("features") or []
+    except (ValueError, AttributeError):
+        return []  # GDAL has read it; a stranger layout is left to GDAL
+    return [
+        (i, name)
+        for i, feature in enumerate(features)
+        for name, value in ((feature or {}).get("properties") or {}).items()
+        if isinstance(value, str) and "\x00" in value
+    ]
 
 
 def _unzip_shapefile(path: Path, into: Path) -> Path:

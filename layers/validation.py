@@ -95,6 +95,10 @@ def prepare(read: ReadResult, spec: LayerSpec, *, crs: str | None = None) -> Pre
         _texts(frame[spec.key]) if spec.key in frame else np.full(n, None, dtype=object)
     )
     report = _Report(key)
+    if spec.key in frame:
+        _refuse_nul(key, spec.key, report)
+    for i, name in read.nul_cells:  # GeoJSON: GDAL cut these strings short
+        report.add(np.arange(n) == i, name, NUL_REASON)
     rows = pd.DataFrame({"_idx": np.arange(n)})
     geoms, geom_warnings, crs_label = _geometries(read, spec, report, crs)
     warnings += geom_warnings
@@ -316,6 +320,7 @@ def _coerce(
     blank = pd.isna(text)
     if f.required:
         report.add(blank, f.name, f"{f.name} is required")
+    _refuse_nul(text, f.name, report)
     if f.kind == "bool":
         low = pd.Series(text, dtype=object).str.lower()
         values = np.where(low.isin(TRUE), True, np.where(low.isin(FALSE), False, NONE))
@@ -337,6 +342,15 @@ def _coerce(
         keep = np.array([t is not None and "*" in t for t in text], dtype=bool)
         text[keep] = None  # a masked value (from an export) keeps the stored one
     return text, keep
+
+
+NUL_REASON = "contains a NUL character (\\0), which the database cannot store"
+
+
+def _refuse_nul(text: NDArray[np.object_], name: str, report: _Report) -> None:
+    """Name the cells holding a NUL (CSV/XLSX keep it; PostgreSQL text cannot)."""
+    nul = pd.Series(text, dtype=object).str.contains("\x00", regex=False, na=False)
+    report.add(nul.to_numpy(bool), name, NUL_REASON)
 
 
 def _coerce_number(column: pd.Series, f: Field, report: _Report) -> NDArray[np.object_]:

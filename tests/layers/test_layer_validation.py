@@ -363,3 +363,32 @@ def test_multipolygon_parcel_is_accepted(
 ) -> None:
     multi = MultiPolygon([square(102.6, 37.1, 0.01), square(102.7, 37.1, 0.01)])
     assert upload(client, "parcels", _parcels(tmp_path, multi)).status_code == 200
+
+
+def test_nul_characters_are_refused_not_cut_or_a_500(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    reason = "contains a NUL character (\\0), which the database cannot store"
+    table = _table(tmp_path, head_name=["a\x00b", "乙"])
+    response = upload(client, "households", table)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"feature": 0, "code": "T1", "field": "head_name", "reason": reason}
+    ]
+    # GDAL would cut "a\u0000b" to "a" without a word; the importer says so.
+    geojson = tmp_path / "h.geojson"
+    geojson.write_text(
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "properties": {"code": "H1", "head_name": "ok"},'
+        ' "geometry": {"type": "Point", "coordinates": [102.5, 37.1]}},'
+        '{"type": "Feature", "properties": {"code": "H2", "village": "a\\u0000b",'
+        ' "head_name": "ok"},'
+        ' "geometry": {"type": "Point", "coordinates": [102.6, 37.1]}}]}'
+    )
+    response = upload(client, "households", geojson)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"] == [
+        {"feature": 1, "code": "H2", "field": "village", "reason": reason}
+    ]
+    assert count(session, "households") == 0
