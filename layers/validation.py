@@ -349,6 +349,8 @@ NUL_REASON = "contains a NUL character (\\0), which the database cannot store"
 
 def _refuse_nul(text: NDArray[np.object_], name: str, report: _Report) -> None:
     """Name the cells holding a NUL (CSV/XLSX keep it; PostgreSQL text cannot)."""
+    if "\x00" not in "".join(text[~pd.isna(text)]):  # one scan for the usual case
+        return
     nul = pd.Series(text, dtype=object).str.contains("\x00", regex=False, na=False)
     report.add(nul.to_numpy(bool), name, NUL_REASON)
 
