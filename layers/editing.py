@@ -23,7 +23,7 @@ from shapely.geometry import shape
 from gis_service.db import atomic
 from gis_service.errors import Conflict, InvalidInput, NotFound
 from gis_service.geojson import feature
-from layers import querying
+from layers import querying, staging
 from layers.importing import import_features
 from layers.reading import ReadResult
 from layers.specs import LayerSpec, get_layer
@@ -176,7 +176,12 @@ def _new_code(spec: LayerSpec, code: str, value: Any) -> str:
 def _rename(
     session: Session, spec: LayerSpec, township: str, code: str, new: str
 ) -> None:
-    """Give the feature ``code`` the code ``new`` (409 if another feature has it)."""
+    """Give the feature ``code`` the code ``new`` (409 if another feature has it).
+
+    Under the layer's import lock, so an import in flight that adds ``new`` is
+    waited for and then seen (a 409, not a unique violation).
+    """
+    session.execute(staging.IMPORT_LOCK, staging.import_lock(spec, township))
     params = {"t": township, "code": code, "new": new}
     taken = session.execute(
         text(
