@@ -360,22 +360,25 @@ def _from_bytes(values: Sequence[bytes | None]) -> _Encoded:
 
 
 def _text(column: pd.Series) -> _Encoded:
-    """UTF-8 of each cell, NULL for None, NaN and NA; strings go zero-copy."""
+    """UTF-8 of each cell; NULL for None, NaN, NA and '' (as in the CSV path).
+
+    Strings go zero-copy from Arrow; anything else is rendered with ``str``.
+    """
     try:
         values = pa.array(column, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         values = None
-    if values is not None and (
+    if values is None or not (
         pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
     ):
-        return _from_arrow(values)
-    null = pd.isna(column).to_numpy()
-    return _from_bytes(
-        [
-            None if n else str(v).encode()
+        null = pd.isna(column).to_numpy()
+        cells = [
+            None if n else str(v)
             for v, n in zip(column.to_numpy(object), null, strict=True)
         ]
-    )
+        values = pa.array(cells, type=pa.large_string())
+    empty = pc.fill_null(pc.equal(values, ""), False)
+    return _from_arrow(pc.if_else(empty, pa.scalar(None, values.type), values))
 
 
 def _array(values: Any, element: int) -> bytes | None:
