@@ -15,16 +15,22 @@ with a default gets the layer's default, and a field the file lacks gets the
 column default (equal to the layer's; a test holds them together).
 
 ATTACH scans ``households_default`` (townships loaded by other means: the demo)
-to prove it holds no row of this township, holding it locked until commit; first
-loads take turns (``FIRST_LOAD_LOCK``), other imports and readers go on.
+to prove it holds no row of this township and keeps it locked until commit, so
+readers of default-partition townships wait for the import (its assignment run
+included); townships with their own partition are not held up. First loads take
+turns (``FIRST_LOAD_LOCK``); an ATTACH that cannot get the default partition
+within ``ATTACH_WAIT`` backs off and the rows go in the ordinary way.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pandas as pd
+from psycopg2.errors import DeadlockDetected, LockNotAvailable
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from gis_service import partitions
@@ -33,7 +39,12 @@ from layers import staging
 from layers.specs import LayerSpec
 from layers.validation import Prepared
 
+logger = logging.getLogger(__name__)
+
 PARENT = "households"
+ATTACH_WAIT = "500ms"  # below deadlock_timeout (1 s): this side backs off first
+_LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")
+_SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :v, true)")
 _SEQUENCE = text(f"SELECT pg_get_serial_sequence('{PARENT}', 'id')")
 FIRST_LOAD_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.first_load'))")
 _HAS_ROWS = text("SELECT EXISTS (SELECT 1 FROM households WHERE township_code = :t)")
@@ -117,6 +128,23 @@ def _finish(session: Session, *, township: str) -> None:
     ):
         session.execute(text(ddl))
     partitions.bound_check(session, PARENT, township, name)
-    # No ANALYZE (~0.17 s per 100 000 rows): the index builds have set the row
-    # count the planner needs now, and autovacuum gathers column statistics.
-    partitions.attach(session, PARENT, township, analyze=False)
+    # ATTACH wants households_default exclusively. A transaction that has read
+    # it may next want the parent lock ATTACH holds: rather than wait into a
+    # deadlock (one side's 500), give up after ATTACH_WAIT and move the rows
+    # into the parent the ordinary way (they land in households_default).
+    savepoint = session.begin_nested()
+    try:
+        previous = session.execute(_LOCK_TIMEOUT).scalar_one()
+        session.execute(_SET_LOCK_TIMEOUT, {"v": ATTACH_WAIT})
+        # No ANALYZE (~0.17 s per 100 000 rows): the index builds have set the
+        # row count the planner needs, and autovacuum gathers column statistics.
+        partitions.attach(session, PARENT, township, analyze=False)
+        session.execute(_SET_LOCK_TIMEOUT, {"v": previous})
+        savepoint.commit()
+    except OperationalError as exc:
+        if not isinstance(exc.orig, LockNotAvailable | DeadlockDetected):
+            raise
+        savepoint.rollback()
+        logger.warning("first load of %s: ATTACH had to wait; ordinary insert", name)
+        session.execute(text(f"INSERT INTO {PARENT} SELECT * FROM {name}"))
+        session.execute(text(f"DROP TABLE {name}"))

@@ -95,8 +95,6 @@ def prepare(read: ReadResult, spec: LayerSpec, *, crs: str | None = None) -> Pre
         _texts(frame[spec.key]) if spec.key in frame else np.full(n, None, dtype=object)
     )
     report = _Report(key)
-    if spec.key in frame:
-        _refuse_nul(key, spec.key, report)
     for i, name in read.nul_cells:  # GeoJSON: GDAL cut these strings short
         report.add(np.arange(n) == i, name, NUL_REASON)
     rows = pd.DataFrame({"_idx": np.arange(n)})

@@ -147,3 +147,70 @@ def test_two_first_loads_take_turns_instead_of_deadlocking(
         ).scalars()
         assert list(attached) == [f"households_{TOWNSHIP}", name, "households_default"]
     engine.dispose()
+
+
+def test_a_first_load_backs_off_instead_of_deadlocking_with_a_reader(
+    scratch_url: URL, tmp_path: Path
+) -> None:
+    """A transaction has read households_default and will next want the parent
+    (as a grids import's assignment does); a first load's ATTACH waits for the
+    default partition. The first load gives up its ATTACH, inserts the ordinary
+    way, and both finish: no deadlock, no 500."""
+    other = "620623102000"
+    engine = make_engine(scratch_url.render_as_string(False))
+    with Session(engine) as session:
+        make_township(session)
+        make_township(session, other, "别的镇")
+        session.execute(
+            text(
+                "INSERT INTO households (township_code, code, head_name, geom) VALUES "
+                "(:t, 'OLD', 'x', ST_SetSRID(ST_MakePoint(102.4, 37.0), 4326))"
+            ),
+            {"t": other},
+        )
+        session.commit()
+    path = write(households_frame(2), tmp_path / "h.geojson")
+    reader = engine.connect()
+    tx = reader.begin()
+    reader.execute(
+        text("SELECT count(*) FROM households WHERE township_code = :t"), {"t": other}
+    )
+    outcome: dict[str, Any] = {}
+
+    def load() -> None:
+        with Session(engine) as session:
+            try:
+                outcome["report"] = import_file(
+                    session, township=TOWNSHIP, layer="households", path=path
+                )
+            except Exception as exc:  # reported below, with its type
+                outcome["error"] = exc
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        deadline = time.monotonic() + 60
+        while watcher.execute(_WAITING).scalar_one() == 0:
+            assert thread.is_alive(), f"the first load did not wait: {outcome!r}"
+            assert time.monotonic() < deadline, "the first load never waited"
+            time.sleep(0.02)
+    reader.execute(text("LOCK TABLE households IN SHARE ROW EXCLUSIVE MODE"))
+    tx.commit()
+    reader.close()
+    thread.join(timeout=60)
+    assert "error" not in outcome, repr(outcome.get("error"))
+    assert outcome["report"]["inserted"] == 2
+    with engine.connect() as conn:
+        where = conn.execute(
+            text(
+                "SELECT DISTINCT tableoid::regclass::text FROM households "
+                "WHERE township_code = :t"
+            ),
+            {"t": TOWNSHIP},
+        ).scalars()
+        assert list(where) == ["households_default"]
+        leftover = conn.execute(
+            text("SELECT to_regclass(:n)"), {"n": f"households_{TOWNSHIP}"}
+        )
+        assert leftover.scalar() is None
+    engine.dispose()
