@@ -28,6 +28,36 @@ _WAITING = text(
 )
 
 
+def _import_in_thread(
+    engine: Any, township: str, path: Path
+) -> tuple[threading.Thread, dict[str, Any]]:
+    """Start importing ``path`` in a thread; return once it waits for a lock.
+
+    ``outcome`` gets the import's ``report`` or its ``error``. The watcher is
+    autocommit: pg_stat_activity is a snapshot held for a whole transaction.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        with Session(engine) as session:
+            try:
+                outcome["report"] = import_file(
+                    session, township=township, layer="households", path=path
+                )
+            except Exception as exc:  # reported by the test, with its type
+                outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        deadline = time.monotonic() + 60
+        while watcher.execute(_WAITING).scalar_one() == 0:
+            assert thread.is_alive(), f"the import did not wait: {outcome!r}"
+            assert time.monotonic() < deadline, "the import never waited"
+            time.sleep(0.02)
+    return thread, outcome
+
+
 def test_second_import_waits_for_the_first_and_updates(
     scratch_url: URL, tmp_path: Path
 ) -> None:
@@ -48,27 +78,7 @@ def test_second_import_waits_for_the_first_and_updates(
         ),
         {"t": TOWNSHIP},
     )
-    outcome: dict[str, Any] = {}
-
-    def second() -> None:
-        with Session(engine) as session:
-            try:
-                outcome["report"] = import_file(
-                    session, township=TOWNSHIP, layer="households", path=path
-                )
-            except Exception as exc:  # reported below, with its type
-                outcome["error"] = exc
-
-    thread = threading.Thread(target=second)
-    thread.start()
-    # Autocommit: pg_stat_activity is a snapshot held for a whole transaction, so
-    # a watcher inside one transaction would never see the second import arrive.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
-        deadline = time.monotonic() + 60
-        while watcher.execute(_WAITING).scalar_one() == 0:
-            assert thread.is_alive(), f"the second import did not wait: {outcome!r}"
-            assert time.monotonic() < deadline, "the second import never waited"
-            time.sleep(0.02)
+    thread, outcome = _import_in_thread(engine, TOWNSHIP, path)
     tx.commit()
     first.close()
     thread.join(timeout=60)
@@ -105,25 +115,7 @@ def test_two_first_loads_take_turns_instead_of_deadlocking(
         text("SELECT EXISTS (SELECT 1 FROM households WHERE township_code = :t)"),
         {"t": other},
     )
-    outcome: dict[str, Any] = {}
-
-    def second() -> None:
-        with Session(engine) as session:
-            try:
-                outcome["report"] = import_file(
-                    session, township=TOWNSHIP, layer="households", path=path
-                )
-            except Exception as exc:  # reported below, with its type
-                outcome["error"] = exc
-
-    thread = threading.Thread(target=second)
-    thread.start()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
-        deadline = time.monotonic() + 60
-        while watcher.execute(_WAITING).scalar_one() == 0:
-            assert thread.is_alive(), f"the second load did not wait: {outcome!r}"
-            assert time.monotonic() < deadline, "the second load never waited"
-            time.sleep(0.02)
+    thread, outcome = _import_in_thread(engine, TOWNSHIP, path)
     name = f"households_{other}"
     first.execute(text(f"CREATE TABLE {name} (LIKE households INCLUDING ALL)"))
     first.execute(
@@ -175,25 +167,7 @@ def test_a_first_load_backs_off_instead_of_deadlocking_with_a_reader(
     reader.execute(
         text("SELECT count(*) FROM households WHERE township_code = :t"), {"t": other}
     )
-    outcome: dict[str, Any] = {}
-
-    def load() -> None:
-        with Session(engine) as session:
-            try:
-                outcome["report"] = import_file(
-                    session, township=TOWNSHIP, layer="households", path=path
-                )
-            except Exception as exc:  # reported below, with its type
-                outcome["error"] = exc
-
-    thread = threading.Thread(target=load)
-    thread.start()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
-        deadline = time.monotonic() + 60
-        while watcher.execute(_WAITING).scalar_one() == 0:
-            assert thread.is_alive(), f"the first load did not wait: {outcome!r}"
-            assert time.monotonic() < deadline, "the first load never waited"
-            time.sleep(0.02)
+    thread, outcome = _import_in_thread(engine, TOWNSHIP, path)
     reader.execute(text("LOCK TABLE households IN SHARE ROW EXCLUSIVE MODE"))
     tx.commit()
     reader.close()
