@@ -20,7 +20,9 @@ from gis_service.cli import app
 from gis_service.db import make_engine
 from gis_service.errors import InvalidInput
 from layers.export import format_for_file
+from layers.importing import import_file
 from tests.factories import TOWNSHIP, make_township
+from tests.layers.factories_layers import households_frame, write
 
 
 @pytest.mark.parametrize(
@@ -98,7 +100,25 @@ def test_cli_export_follows_the_suffix(
          "--where", "tag=低保", "--bbox", "102,37,103,38"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert pyogrio.read_info(tagged)["features"] == 0  # the township has none
+    assert pyogrio.read_info(tagged)["features"] == 0  # the township has none yet
+    with Session(engine) as session:
+        import_file(
+            session,
+            township=TOWNSHIP,
+            layer="households",
+            path=write(households_frame(3), tmp_path / "h.geojson"),
+        )
+    engine.dispose()
+    for args, codes in (
+        ([], ["H1", "H2", "H3"]),
+        (["--where", "tag=低保"], ["H1"]),  # only H1 is tagged
+        (["--bbox", "102.505,37.105,102.515,37.115"], ["H2"]),
+    ):
+        result = runner.invoke(
+            app, ["export", "households", "-t", TOWNSHIP, "-o", str(tagged), *args]
+        )
+        assert result.exit_code == 0, result.output
+        assert sorted(pyogrio.read_dataframe(tagged)["code"]) == codes, args
     result = runner.invoke(
         app,
         ["export", "households", "-t", TOWNSHIP, "-o", str(tagged), "--where", "tag"],
