@@ -1,68 +1,63 @@
-"""Binary COPY stores exactly what the CSV COPY stores, across chunk boundaries."""
+"""Binary COPY helpers: values, NULLs and text survive the round trip exactly."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
 
 import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-import shapely
-
-from gis_service import bulk
-
-_TABLE = (
-    "CREATE TEMP TABLE _bin (i2 int2, i4 int4, i8 int8, f float8, b bool, t text, "
-    "v varchar(5), a varchar[], g geometry(Geometry, 4326)) ON COMMIT DROP"
-)
-_READ = text("SELECT i2, i4, i8, f, b, t, v, a, ST_AsEWKT(g) FROM _bin ORDER BY i8")
+from gis_service.bulk import copy_columns, read_binary_frame
 
 
-def _frame() -> pd.DataFrame:
-    return pd.DataFrame(
+def test_copy_columns_writes_values_and_nulls(session: Session) -> None:
+    session.execute(
+        text(
+            "CREATE TEMP TABLE _bin (a int8, b bool, c text, d timestamptz, "
+            "e float8, f int2)"
+        )
+    )
+    at = int(datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC).timestamp() * 1e6)
+    written = copy_columns(
+        session,
+        "_bin",
         {
-            "i2": pd.array([1, None, -3, 32767, 5], dtype="Int64"),
-            "i4": pd.array([1, None, 3, None, 2**31 - 1], dtype="Int64"),
-            "i8": np.arange(5),
-            "f": [np.nan, 1.5, None, -0.25, np.inf],
-            "b": [True, None, False, True, None],
-            "t": ["户主", None, "", "a,b\"c", np.nan],
-            "v": [1, "xy", None, pd.NA, "五个字正好"],
-            "a": [["低保", "残疾"], [], None, ("x",), ['q"', "d,e"]],
-            "g": [shapely.Point(102.5, 37.1), None, shapely.Point(1, 2),
-                  shapely.from_wkt("POINT EMPTY"),
-                  shapely.from_wkt("MULTIPOLYGON(((0 0,1 0,1 1,0 0)))")],
-        }
+            "a": ("int8", np.array([1, -2, 3]), np.array([False, False, True])),
+            "b": ("bool", np.array([True, False, True]), None),
+            "c": ("text", np.array(["拥有", None, ""], dtype=object),
+                  np.array([False, True, False])),
+            "d": ("timestamptz", np.array([at, 0, at]), None),
+            "e": ("float8", np.array([102.5, -0.25, 1e-7]), None),
+            "f": ("int2", np.array([7, -1, 0]), None),
+        },
     )  # fmt: skip
+    rows = session.execute(text("SELECT * FROM _bin ORDER BY e")).all()
+    assert written == 3
+    assert [tuple(r) for r in rows] == [
+        (-2, False, None, datetime(1970, 1, 1, tzinfo=UTC), -0.25, -1),
+        (None, True, "",
+         datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC), 1e-7, 0),
+        (1, True, "拥有", datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC),
+         102.5, 7),
+    ]  # fmt: skip
 
 
-def _copy(session: Session, frame: pd.DataFrame) -> list[Any]:
-    session.execute(text("DROP TABLE IF EXISTS _bin"))
-    session.execute(text(_TABLE))
-    bulk.copy_frame(
-        session, "_bin", frame, geometry_columns=["g"], array_columns=["a"],
-        column_srid=True,
-    )  # fmt: skip
-    return [tuple(r) for r in session.execute(_READ)]
+def test_read_binary_frame_reads_fixed_width_columns(session: Session) -> None:
+    frame = read_binary_frame(
+        session,
+        "SELECT g::int8 AS id, g * 0.5::float8 AS x, (g %% 2)::int2 AS odd "
+        "FROM generate_series(1, %(n)s) g",
+        {"n": 4},
+        {"id": "int8", "x": "float8", "odd": "int2"},
+    )
+    assert frame["id"].tolist() == [1, 2, 3, 4]
+    assert frame["x"].tolist() == [0.5, 1.0, 1.5, 2.0]
+    assert frame["odd"].tolist() == [1, 0, 1, 0]
+    assert frame["id"].dtype == np.int64
 
 
-def test_binary_and_csv_store_the_same_rows(
-    session: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(bulk, "BINARY_CHUNK_ROWS", 2)  # three chunks
-    binary = _copy(session, _frame())
-    monkeypatch.setattr(bulk, "_BINARY_ENCODERS", set())  # every column as CSV
-    csv = _copy(session, _frame())
-    assert binary == csv
-    assert binary[2][5] is None  # '' is NULL, as CSV's NULL '' has it
-    assert binary[0][7] == ["低保", "残疾"] and binary[1][7] == []
-
-
-def test_binary_copy_refuses_to_wrap_an_integer(session: Session) -> None:
-    session.execute(text(_TABLE))
-    frame = pd.DataFrame({"i8": [1], "i2": [40000]})
-    with pytest.raises(Exception, match="does not fit in int2"):
-        bulk.copy_frame(session, "_bin", frame)
+def test_read_binary_frame_refuses_nulls(session: Session) -> None:
+    with pytest.raises(ValueError, match="NULL"):
+        read_binary_frame(session, "SELECT NULL::int8 AS a", None, {"a": "int8"})
