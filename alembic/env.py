@@ -12,10 +12,10 @@ from sqlalchemy import pool
 from geoalchemy2 import alembic_helpers
 
 from alembic import context
-from gis_service.all_models import metadata
-from gis_service.db import make_engine
-from gis_service.embedded import resolve_database_url
-from gis_service.settings import get_settings
+from gis_service.app.all_models import metadata
+from gis_service.core.db import make_engine
+from gis_service.core.embedded import resolve_database_url
+from gis_service.core.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get(

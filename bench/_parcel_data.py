@@ -66,9 +66,9 @@ def load_parcels(session: Session, township: str, frame: gpd.GeoDataFrame) -> No
     """Replace ``township`` with these parcels and their holders (COPY + INSERT)."""
     from sqlalchemy import text
 
-    from gis_service.bulk import copy_frame
-    from gis_service.db import atomic
-    from gis_service.demo import delete_township
+    from gis_service.app.demo.load import delete_township
+    from gis_service.core.bulk import copy_frame
+    from gis_service.core.db import atomic
 
     with atomic(session):
         delete_township(session, township=township)

@@ -5,7 +5,7 @@ households (0.5% outside every grid), then times in one process on the same data
 
   * bare ``shapely.STRtree(grids).query(points, predicate="intersects")``
   * ``geopandas.sjoin(points, grids, predicate="within")``
-  * ``grids.assignment.assign_households`` (binary COPY read, vectorised locate,
+  * ``grids.assignment.service.assign_households`` (binary COPY read, vectorised locate,
     cadre step, stored in ``household_assignments``, commit): cold (every
     household unassigned: the township's partition is rebuilt and swapped in)
     and warm (after 1% of households moved: the changed rows are upserted)
@@ -36,10 +36,10 @@ import geopandas as gpd
 import shapely
 
 from alembic import command
-from gis_service.bulk import copy_frame
-from gis_service.db import make_engine
-from grids.assignment import assign_households, plan_assignment
-from grids.assignment_store import drop_partition
+from gis_service.core.bulk import copy_frame
+from gis_service.core.db import make_engine
+from grids.assignment.service import assign_households, plan_assignment
+from grids.assignment.store import drop_partition
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = "bare STRtree.query (build + query)"
@@ -153,7 +153,7 @@ def main() -> None:
     args = parser.parse_args()
     server = args.database_url
     if not server:
-        from gis_service.cli import database_url
+        from gis_service.core.cli import database_url
 
         server = database_url()
     grids, points = make_data(args.households, args.grids)

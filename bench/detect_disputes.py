@@ -4,7 +4,7 @@ Same data, same process: a Voronoi tessellation with ~3 % of parcels spilling
 over their neighbours and ~2 % digitising slivers (bench/_parcel_data.py) is
 loaded into PostGIS as township 620623999000, then timed through
 
-* the service (``layers.disputes.detect_disputes``: detection SQL, records,
+* the service (``layers.disputes.detect.detect_disputes``: detection SQL, records,
   findings; a first run creating every dispute and a re-run reconciling them),
 * geopandas sjoin + vectorised shapely intersection (+ equal-area measurement
   and the same thresholds), the peer the target is set against,
@@ -31,11 +31,11 @@ import geopandas as gpd
 import shapely
 
 from bench._parcel_data import load_parcels, make_parcels
-from gis_service.cli import database_url
-from gis_service.db import atomic, make_engine
-from gis_service.demo import delete_township
-from gis_service.settings import DisputeSettings
-from layers.disputes import SQL, detect_disputes
+from gis_service.app.demo.load import delete_township
+from gis_service.core.cli import database_url
+from gis_service.core.db import atomic, make_engine
+from gis_service.core.settings import DisputeSettings
+from layers.disputes.detect import SQL, detect_disputes
 
 TOWNSHIP = "620623999000"
 

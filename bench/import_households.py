@@ -1,8 +1,8 @@
 """Import 100 000 households from a GeoPackage: GridGIS vs a bare geopandas load.
 
-GridGIS: ``layers.importing.import_file``: read, validate every feature, write,
+GridGIS: ``layers.io.importing.import_file``: read, validate every feature, write,
 then assign every household to its grid and cadre. A township's first import
-COPYs into a new partition and builds its indexes once (``layers.first_load``);
+COPYs into a new partition and builds its indexes once (``layers.io.first_load``);
 later imports stage the rows and upsert (UPDATE + INSERT) through the parent.
 Peer: ``geopandas.read_file`` + ``GeoDataFrame.to_postgis`` of the same file into a
 fresh table, same server, same run. Both run on a scratch database made here.
@@ -34,8 +34,8 @@ import geopandas as gpd
 import pyogrio
 import shapely
 
-from gis_service.db import make_engine
-from gis_service.settings import get_settings
+from gis_service.core.db import make_engine
+from gis_service.core.settings import get_settings
 from grids.models import HOUSEHOLD_TAGS
 
 TOWNSHIP = "620623101000"
@@ -78,7 +78,7 @@ def server_url(given: str | None) -> str:
     url = given or os.environ.get("GRIDGIS_TEST_DATABASE_URL")
     if url:
         return url
-    from gis_service.cli import database_url
+    from gis_service.core.cli import database_url
 
     return database_url(get_settings())
 
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    import layers.importing as importing
+    import layers.io.importing as importing
     from tests.conftest import drop_database
 
     url = scratch_database(server_url(args.database_url))

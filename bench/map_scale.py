@@ -18,19 +18,19 @@ import folium
 import numpy as np
 from playwright.sync_api import sync_playwright
 
-from gis_service.demo_data import generate
-from gis_service.privacy import mask_phone
+from gis_service.app.demo.data import generate
+from gis_service.core.privacy import mask_phone
 from grids.models import PRIORITY_TAGS
 from maps.assets import VENDOR_DIR
-from maps.basemaps import MapOptions, new_map
-from maps.page import finish_map, html_table
-from maps.render import (
+from maps.render.basemaps import MapOptions, new_map
+from maps.render.coverage import (
     STATUS_LABELS,
     STATUSES,
     CoverageData,
     render_coverage,
     to_html,
 )
+from maps.render.page import finish_map, html_table
 
 OUT = Path(__file__).with_name("out")
 NAIVE_MAX = 10_000

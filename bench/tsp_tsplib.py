@@ -1,4 +1,4 @@
-"""TSPLIB benchmark of grids.tsp against nearest neighbour + 2-opt (same process).
+"""TSPLIB benchmark of grids.routing.tsp vs nearest neighbour + 2-opt (same process).
 
 Instances with published optima (eil51 ... a280, copied from ../shared/data/tsplib into
 bench/tsplib/; the originals are used when present). Distances follow TSPLIB rounding:
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grids.tsp import baseline_tour, held_karp, solve_tour, tour_length
+from grids.routing.tsp import baseline_tour, held_karp, solve_tour, tour_length
 
 HERE = Path(__file__).resolve().parent
 SOURCES = (HERE.parent.parent / "shared" / "data" / "tsplib", HERE / "tsplib")
@@ -99,7 +99,7 @@ def main() -> None:
     best = optima(folder)
     print(f"data: {folder}")
     header = (
-        f"{'instance':<9}{'n':>5}{'optimum':>9} | {'grids.tsp':>9}{'gap%':>7}"
+        f"{'instance':<9}{'n':>5}{'optimum':>9} | {'grids.routing.tsp':>9}{'gap%':>7}"
         f"{'bound gap%':>11}{'s/solve':>9} | {'nn+2opt':>8}{'gap%':>7}{'s/solve':>9}"
         " | ratio"
     )
@@ -130,7 +130,7 @@ def main() -> None:
             f"{bgap:>7.2f}{base_time:>9.3f} | {base.length / tour.length:.3f}"
         )
     print(
-        f"mean gap to optimum: grids.tsp {statistics.mean(ours_gaps):.2f}% "
+        f"mean gap to optimum: grids.routing.tsp {statistics.mean(ours_gaps):.2f}% "
         f"vs nn+2opt {statistics.mean(base_gaps):.2f}%"
     )
 

@@ -25,8 +25,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.sql.expression import true as sa_true
 
-from gis_service.db import Base
-from gis_service.models import created_at, enum_check, geometry, township_fk, updated_at
+from gis_service.core.db import Base
+from gis_service.core.models import (
+    created_at,
+    enum_check,
+    geometry,
+    township_fk,
+    updated_at,
+)
 
 HOUSEHOLD_TAGS = (
     "低保", "特困", "防返贫监测", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户",
@@ -122,7 +128,7 @@ class Household(Base):
     Its grid and cadre live in ``household_assignments`` (read both through the
     view ``households_assigned``). LIST-partitioned by township (migration 0070):
     a township's first import builds and attaches its own partition
-    (``layers.first_load``); other households land in ``households_default``.
+    (``layers.io.first_load``); other households land in ``households_default``.
     """
 
     __tablename__ = "households"
@@ -292,7 +298,7 @@ class HouseholdAssignment(Base):
     Kept apart from the wide ``households`` row so a full re-run builds a fresh
     narrow partition (COPY, primary key, then ATTACH, which checks the foreign
     keys in one bulk query) instead of updating a million indexed rows.
-    Partitions are created by ``grids.assignment_store``; no secondary indexes,
+    Partitions are created by ``grids.assignment.store``; no secondary indexes,
     so building one stays cheap (a township's partition is scanned instead).
     """
 

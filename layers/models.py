@@ -20,8 +20,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gis_service.db import Base
-from gis_service.models import created_at, enum_check, geometry, township_fk, updated_at
+from gis_service.core.db import Base
+from gis_service.core.models import (
+    created_at,
+    enum_check,
+    geometry,
+    township_fk,
+    updated_at,
+)
 
 HAZARD_KINDS = ("fire", "flood", "landslide", "road", "building", "other")
 HAZARD_SEVERITIES = ("low", "medium", "high", "critical")

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from branca.element import Element
 
-from gis_service.errors import NotFound
+from gis_service.core.errors import NotFound
 
 logger = logging.getLogger(__name__)
 

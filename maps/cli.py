@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from gis_service.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
-from gis_service.settings import get_settings
+from gis_service.core.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
+from gis_service.core.settings import get_settings
 
 map_app = typer.Typer(
     help="Write coverage, route and dispute maps to HTML files that open offline.",
@@ -80,7 +80,7 @@ def route(
     as_json: JsonOpt = False,
 ) -> None:
     """Route map of a cadre's due households, as planned by ``visit-route plan``."""
-    from grids.route_cli import parse_start
+    from grids.routing.cli import parse_start
 
     lon, lat = parse_start(start)
     _write(

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gis_service.errors import InvalidInput
-from gis_service.settings import MapSettings
+from gis_service.core.errors import InvalidInput
+from gis_service.core.settings import MapSettings
 from maps import queries, service
 from maps.assets import copy_assets
 

@@ -1,9 +1,9 @@
 """The maps' own reads: plain rows out of PostGIS, every statement scoped by township.
 
 Household status and grid coverage are not read here: they come from
-``grids.coverage`` (the one rule for both the reports and the maps), routes from
-``grids.visit_routes``. A grid's subtree is ``path LIKE p || '%'``, with the path
-from ``grids.scope.grid_path``.
+``grids.visits.coverage`` (the one rule for both the reports and the maps), routes from
+``grids.routing.planner``. A grid's subtree is ``path LIKE p || '%'``, with the path
+from ``grids.tree.scope.grid_path``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from gis_service.errors import NotFound
+from gis_service.core.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ OPEN_DISPUTE_STATUSES = ("open", "mediating")
 TOWNSHIP_NAME = text("SELECT name FROM townships WHERE code = :t")
 
 # Grid polygons of the township (or of :grid_path's subtree) with a label point;
-# their coverage numbers are merged in from grids.coverage.coverage_by_grid.
+# their coverage numbers are merged in from grids.visits.coverage.coverage_by_grid.
 GRID_SHAPES = text(
     """
     SELECT g.id, g.code, g.name, g.level, g.depth,

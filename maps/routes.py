@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
-from gis_service.deps import SessionDep, SettingsDep, TownshipDep
-from gis_service.inputs import Instant, RowId
+from gis_service.core.deps import SessionDep, SettingsDep, TownshipDep
+from gis_service.core.inputs import Instant, RowId
 from maps import service
 from maps.assets import URL_PREFIX, asset_file
 

@@ -1,9 +1,9 @@
 """Map services: gather (and mask) the plain data, render it, return the page.
 
 Each public ``*_page`` function is the one call a route or CLI command makes; the
-``*_data`` functions are the data→map boundary and ``maps.render`` stays pure.
-Household status and grid coverage come from ``grids.coverage`` (one rule for the
-reports and the maps), the route from ``grids.visit_routes.plan_route``.
+``*_data`` functions are the data→map boundary and ``maps.render.coverage`` stays pure.
+Household status and grid coverage come from ``grids.visits.coverage`` (one rule for the
+reports and the maps), the route from ``grids.routing.planner.plan_route``.
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ import folium
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from gis_service.errors import InvalidInput
-from gis_service.geojson import feature, feature_collection
-from gis_service.privacy import mask_id_number, mask_phone
-from gis_service.settings import MapSettings
-from grids.coverage import coverage_by_grid, household_statuses
-from grids.scope import grid_path
-from grids.visit_routes import find_cadre, plan_route
-from grids.visit_schemas import RoutePlan, RouteRequest
+from gis_service.core.errors import InvalidInput
+from gis_service.core.geojson import feature, feature_collection
+from gis_service.core.privacy import mask_id_number, mask_phone
+from gis_service.core.settings import MapSettings
+from grids.routing.planner import find_cadre, plan_route
+from grids.tree.scope import grid_path
+from grids.visits.coverage import coverage_by_grid, household_statuses
+from grids.visits.schemas import RoutePlan, RouteRequest
 from layers.models import MU_M2
 from maps import queries
 from maps.assets import URL_PREFIX, assets_available
-from maps.basemaps import BASEMAPS, MapOptions
-from maps.render import (
+from maps.render.basemaps import BASEMAPS, MapOptions
+from maps.render.coverage import (
     STATUS_LABELS,
     CoverageData,
     DisputeData,
@@ -95,7 +95,7 @@ def coverage_data(
 ) -> CoverageData:
     """Grids with coverage, households with status, hazards and open disputes.
 
-    Household status and the grid numbers are those of ``grids.coverage``: grids
+    Household status and the grid numbers are those of ``grids.visits.coverage``: grids
     are shaded by the share visited in [since, as_of), as GET coverage/grids.
     """
     as_of = as_of or datetime.now(UTC)

@@ -24,10 +24,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from alembic import command
-from gis_service.db import get_session, make_engine
-from gis_service.embedded import EmbeddedCluster
-from gis_service.main import create_app
-from gis_service.settings import EmbeddedSettings, Settings
+from gis_service.app.main import create_app
+from gis_service.core.db import get_session, make_engine
+from gis_service.core.embedded import EmbeddedCluster
+from gis_service.core.settings import EmbeddedSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

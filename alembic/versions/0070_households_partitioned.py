@@ -1,7 +1,7 @@
 """Households LIST-partitioned by township, with a default partition.
 
 A township's first import builds its partition as a bare table, builds the
-indexes in bulk and ATTACHes it (``layers.first_load``): maintaining the primary
+indexes in bulk and ATTACHes it (``layers.io.first_load``): maintaining the primary
 key, the unique code key and the GIST index row by row cost ~0.7 s per 100 000
 households more than building them once. Households that arrive any other way
 (the demo, a single insert) go to ``households_default``. The primary key

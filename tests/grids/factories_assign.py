@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from shapely.geometry import Polygon, box
 
-from grids.assignment_store import assign_to
+from grids.assignment.store import assign_to
 from tests.factories import TOWNSHIP
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from grids.assignment_store import assign_to
+from grids.assignment.store import assign_to
 from tests.factories import (
     TOWNSHIP,
     make_cadre,

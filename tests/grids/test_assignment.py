@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.errors import NotFound
-from grids.assignment import assign_households, locate_households
+from gis_service.core.errors import NotFound
+from grids.assignment.service import assign_households, locate_households
 from tests.factories import (
     TOWNSHIP,
     make_cadre,

@@ -7,12 +7,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.demo import load_demo
-from gis_service.errors import NotFound
-from grids.assignment import assign_households
-from grids.hierarchy import hierarchy_report
-from grids.integrity import integrity_report
-from grids.reports import grid_rollup
+from gis_service.app.demo.load import load_demo
+from gis_service.core.errors import NotFound
+from grids.assignment.reports import grid_rollup
+from grids.assignment.service import assign_households
+from grids.tree.hierarchy import hierarchy_report
+from grids.tree.integrity import integrity_report
 from tests.factories import (
     TOWNSHIP,
     make_cadre,

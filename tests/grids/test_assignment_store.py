@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alembic import command
-from gis_service.db import make_engine
-from gis_service.errors import InvalidInput
-from grids.assignment import assign_households
-from grids.assignment_store import partition_name, replace_partition
+from gis_service.core.db import make_engine
+from gis_service.core.errors import InvalidInput
+from grids.assignment.service import assign_households
+from grids.assignment.store import partition_name, replace_partition
 from tests.conftest import alembic_config, create_database, drop_database
 from tests.factories import (
     OTHER_TOWNSHIP,

@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 
 from pyproj import Geod
 
-from grids.coverage import (
+from grids.visits.coverage import (
     coverage_by_cadre,
     coverage_by_grid,
     household_statuses,
     set_rules,
     uncovered_households,
 )
-from grids.visit_schemas import RuleSet
+from grids.visits.schemas import RuleSet
 from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import LAT, Town, at, make_town, make_visit_rows
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from grids.demands import closure_report, create_demand, transition_demand
-from grids.visit_schemas import DemandCreate, DemandTransition
+from grids.visits.demands import closure_report, create_demand, transition_demand
+from grids.visits.schemas import DemandCreate, DemandTransition
 from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import make_town
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from grids.tsp import (
+from grids.routing.tsp import (
     baseline_tour,
     great_circle_matrix,
     held_karp,

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from grids.day_plans import plan_grid_day
-from grids.tsp import great_circle_matrix, tour_length
-from grids.visit_routes import plan_route
-from grids.visit_schemas import DayPlanRequest, RouteRequest
+from grids.routing.day_plans import plan_grid_day
+from grids.routing.planner import plan_route
+from grids.routing.tsp import great_circle_matrix, tour_length
+from grids.visits.schemas import DayPlanRequest, RouteRequest
 from tests.factories import TOWNSHIP, make_households, make_township
 from tests.grids.factories_visits import assign, make_road, make_town
 

@@ -23,7 +23,7 @@ from pyproj import Geod
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from grids.assignment_store import assign_to
+from grids.assignment.store import assign_to
 from tests.factories import (
     TOWNSHIP,
     ewkt,

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 import shapely
 
-from gis_service.settings import DisputeSettings
-from layers.disputes import detect_disputes
+from gis_service.core.settings import DisputeSettings
+from layers.disputes.detect import detect_disputes
 from layers.models import MU_M2
 from tests.factories import OTHER_TOWNSHIP, TOWNSHIP
 from tests.layers.factories_disputes import (

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 import shapely
 from shapely.geometry import shape
 
-from layers.dispute_schemas import (
+from layers.disputes.schemas import (
     DetectionOut,
     DisputeDetailOut,
     DisputeList,

@@ -10,8 +10,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from gis_service.cli import app
-from gis_service.db import make_engine
+from gis_service.app.cli import app
+from gis_service.core.db import make_engine
 from tests.factories import TOWNSHIP
 from tests.layers.factories_disputes import make_pasture
 

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 import pyogrio
 
-from gis_service.cli import app
-from gis_service.db import make_engine
-from gis_service.errors import InvalidInput
-from layers.export import format_for_file
-from layers.importing import import_file
+from gis_service.app.cli import app
+from gis_service.core.db import make_engine
+from gis_service.core.errors import InvalidInput
+from layers.io.export import format_for_file
+from layers.io.importing import import_file
 from tests.factories import TOWNSHIP, make_township
 from tests.layers.factories_layers import households_frame, write
 

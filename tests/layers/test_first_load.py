@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.errors import InvalidInput, NotFound
-from grids.assignment import reassign
-from layers.importing import import_file
-from layers.specs import get_layer
+from gis_service.core.errors import InvalidInput, NotFound
+from grids.assignment.service import reassign
+from layers.io.importing import import_file
+from layers.io.specs import get_layer
 from tests.factories import TOWNSHIP, make_township
 from tests.layers.factories_layers import households_frame, write
 

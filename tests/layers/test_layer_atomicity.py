@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 
 from shapely.geometry import Point
 
-from gis_service.cli import app
-from gis_service.db import make_engine
-from gis_service.errors import InvalidInput
-from gis_service.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
-from layers.importing import import_file
+from gis_service.app.cli import app
+from gis_service.core.db import make_engine
+from gis_service.core.errors import InvalidInput
+from gis_service.core.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
+from layers.io.importing import import_file
 from tests.factories import TOWNSHIP, make_township
 from tests.layers.factories_layers import households_frame, write
 

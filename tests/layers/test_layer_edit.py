@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from grids.assignment_store import assign_to
+from grids.assignment.store import assign_to
 from tests.factories import TOWNSHIP, make_grid, make_households, make_township, square
 from tests.layers.factories_layers import GEOJSON, ID_NUMBER, PHONE, PROBLEM
 

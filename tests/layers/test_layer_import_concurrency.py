@@ -15,10 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from gis_service.db import make_engine
-from layers import first_load, staging
-from layers.importing import import_file
-from layers.specs import get_layer
+from gis_service.core.db import make_engine
+from layers.io import first_load, staging
+from layers.io.importing import import_file
+from layers.io.specs import get_layer
 from tests.factories import TOWNSHIP, make_township
 from tests.layers.factories_layers import households_frame, write
 

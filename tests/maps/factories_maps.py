@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from grids.assignment_store import upsert_assignments
+from grids.assignment.store import upsert_assignments
 from tests.factories import (
     TOWNSHIP,
     ewkt,

@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from grids.visit_routes import plan_route
-from grids.visit_schemas import RouteRequest
-from maps.render import STATUS_COLORS
+from grids.routing.planner import plan_route
+from grids.visits.schemas import RouteRequest
+from maps.render.coverage import STATUS_COLORS
 from tests.factories import TOWNSHIP
 from tests.maps.factories_maps import AS_OF, STATUS, build_map_township
 

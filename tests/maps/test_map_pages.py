@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from gis_service.settings import MapSettings, Settings
+from gis_service.core.settings import MapSettings, Settings
 from tests.factories import OTHER_TOWNSHIP, TOWNSHIP, make_township
 from tests.maps.factories_maps import AS_OF, ID_NUMBER, PHONE, build_map_township
 

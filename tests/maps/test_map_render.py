@@ -8,10 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from gis_service.gcj02 import wgs84_to_gcj02
-from maps.basemaps import MapOptions
-from maps.elements import decode_points, encode_points
-from maps.render import (
+from gis_service.core.gcj02 import wgs84_to_gcj02
+from maps.render.basemaps import MapOptions
+from maps.render.coverage import (
     HAZARD_MARKER_LIMIT,
     STATUS_COLORS,
     CoverageData,
@@ -21,6 +20,7 @@ from maps.render import (
     status_counts,
     to_html,
 )
+from maps.render.elements import decode_points, encode_points
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The route map is the real plan (grids.visit_routes.plan_route), drawn."""
+"""The route map is the real plan (grids.routing.planner.plan_route), drawn."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from gis_service.errors import InvalidInput, NotFound
-from grids.visit_routes import plan_route
-from grids.visit_schemas import RouteRequest
+from gis_service.core.errors import InvalidInput, NotFound
+from grids.routing.planner import plan_route
+from grids.visits.schemas import RouteRequest
 from maps import service
-from maps.basemaps import MapOptions
-from maps.render import RouteData, render_route, to_html
+from maps.render.basemaps import MapOptions
+from maps.render.coverage import RouteData, render_route, to_html
 from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import make_road
 from tests.maps.factories_maps import AS_OF, PHONE, build_map_township

@@ -1,4 +1,4 @@
-"""Household status and grid coverage on the maps: the rules of grids.coverage."""
+"""Household status and grid coverage on the maps: grids.visits.coverage rules."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.errors import NotFound
-from grids.coverage import coverage_by_grid, household_statuses, set_rules
-from grids.visit_schemas import RuleSet
+from gis_service.core.errors import NotFound
+from grids.visits.coverage import coverage_by_grid, household_statuses, set_rules
+from grids.visits.schemas import RuleSet
 from maps import service
 from tests.factories import TOWNSHIP
 from tests.maps.factories_maps import (

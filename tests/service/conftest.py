@@ -10,10 +10,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from gis_service.db import make_engine
-from gis_service.demo import load_demo
-from gis_service.main import create_app
-from gis_service.settings import Settings
+from gis_service.app.demo.load import load_demo
+from gis_service.app.main import create_app
+from gis_service.core.db import make_engine
+from gis_service.core.settings import Settings
 from tests.conftest import drop_database, migrated_database
 
 DEMO_TOWNSHIP = "620623101000"

@@ -21,8 +21,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy import Engine, text
 
-from gis_service.main import create_app
-from layers.specs import LAYERS
+from gis_service.app.main import create_app
+from layers.io.specs import LAYERS
 from tests.service.conftest import DEMO_TOWNSHIP
 
 EXAMPLES = int(os.environ.get("GRIDGIS_FUZZ_EXAMPLES", "4"))

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.bulk import copy_columns, read_binary_frame
+from gis_service.core.bulk import copy_columns, read_binary_frame
 
 
 def test_copy_columns_writes_values_and_nulls(session: Session) -> None:

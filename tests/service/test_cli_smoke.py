@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from gis_service.cli import app
+from gis_service.app.cli import app
 from tests.service.conftest import DEMO_TOWNSHIP
 
 T = ["-t", DEMO_TOWNSHIP]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 import shapely
 
-from gis_service import bulk
+from gis_service.core import bulk
 
 _TABLE = (
     "CREATE TEMP TABLE _bin (i2 int2, i4 int4, i8 int8, f float8, b bool, t text, "

@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alembic import command
-from gis_service.db import make_engine
-from gis_service.demo import load_demo, write_township
-from gis_service.demo_data import generate
-from gis_service.privacy import mask_id_number, mask_phone
-from gis_service.townships import township_counts
-from grids.assignment_store import assign_to
+from gis_service.app.demo.data import generate
+from gis_service.app.demo.load import load_demo, write_township
+from gis_service.core.db import make_engine
+from gis_service.core.privacy import mask_id_number, mask_phone
+from gis_service.core.townships import township_counts
+from grids.assignment.store import assign_to
 from tests.conftest import alembic_config, create_database, drop_database
 from tests.factories import OTHER_TOWNSHIP, TOWNSHIP, make_grid, make_township, square
 

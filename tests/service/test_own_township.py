@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
-from gis_service.cli import app
+from gis_service.app.cli import app
 
 CODE = "620623102000"
 

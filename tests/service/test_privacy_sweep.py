@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from gis_service.main import create_app
-from gis_service.privacy import mask_id_number, mask_phone
-from layers.export import FORMATS
-from layers.specs import LAYERS
+from gis_service.app.main import create_app
+from gis_service.core.privacy import mask_id_number, mask_phone
+from layers.io.export import FORMATS
+from layers.io.specs import LAYERS
 from tests.service.conftest import DEMO_TOWNSHIP
 
 BASE = f"/townships/{DEMO_TOWNSHIP}"

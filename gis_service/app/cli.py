@@ -1,0 +1,237 @@
+"""The ``gridgis`` command line: db, demo, serve (and the packages' own commands).
+
+Every command prints a readable summary by default and JSON with ``--json``, and
+exits non-zero with a one-line reason on failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from gis_service.core.cli import (
+    JsonOpt,
+    cli_errors,
+    cli_session,
+    database_url,
+    emit,
+    fail,
+)
+from gis_service.core.embedded import EmbeddedCluster, resolve_database_url
+from gis_service.core.errors import GridGISError
+from gis_service.core.settings import get_settings
+
+app = typer.Typer(
+    help="GridGIS: grid-based governance of rural townships.", no_args_is_help=True
+)
+db_app = typer.Typer(
+    help="The database: embedded cluster and migrations.", no_args_is_help=True
+)
+demo_app = typer.Typer(help="The demo township.", invoke_without_command=True)
+townships_app = typer.Typer(
+    help="Townships: add your own before importing its layers.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(townships_app, name="townships")
+
+
+# -- db ---------------------------------------------------------------------------
+@db_app.command("start")
+def db_start(as_json: JsonOpt = False) -> None:
+    """Create (first time) and start the embedded PostgreSQL+PostGIS cluster."""
+    with cli_errors():
+        settings = get_settings()
+        if settings.database_url:
+            fail(
+                "GRIDGIS_DATABASE_URL is set: GridGIS uses that server, "
+                "not the embedded one"
+            )
+        emit(dataclasses.asdict(EmbeddedCluster(settings.embedded).start()), as_json)
+
+
+@db_app.command("stop")
+def db_stop(as_json: JsonOpt = False) -> None:
+    """Stop the embedded cluster (its data stays)."""
+    with cli_errors():
+        emit(
+            dataclasses.asdict(EmbeddedCluster(get_settings().embedded).stop()), as_json
+        )
+
+
+@db_app.command("status")
+def db_status(as_json: JsonOpt = False) -> None:
+    """Show whether the embedded cluster exists and runs, and its URL."""
+    with cli_errors():
+        settings = get_settings()
+        status = dataclasses.asdict(EmbeddedCluster(settings.embedded).status())
+        status["configured_url"] = settings.database_url
+        emit(status, as_json)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL GridGIS uses."""
+    settings = get_settings()
+    typer.echo(resolve_database_url(settings.database_url, settings.embedded))
+
+
+def _alembic_config(url: str) -> Any:
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parents[2]
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
+    config.attributes["url"] = url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head", as_json: JsonOpt = False) -> None:
+    """Apply the migrations (CREATE EXTENSION postgis and every table)."""
+    from alembic import command
+
+    with cli_errors():
+        command.upgrade(_alembic_config(database_url()), revision)
+        emit({"upgraded_to": revision}, as_json)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str, as_json: JsonOpt = False) -> None:
+    """Revert the migrations down to REVISION ('base' drops every table)."""
+    from alembic import command
+
+    with cli_errors():
+        command.downgrade(_alembic_config(database_url()), revision)
+        emit({"downgraded_to": revision}, as_json)
+
+
+# -- townships --------------------------------------------------------------------
+@townships_app.command("add")
+def townships_add(
+    code: Annotated[str, typer.Argument(help="12-digit statistical division code")],
+    name: Annotated[str, typer.Option(help="the township's name, e.g. 抓喜秀龙镇")],
+    county: Annotated[str | None, typer.Option(help="its county")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a township (or rename it); its layers are imported with -t CODE."""
+    from gis_service.core.townships import save_township
+
+    with cli_errors(), cli_session() as session:
+        row = save_township(session, code=code, name=name, county=county)
+    emit(
+        row,
+        as_json,
+        lambda r: (
+            f"township {r['code']} {r['name']} "
+            + ("created" if r["created"] else "updated")
+        ),
+    )
+
+
+@townships_app.command("list")
+def townships_list(as_json: JsonOpt = False) -> None:
+    """Every township with its household count."""
+    from gis_service.core.townships import list_townships
+
+    with cli_errors(), cli_session() as session:
+        rows = list_townships(session)
+    emit(
+        rows,
+        as_json,
+        lambda rs: (
+            "\n".join(
+                f"{r['code']}  {r['name']}  ({r['households']} households)" for r in rs
+            )
+            or "no township yet: gridgis townships add CODE --name NAME"
+        ),
+    )
+
+
+# -- demo and serve -----------------------------------------------------------------
+HouseholdsOpt = Annotated[int, typer.Option(min=10, help="households to generate")]
+
+
+@demo_app.callback()
+def demo(
+    ctx: typer.Context,
+    households: HouseholdsOpt = 512,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Start the database, migrate, load the demo township and serve it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with cli_errors():
+        url = database_url()
+        from alembic import command
+
+        command.upgrade(_alembic_config(url), "head")
+        counts = _load_demo(households)
+        typer.echo(
+            "demo township loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+        )
+    typer.echo(
+        f"GridGIS is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+    )
+    _serve(host, port)
+
+
+def _load_demo(households: int) -> dict[str, int]:
+    from gis_service.app.demo.load import load_demo
+
+    with cli_session() as session:
+        return load_demo(session, households=households)
+
+
+@demo_app.command("load")
+def demo_load(households: HouseholdsOpt = 512, as_json: JsonOpt = False) -> None:
+    """(Re)load the seeded demo township; loading twice never duplicates it."""
+    with cli_errors():
+        emit(_load_demo(households), as_json)
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from gis_service.app.main import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command("serve")
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the HTTP service (uvicorn)."""
+    with cli_errors():
+        database_url()  # start the embedded cluster before the first request
+    _serve(host, port)
+
+
+def _register_packages() -> None:
+    """Let each package add its own commands (import, assign, visits, map ...)."""
+    from grids.assignment import cli as grids_cli
+    from grids.visits import cli as visits_cli
+    from layers.disputes import cli as disputes_cli
+    from layers.io import cli as layers_cli
+    from maps import cli as maps_cli
+
+    for module in (layers_cli, grids_cli, visits_cli, disputes_cli, maps_cli):
+        module.register(app)
+
+
+_register_packages()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Entry point that never lets a traceback reach a township user."""
+    try:
+        app()
+    except GridGISError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        sys.exit(1)

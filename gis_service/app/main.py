@@ -1,0 +1,88 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+
+from gis_service import __version__
+from gis_service.app.routes import router as service_router
+from gis_service.core.db import make_engine
+from gis_service.core.deps import reject_unstorable_text
+from gis_service.core.embedded import resolve_database_url
+from gis_service.core.errors import install_error_handlers
+from gis_service.core.settings import Settings
+from grids.assignment.routes import router as grids_router
+from grids.visits.routes import router as visits_router
+from layers.disputes.routes import router as disputes_router
+from layers.io.routes import router as layers_router
+from maps.assets import URL_PREFIX, assets_available
+from maps.routes import router as maps_router
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the engine is made once in the lifespan, not at import time."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "engine", None) is None:
+            url = resolve_database_url(settings.database_url, settings.embedded)
+            app.state.engine = make_engine(url, echo=settings.sql_echo)
+            owned = True
+        else:
+            owned = False  # a test injected its own engine
+        yield
+        if owned:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        docs_url=None,  # served below, from local assets when they are installed
+        title="GridGIS",
+        version=__version__,
+        summary="Grid-based governance of rural townships on PostGIS",
+        lifespan=lifespan,
+        dependencies=[Depends(reject_unstorable_text)],
+    )
+    app.state.settings = settings
+    app.state.engine = None
+    install_error_handlers(app)
+    app.include_router(_summaries_from_docstrings(service_router))
+    app.include_router(_summaries_from_docstrings(grids_router))
+    app.include_router(_summaries_from_docstrings(visits_router))
+    app.include_router(_summaries_from_docstrings(layers_router))
+    app.include_router(_summaries_from_docstrings(disputes_router))
+    app.include_router(_summaries_from_docstrings(maps_router))
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        """Swagger UI from the assets fetched at install time (offline), else a CDN."""
+        if not (assets_available() and settings.map.assets == "local"):
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="GridGIS API")
+        base = URL_PREFIX + "/vendor/swagger-ui/"
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="GridGIS API",
+            swagger_js_url=base + "swagger-ui-bundle.js",
+            swagger_css_url=base + "swagger-ui.css",
+            swagger_favicon_url="",
+        )
+
+    return app
+
+
+def _summaries_from_docstrings(router: APIRouter) -> APIRouter:
+    """Use each route's one-line docstring as its OpenAPI summary."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and not route.summary and route.description:
+            first = route.description.strip().split("\n\n")[0]
+            route.summary = " ".join(first.split()).rstrip(".")
+    return router

@@ -1,0 +1,93 @@
+"""What every ``gridgis`` command shares: output, the one-line failure, a session.
+
+Domain packages build their commands on these; the typer root in
+``gis_service.app.cli`` registers them (so no CLI module imports the root).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from gis_service.core.db import make_engine
+from gis_service.core.embedded import EmbeddedCluster
+from gis_service.core.errors import GridGISError
+from gis_service.core.settings import Settings, get_settings
+from gis_service.core.townships import require_township
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
+
+
+def fail(reason: str) -> None:
+    """Print a one-line reason to stderr and exit 1."""
+    typer.echo(f"error: {reason}", err=True)
+    raise typer.Exit(1)
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], str] | None = None) -> None:
+    """Print ``data`` as JSON or as a readable summary."""
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif render is not None:
+        typer.echo(render(data))
+    elif isinstance(data, dict):
+        width = max((len(str(k)) for k in data), default=0)
+        typer.echo("\n".join(f"{k:<{width}}  {v}" for k, v in data.items()))
+    else:
+        typer.echo(str(data))
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn domain errors into the one-line failure contract."""
+    try:
+        yield
+    except GridGISError as exc:
+        fail(exc.detail)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The configured URL, or the embedded cluster's (started if needed)."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    cluster = EmbeddedCluster(settings.embedded)
+    if not cluster.running():
+        cluster.start()
+    return cluster.url()
+
+
+@contextmanager
+def cli_session() -> Iterator[Session]:
+    """A session for one CLI command."""
+    engine = make_engine(database_url())
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _known_township(value: str) -> str:
+    """Check ``--township`` once for every command: 12 digits, and it exists."""
+    if not (len(value) == 12 and value.isdigit()):
+        fail(f"township code {value!r} is not a 12-digit statistical code")
+    with cli_session() as session:
+        try:
+            require_township(session, township=value)
+        except GridGISError as exc:
+            fail(f"{exc.detail}; add it: gridgis townships add {value} --name NAME")
+    return value
+
+
+TownshipOpt = Annotated[
+    str,
+    typer.Option(
+        "--township", "-t", help="12-digit township code", callback=_known_township
+    ),
+]

@@ -1,0 +1,68 @@
+"""Declarative base, engine factory and the one way to get a session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Engine, MetaData, create_engine
+from sqlalchemy.orm import DeclarativeBase, Session
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every ORM model; constraint names follow NAMING_CONVENTION."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+_DEPTH = "gridgis_atomic_depth"
+
+
+def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
+    """An engine with pre-ping (the embedded cluster may have been restarted)."""
+    return create_engine(url, pool_pre_ping=True, echo=echo, **kwargs)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: one session per request from the app's engine."""
+    engine: Engine = request.app.state.engine
+    with Session(engine) as session:
+        yield session
+
+
+@contextmanager
+def atomic(session: Session) -> Iterator[Session]:
+    """One all-or-nothing unit of work that survives nesting.
+
+    The outermost ``atomic`` commits on success and rolls back on any error; an
+    inner one (a service called by another service, e.g. an import's assignment
+    hook) is a SAVEPOINT, so only the outermost commits and a failure anywhere
+    undoes the whole unit. Works whether or not the session already began a
+    transaction (a dependency may have read from it), which ``session.begin()``
+    would refuse.
+    """
+    depth: int = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
+    try:
+        if depth:
+            with session.begin_nested():
+                yield session
+            return
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    finally:
+        session.info[_DEPTH] = depth

@@ -1,0 +1,235 @@
+"""The embedded default: a private PostgreSQL+PostGIS cluster GridGIS runs itself.
+
+initdb + pg_ctl under a data directory, listening on a Unix socket there and on one
+loopback port (so QGIS or ogrinfo can connect too). PostgreSQL refuses to run as
+root, so as root every server command runs as the ``postgres`` OS user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from gis_service.core.errors import GridGISError
+from gis_service.core.settings import EmbeddedSettings
+
+PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+
+
+class EmbeddedClusterError(GridGISError):
+    """The embedded cluster could not be created, started or stopped."""
+
+    status = 503
+    title = "Embedded database unavailable"
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What ``gridgis db status`` reports."""
+
+    data_dir: str
+    initialised: bool
+    running: bool
+    port: int | None
+    url: str | None
+
+
+def _pg_bin(name: str) -> str:
+    """Find a PostgreSQL server binary (Debian keeps them off PATH)."""
+    for directory in PG_BIN_CANDIDATES:
+        if (directory / name).exists():
+            return str(directory / name)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise EmbeddedClusterError(
+        f"'{name}' not found: install PostgreSQL and PostGIS "
+        "(Debian: apt-get install postgresql-15-postgis-3) or set GRIDGIS_DATABASE_URL"
+    )
+
+
+def _as_server_user(cmd: list[str]) -> list[str]:
+    """Prefix a command so it runs as ``postgres`` when we are root."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_as_server_user(cmd), capture_output=True, text=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedCluster:
+    """One private cluster under ``settings.data_dir``."""
+
+    def __init__(self, settings: EmbeddedSettings) -> None:
+        self.settings = settings
+        self.root = settings.data_dir.resolve()
+        self.pgdata = self.root / "pgdata"
+        self.socket_dir = self.root / "run"
+        self.meta_file = self.root / "cluster.json"
+        self.log_file = self.root / "postgres.log"
+
+    # -- state -----------------------------------------------------------------
+    @property
+    def initialised(self) -> bool:
+        """Whether initdb has run here."""
+        return (self.pgdata / "PG_VERSION").exists()
+
+    @property
+    def port(self) -> int | None:
+        """The loopback port chosen at first start."""
+        if self.settings.port:
+            return self.settings.port
+        if self.meta_file.exists():
+            return int(json.loads(self.meta_file.read_text())["port"])
+        return None
+
+    def running(self) -> bool:
+        """Ask pg_ctl whether the server is up."""
+        if not self.initialised:
+            return False
+        return (
+            _run([_pg_bin("pg_ctl"), "status", "-D", str(self.pgdata)]).returncode == 0
+        )
+
+    def url(self) -> str:
+        """SQLAlchemy URL over the Unix socket."""
+        return (
+            f"postgresql+psycopg2://postgres@/{self.settings.database}"
+            f"?host={self.socket_dir}&port={self.port}"
+        )
+
+    def status(self) -> ClusterStatus:
+        """Summarise the cluster for the CLI."""
+        return ClusterStatus(
+            data_dir=str(self.root),
+            initialised=self.initialised,
+            running=self.running(),
+            port=self.port,
+            url=self.url() if self.port else None,
+        )
+
+    # -- actions ---------------------------------------------------------------
+    def init(self) -> None:
+        """Create the cluster directory and run initdb once."""
+        if self.initialised:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        port = self.settings.port or _free_port()
+        self.meta_file.write_text(json.dumps({"port": port}))
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            shutil.chown(self.socket_dir, "postgres", "postgres")
+            if _run(["test", "-x", str(self.root)]).returncode != 0:
+                raise EmbeddedClusterError(
+                    f"the postgres OS user cannot enter {self.root}; "
+                    "set GRIDGIS_EMBEDDED__DATA_DIR to a directory it can reach"
+                )
+        result = _run(
+            [
+                _pg_bin("initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
+        if result.returncode != 0:
+            raise EmbeddedClusterError(f"initdb failed: {result.stderr.strip()[-400:]}")
+
+    def start(self) -> ClusterStatus:
+        """Create if needed, start if stopped, and make sure the database exists."""
+        self.init()
+        if not self.running():
+            options = (
+                f"-k {self.socket_dir} -p {self.port} "
+                "-c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+            )
+            if os.geteuid() == 0:
+                self.log_file.touch()
+                shutil.chown(self.log_file, "postgres", "postgres")
+            result = _run(
+                [
+                    _pg_bin("pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    str(self.pgdata),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    options,
+                ]
+            )
+            if result.returncode != 0:
+                tail = (
+                    self.log_file.read_text()[-600:] if self.log_file.exists() else ""
+                )
+                raise EmbeddedClusterError(
+                    f"pg_ctl start failed: {result.stderr.strip()[-300:]} {tail}"
+                )
+        self._ensure_database()
+        return self.status()
+
+    def stop(self) -> ClusterStatus:
+        """Stop the server (fast shutdown); the data stays."""
+        if self.running():
+            result = _run(
+                [_pg_bin("pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.pgdata)]
+            )
+            if result.returncode != 0:
+                raise EmbeddedClusterError(
+                    f"pg_ctl stop failed: {result.stderr.strip()}"
+                )
+        return self.status()
+
+    def _ensure_database(self) -> None:
+        psql = [
+            _pg_bin("psql"),
+            "-h",
+            str(self.socket_dir),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+        ]
+        name = self.settings.database
+        exists = _run([*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"])
+        if exists.returncode != 0:
+            raise EmbeddedClusterError(
+                f"cannot reach the cluster: {exists.stderr.strip()}"
+            )
+        if exists.stdout.strip() != "1":
+            created = _run([*psql, f'CREATE DATABASE "{name}"'])
+            if created.returncode != 0:
+                raise EmbeddedClusterError(
+                    f"CREATE DATABASE failed: {created.stderr.strip()}"
+                )
+
+
+def resolve_database_url(database_url: str | None, embedded: EmbeddedSettings) -> str:
+    """The URL to use: the configured one as is, else the embedded cluster's."""
+    if database_url:
+        return database_url
+    return EmbeddedCluster(embedded).url()

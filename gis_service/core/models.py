@@ -1,0 +1,78 @@
+"""Shared model pieces: the township every row belongs to, and column helpers.
+
+Every table carries ``township_code`` (the 12-digit statistical division code) and
+a ``UNIQUE (township_code, id)`` key, and references other rows through composite
+foreign keys ``(township_code, x_id)``. That makes it impossible for a row to point
+into another township, and it is the co-location key for distributing the tables
+later (Citus) or partitioning them by region.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from geoalchemy2 import Geometry
+
+from gis_service.core.db import Base
+
+TOWNSHIP_CODE_PATTERN = r"^[0-9]{12}$"
+
+
+def geometry(kind: str) -> Any:
+    """A geometry column type in EPSG:4326 with a GIST index (GeoAlchemy2's default)."""
+    return Geometry(kind, srid=4326, spatial_index=True)
+
+
+def enum_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    """A CHECK constraint holding a column to an enumeration (values are constants)."""
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+def township_fk(*, index: bool = True) -> Mapped[str]:
+    """The township column every table has.
+
+    Pass ``index=False`` when a UNIQUE (township_code, ...) key already serves
+    township lookups: a second, single-column index only costs every insert.
+    """
+    return mapped_column(
+        String(12),
+        ForeignKey("townships.code", ondelete="CASCADE"),
+        nullable=False,
+        index=index,
+    )
+
+
+def created_at() -> Mapped[datetime]:
+    """Creation timestamp set by the database."""
+    return mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+def updated_at() -> Mapped[datetime]:
+    """Update timestamp set by the database and by ORM updates."""
+    return mapped_column(
+        DateTime(timezone=True),
+        server_default=func.now(),
+        onupdate=func.now(),
+        nullable=False,
+    )
+
+
+class Township(Base):
+    """A township (乡镇): the unit every other row belongs to."""
+
+    __tablename__ = "townships"
+    __table_args__ = (
+        CheckConstraint(f"code ~ '{TOWNSHIP_CODE_PATTERN}'", name="code_12_digits"),
+    )
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    county: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at()

@@ -1,0 +1,367 @@
+"""CLI for visits, demands, coverage and visit routes (``gridgis visits|demands|...``).
+
+Every command calls the same service as the API, prints a readable summary (or JSON
+with ``--json``) and exits non-zero with a one-line reason on failure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from gis_service.core.cli import (
+    JsonOpt,
+    TownshipOpt,
+    cli_errors,
+    cli_session,
+    emit,
+    fail,
+)
+from gis_service.core.errors import InvalidInput
+from grids.visits import coverage, demands
+from grids.visits import log as visits
+from grids.visits.schemas import (
+    DemandCreate,
+    DemandTransition,
+    RuleSet,
+)
+
+visits_app = typer.Typer(help="The visit log (走访).", no_args_is_help=True)
+demands_app = typer.Typer(help="The demand ledger (诉求清单).", no_args_is_help=True)
+coverage_app = typer.Typer(
+    help="Visit coverage and frequency rules.", no_args_is_help=True
+)
+
+Since = Annotated[datetime | None, typer.Option(help="period start")]
+Until = Annotated[datetime | None, typer.Option(help="period end (default now)")]
+FarM = Annotated[float, typer.Option(help="flag GPS fixes farther than this (m)")]
+Limit = Annotated[int, typer.Option(min=1, max=10_000)]
+
+
+def dump(data: Any) -> Any:
+    """Plain JSON-able data from schemas (and lists of them)."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if isinstance(data, list):
+        return [dump(d) for d in data]
+    return data
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A plain text table of some columns."""
+    if not rows:
+        return "(none)"
+    cells = [
+        [("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows
+    ]
+    widths = [
+        max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)
+    ]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells
+    ]
+    return "\n".join(lines)
+
+
+def validated(model: type[BaseModel], **values: Any) -> Any:
+    """Build a request schema, turning validation errors into a one-line failure."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"{'.'.join(str(p) for p in first['loc']) or 'input'}: {first['msg']}")
+
+
+# -- visits -------------------------------------------------------------------------
+@visits_app.command("import")
+def import_visits(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON")
+    ],
+    township: TownshipOpt,
+    far_m: FarM = visits.FAR_FIX_M,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a day's visits from a CSV or JSON file: all or nothing."""
+    media = "application/json" if file.suffix.lower() == ".json" else "text/csv"
+    with cli_errors(), cli_session() as session:
+        try:
+            batch = visits.import_visits(
+                session, township=township, content=file.read_bytes(), media_type=media,
+                actor="cli", far_m=far_m,
+            )  # fmt: skip
+        except InvalidInput as exc:
+            for err in exc.errors[:20]:
+                where = f"row {err.get('feature')}: {err.get('field')}"
+                typer.echo(f"{where}: {err.get('reason')}", err=True)
+            raise
+    emit(
+        dump(batch),
+        as_json,
+        lambda b: (
+            f"{b['inserted']} visits, {b['demands']} demands recorded; "
+            f"{b['far']} GPS fixes over {far_m:.0f} m"
+        ),
+    )
+
+
+@visits_app.command("list")
+def list_visits(
+    township: TownshipOpt,
+    household: str | None = None,
+    cadre: str | None = None,
+    since: Since = None,
+    until: Until = None,
+    far_only: Annotated[
+        bool, typer.Option("--far-only", help="only far GPS fixes")
+    ] = False,
+    far_m: FarM = visits.FAR_FIX_M,
+    limit: Limit = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """Visits newest first (``--far-only``: probably not made on site)."""
+    with cli_errors(), cli_session() as session:
+        rows = visits.list_visits(
+            session, township=township, household=household, cadre=cadre, since=since,
+            until=until, far_only=far_only, far_m=far_m, limit=limit,
+        )  # fmt: skip
+    cols = [
+        "id",
+        "household",
+        "cadre",
+        "visited_at",
+        "purpose",
+        "fix_distance_m",
+        "far",
+    ]
+    emit(dump(rows), as_json, lambda r: _table(r, cols))
+
+
+# -- demands ------------------------------------------------------------------------
+@demands_app.command("add")
+def add_demand(
+    township: TownshipOpt,
+    household: Annotated[str, typer.Option(help="household code")],
+    category: Annotated[str, typer.Option(help="employment, medical, ...")],
+    description: Annotated[str, typer.Option()],
+    due: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    owner: Annotated[str | None, typer.Option(help="owner cadre code")] = None,
+    actor: str = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a demand of a household."""
+    demand = validated(
+        DemandCreate, household=household, category=category, description=description,
+        due_date=due.date() if due else None, owner=owner, actor=actor,
+    )  # fmt: skip
+    with cli_errors(), cli_session() as session:
+        out = demands.create_demand(session, township=township, demand=demand)
+    emit(dump(out), as_json)
+
+
+@demands_app.command("move")
+def move_demand(
+    demand_id: int,
+    status: Annotated[str, typer.Argument(help="in_progress, resolved or escalated")],
+    township: TownshipOpt,
+    actor: Annotated[str, typer.Option()] = "cli",
+    note: str | None = None,
+    resolution: str | None = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a demand to a new status (illegal moves are refused)."""
+    change = validated(
+        DemandTransition, status=status, actor=actor, note=note, resolution=resolution
+    )
+    with cli_errors(), cli_session() as session:
+        out = demands.transition_demand(
+            session, township=township, demand_id=demand_id, change=change
+        )
+    emit(dump(out), as_json)
+
+
+@demands_app.command("list")
+def list_demands(
+    township: TownshipOpt,
+    status: str | None = None,
+    grid: str | None = None,
+    owner: str | None = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="overdue only")] = False,
+    as_of: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    limit: Limit = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """The ledger, most overdue first (``--overdue`` for the overdue list)."""
+    with cli_errors(), cli_session() as session:
+        rows = demands.list_demands(
+            session, township=township, status=status, grid=grid, owner=owner,
+            overdue_only=overdue, as_of=as_of.date() if as_of else None, limit=limit,
+        )  # fmt: skip
+    cols = [
+        "id",
+        "household",
+        "category",
+        "status",
+        "owner",
+        "due_date",
+        "overdue_days",
+    ]
+    emit(dump(rows), as_json, lambda r: _table(r, cols))
+
+
+@demands_app.command("history")
+def demand_history(
+    demand_id: int, township: TownshipOpt, as_json: JsonOpt = False
+) -> None:
+    """Every status change of a demand."""
+    with cli_errors(), cli_session() as session:
+        rows = demands.demand_history(session, township=township, demand_id=demand_id)
+    emit(
+        dump(rows),
+        as_json,
+        lambda r: _table(r, ["at", "from_status", "to_status", "actor", "note"]),
+    )
+
+
+@demands_app.command("closure")
+def closure(
+    township: TownshipOpt,
+    since: Since = None,
+    until: Until = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Closure rate of the township and of every grid (rolled up)."""
+    with cli_errors(), cli_session() as session:
+        report = demands.closure_report(
+            session, township=township, since=since, until=until
+        )
+
+    def render(r: dict[str, Any]) -> str:
+        rows = [
+            {"grid": "  " * (g["depth"] or 0) + (g["code"] or ""), **g}
+            for g in r["grids"]
+        ]
+        return f"{r['township']['name']}: {r['township']['summary']}\n" + _table(
+            rows, ["grid", "name", "summary", "overdue"]
+        )
+
+    emit(dump(report), as_json, render)
+
+
+# -- coverage -----------------------------------------------------------------------
+def _coverage_render(r: dict[str, Any]) -> str:
+    head = (
+        f"{r['since'][:10]} .. {r['until'][:10]}: {r['township']['visited']}/"
+        f"{r['township']['households']} visited, {r['township']['due']} due"
+    )
+    cols = [
+        "code",
+        "name",
+        "households",
+        "visited",
+        "up_to_date",
+        "due",
+        "visits",
+        "far_visits",
+    ]
+    return head + "\n" + _table(r["rows"], cols)
+
+
+@coverage_app.command("grids")
+def coverage_grids(
+    township: TownshipOpt,
+    since: Since = None,
+    until: Until = None,
+    grid: str | None = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Households visited and up to date per grid (rolled up the tree)."""
+    with cli_errors(), cli_session() as session:
+        report = coverage.coverage_by_grid(
+            session, township=township, since=since, until=until, grid=grid
+        )
+    emit(dump(report), as_json, _coverage_render)
+
+
+@coverage_app.command("cadres")
+def coverage_cadres(
+    township: TownshipOpt,
+    since: Since = None,
+    until: Until = None,
+    cadre: str | None = None,
+    far_m: FarM = visits.FAR_FIX_M,
+    as_json: JsonOpt = False,
+) -> None:
+    """Coverage per cadre, with visits made and far GPS fixes."""
+    with cli_errors(), cli_session() as session:
+        report = coverage.coverage_by_cadre(
+            session,
+            township=township,
+            since=since,
+            until=until,
+            cadre=cadre,
+            far_m=far_m,
+        )
+    emit(dump(report), as_json, _coverage_render)
+
+
+@coverage_app.command("uncovered")
+def uncovered(
+    township: TownshipOpt, as_of: Until = None, grid: str | None = None,
+    cadre: str | None = None, limit: Limit = 100, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Households never visited or overdue, most overdue first."""
+    with cli_errors(), cli_session() as session:
+        rows = coverage.uncovered_households(
+            session, township=township, as_of=as_of, grid=grid, cadre=cadre, limit=limit
+        )
+    cols = ["household", "tags", "cadre", "interval_days", "last_visit", "overdue_days",
+            "distance_to_base_m"]  # fmt: skip
+    emit(dump(rows), as_json, lambda r: _table(r, cols))
+
+
+@coverage_app.command("rules")
+def rules(
+    township: TownshipOpt,
+    default_days: Annotated[
+        int | None, typer.Option(help="everyone's interval")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="TAG=DAYS, repeatable")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the visit-frequency rules, or replace them with --default-days/--tag."""
+    with cli_errors(), cli_session() as session:
+        if default_days is None and not tag:
+            out = coverage.load_rules(session, township=township)
+        else:
+            pairs = [t.split("=", 1) for t in tag or []]
+            if any(len(p) != 2 or not p[1].isdigit() for p in pairs):
+                fail("--tag must look like 脱贫不稳定户=30")
+            everyone = default_days or coverage.DEFAULT_RULES.default_days
+            ruleset = validated(
+                RuleSet, default_days=everyone, tags={k: int(v) for k, v in pairs}
+            )
+            out = coverage.set_rules(session, township=township, rules=ruleset)
+    emit(dump(out), as_json, _rules_text)
+
+
+def _rules_text(rules: dict[str, Any]) -> str:
+    """One line per rule: days between visits."""
+    lines = [f"every household: a visit every {rules['default_days']} days"]
+    lines += [f"tag {t}: every {d} days" for t, d in rules["tags"].items()]
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this package's commands to ``app``."""
+    app.add_typer(visits_app, name="visits")
+    app.add_typer(demands_app, name="demands")
+    app.add_typer(coverage_app, name="coverage")
+    from grids.routing.cli import route_app
+
+    app.add_typer(route_app, name="visit-route")

@@ -1,0 +1,247 @@
+"""HTTP routes of visits, demands, coverage and visit routes (parse, call, answer)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+
+from gis_service.core.deps import PageDep, SessionDep, TownshipDep
+from gis_service.core.inputs import Day, Instant, RowId
+from grids.routing import day_plans
+from grids.routing import planner as visit_routes
+from grids.visits import coverage, demands
+from grids.visits import log as visits
+from grids.visits.schemas import (
+    Category,
+    ClosureReport,
+    CoverageReport,
+    DayPlanRequest,
+    DemandCreate,
+    DemandEventOut,
+    DemandOut,
+    DemandTransition,
+    GridDayPlan,
+    RoutePlan,
+    RouteRequest,
+    RuleSet,
+    Status,
+    UncoveredOut,
+    VisitBatchOut,
+    VisitCreate,
+    VisitOut,
+)
+
+router = APIRouter(prefix="/townships/{township}")
+FarM = Annotated[
+    float, Query(gt=0, description="GPS fix farther than this (m) is flagged")
+]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as bytes (CSV or JSON batches)."""
+    return await request.body()
+
+
+# -- visits -------------------------------------------------------------------------
+@router.post("/visits", status_code=201, tags=["visits"])
+def record_visit(
+    session: SessionDep, township: TownshipDep, visit: VisitCreate, far_m: FarM = 300
+) -> VisitOut:
+    """Record one visit (and the demands it raises)."""
+    return visits.record_visit(session, township=township, visit=visit, far_m=far_m)
+
+
+@router.post(
+    "/visits/batch",
+    status_code=201,
+    tags=["visits"],
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {}}},
+            }
+        }
+    },
+)
+def import_visits(
+    session: SessionDep,
+    township: TownshipDep,
+    body: Annotated[bytes, Depends(raw_body)],
+    content_type: Annotated[str, Header()] = "application/json",
+    far_m: FarM = 300,
+) -> VisitBatchOut:
+    """Record a day's visits from CSV or a JSON list: all or nothing, bad rows named."""
+    return visits.import_visits(
+        session, township=township, content=body, media_type=content_type, far_m=far_m
+    )
+
+
+@router.get("/visits", tags=["visits"])
+def list_visits(
+    session: SessionDep,
+    township: TownshipDep,
+    page: PageDep,
+    household: str | None = None,
+    cadre: str | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
+    far_only: bool = False,
+    far_m: FarM = 300,
+) -> list[VisitOut]:
+    """Visits newest first; ``far_only`` lists those probably not made on site."""
+    return visits.list_visits(
+        session, township=township, household=household, cadre=cadre, since=since,
+        until=until, far_only=far_only, far_m=far_m, limit=page.limit,
+        offset=page.offset,
+    )  # fmt: skip
+
+
+# -- demands ------------------------------------------------------------------------
+@router.post("/demands", status_code=201, tags=["demands"])
+def create_demand(
+    session: SessionDep, township: TownshipDep, demand: DemandCreate
+) -> DemandOut:
+    """Record a demand (诉求) of a household."""
+    return demands.create_demand(session, township=township, demand=demand)
+
+
+@router.get("/demands", tags=["demands"])
+def list_demands(
+    session: SessionDep,
+    township: TownshipDep,
+    page: PageDep,
+    status: Status | None = None,
+    category: Category | None = None,
+    owner: str | None = None,
+    grid: str | None = None,
+    overdue: bool = False,
+    as_of: Day | None = None,
+) -> list[DemandOut]:
+    """The demand ledger, most overdue first; ``overdue=true`` is the overdue list."""
+    return demands.list_demands(
+        session, township=township, status=status, category=category, owner=owner,
+        grid=grid, overdue_only=overdue, as_of=as_of, limit=page.limit,
+        offset=page.offset,
+    )  # fmt: skip
+
+
+@router.get("/demands/closure", tags=["demands"])
+def closure_report(
+    session: SessionDep,
+    township: TownshipDep,
+    since: Instant | None = None,
+    until: Instant | None = None,
+    as_of: Day | None = None,
+) -> ClosureReport:
+    """Demands collected/resolved and closure rate: township and each grid subtree."""
+    return demands.closure_report(
+        session, township=township, since=since, until=until, as_of=as_of
+    )
+
+
+@router.get("/demands/{demand_id}", tags=["demands"])
+def get_demand(
+    session: SessionDep, township: TownshipDep, demand_id: RowId
+) -> DemandOut:
+    """One demand."""
+    return demands.get_demand(session, township=township, demand_id=demand_id)
+
+
+@router.post("/demands/{demand_id}/transitions", tags=["demands"])
+def transition_demand(
+    session: SessionDep,
+    township: TownshipDep,
+    demand_id: RowId,
+    change: DemandTransition,
+) -> DemandOut:
+    """Move a demand open → in_progress → resolved (or escalated); 409 if illegal."""
+    return demands.transition_demand(
+        session, township=township, demand_id=demand_id, change=change
+    )
+
+
+@router.get("/demands/{demand_id}/events", tags=["demands"])
+def demand_history(
+    session: SessionDep, township: TownshipDep, demand_id: RowId
+) -> list[DemandEventOut]:
+    """The status history of a demand."""
+    return demands.demand_history(session, township=township, demand_id=demand_id)
+
+
+# -- coverage -----------------------------------------------------------------------
+@router.get("/visit-rules", tags=["coverage"])
+def get_rules(session: SessionDep, township: TownshipDep) -> RuleSet:
+    """Visit-frequency rules (days between visits) by tag and for everyone."""
+    return coverage.load_rules(session, township=township)
+
+
+@router.put("/visit-rules", tags=["coverage"])
+def set_rules(session: SessionDep, township: TownshipDep, rules: RuleSet) -> RuleSet:
+    """Replace the visit-frequency rules."""
+    return coverage.set_rules(session, township=township, rules=rules)
+
+
+@router.get("/coverage/grids", tags=["coverage"])
+def coverage_by_grid(
+    session: SessionDep,
+    township: TownshipDep,
+    since: Instant | None = None,
+    until: Instant | None = None,
+    grid: str | None = None,
+) -> CoverageReport:
+    """Households visited in the period and up to date, per grid (rolled up)."""
+    return coverage.coverage_by_grid(
+        session, township=township, since=since, until=until, grid=grid
+    )
+
+
+@router.get("/coverage/cadres", tags=["coverage"])
+def coverage_by_cadre(
+    session: SessionDep,
+    township: TownshipDep,
+    since: Instant | None = None,
+    until: Instant | None = None,
+    cadre: str | None = None,
+    far_m: FarM = 300,
+) -> CoverageReport:
+    """Coverage of each cadre's households, visits made and far GPS fixes."""
+    return coverage.coverage_by_cadre(
+        session, township=township, since=since, until=until, cadre=cadre, far_m=far_m
+    )
+
+
+@router.get("/coverage/uncovered", tags=["coverage"])
+def uncovered_households(
+    session: SessionDep,
+    township: TownshipDep,
+    page: PageDep,
+    as_of: Instant | None = None,
+    grid: str | None = None,
+    cadre: str | None = None,
+) -> list[UncoveredOut]:
+    """Households never visited or overdue, most overdue first, with their cadre."""
+    return coverage.uncovered_households(
+        session, township=township, as_of=as_of, grid=grid, cadre=cadre,
+        limit=page.limit, offset=page.offset,
+    )  # fmt: skip
+
+
+# -- routes -------------------------------------------------------------------------
+@router.post("/visit-routes", tags=["visit routes"])
+def plan_route(
+    session: SessionDep, township: TownshipDep, request: RouteRequest
+) -> RoutePlan:
+    """An ordered visit route (exact up to 14 stops), split into days if needed."""
+    return visit_routes.plan_route(session, township=township, request=request)
+
+
+@router.post("/grids/{grid}/day-plan", tags=["visit routes"])
+def plan_grid_day(
+    session: SessionDep, township: TownshipDep, grid: str, request: DayPlanRequest
+) -> GridDayPlan:
+    """A day's routes for a grid's cadres, the longest as short as possible."""
+    return day_plans.plan_grid_day(
+        session, township=township, grid=grid, request=request
+    )

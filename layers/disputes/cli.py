@@ -1,0 +1,158 @@
+"""``gridgis disputes ...``: detect, list, show, move, summary, findings."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from gis_service.core.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
+from gis_service.core.settings import get_settings
+from layers.disputes import review as dispute_review
+from layers.disputes.detect import detect_disputes
+from layers.disputes.schemas import DetectionCreate, DisputeList
+
+disputes_app = typer.Typer(
+    help="Pasture-boundary disputes: detection and review.", no_args_is_help=True
+)
+
+
+def _render_list(data: dict[str, Any]) -> str:
+    lines = [f"{data['total']} disputes"]
+    for item in data["items"]:
+        sides = " vs ".join(
+            f"{p['contract_no']} ({(p['holder'] or {}).get('household_code', '?')})"
+            for p in item["parcels"]
+        )
+        lines.append(
+            f"#{item['id']:<6} {item['status']:<10} {item['overlap_area_mu']:>10.2f} mu"
+            f"  {sides}"
+        )
+    return "\n".join(lines)
+
+
+@disputes_app.command("detect")
+def detect(
+    township: TownshipOpt,
+    min_area_m2: Annotated[float | None, typer.Option(min=0)] = None,
+    min_share: Annotated[float | None, typer.Option(min=0, max=1)] = None,
+    area_tolerance: Annotated[float | None, typer.Option(min=0)] = None,
+    actor: str = "detection",
+    as_json: JsonOpt = False,
+) -> None:
+    """Detect overlaps and reconcile the dispute records (counts new/updated/closed)."""
+    with cli_errors():
+        request = DetectionCreate(
+            min_area_m2=min_area_m2,
+            min_share=min_share,
+            area_tolerance=area_tolerance,
+            actor=actor,
+        )
+        with cli_session() as session:
+            result = detect_disputes(
+                session,
+                township=township,
+                thresholds=request.thresholds(get_settings().disputes),
+                actor=request.actor,
+            )
+        emit(result.model_dump(mode="json"), as_json)
+
+
+@disputes_app.command("list")
+def list_(
+    township: TownshipOpt,
+    status: str | None = None,
+    grid: str | None = None,
+    min_area_m2: Annotated[float | None, typer.Option(min=0)] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List disputes, largest overlap first."""
+    with cli_errors(), cli_session() as session:
+        page: DisputeList = dispute_review.list_disputes(
+            session,
+            township=township,
+            status=status,
+            grid=grid,
+            min_area_m2=min_area_m2,
+            limit=limit,
+            offset=offset,
+        )
+        emit(page.model_dump(mode="json"), as_json, _render_list)
+
+
+@disputes_app.command("show")
+def show(township: TownshipOpt, dispute_id: int, as_json: JsonOpt = False) -> None:
+    """Show one dispute as GeoJSON (both parcels and the overlap)."""
+    with cli_errors(), cli_session() as session:
+        body = dispute_review.dispute_geojson(
+            session, township=township, dispute_id=dispute_id
+        )
+        emit(body, as_json, lambda b: json.dumps(b["dispute"], ensure_ascii=False))
+
+
+@disputes_app.command("move")
+def move(
+    township: TownshipOpt,
+    dispute_id: int,
+    to: Annotated[str, typer.Option(help="mediating, resolved or dismissed")],
+    actor: Annotated[str, typer.Option(help="who takes this step")],
+    note: str | None = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a dispute one review step (fails if the step is not allowed)."""
+    with cli_errors(), cli_session() as session:
+        detail = dispute_review.transition_dispute(
+            session,
+            township=township,
+            dispute_id=dispute_id,
+            to_status=to,
+            actor=actor,
+            note=note,
+        )
+        emit(
+            detail.model_dump(mode="json"),
+            as_json,
+            lambda d: f"dispute {d['id']} is now {d['status']}",
+        )
+
+
+@disputes_app.command("summary")
+def summary(township: TownshipOpt, as_json: JsonOpt = False) -> None:
+    """Open disputes and contested area of a township."""
+    with cli_errors(), cli_session() as session:
+        out = dispute_review.dispute_summary(session, township=township)
+        data = out.model_dump(mode="json", exclude={"last_run"})
+        emit(data if not as_json else out.model_dump(mode="json"), as_json)
+
+
+@disputes_app.command("findings")
+def findings(
+    township: TownshipOpt,
+    kind: str | None = None,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """Data-quality findings of the latest detection run."""
+    with cli_errors(), cli_session() as session:
+        page = dispute_review.list_findings(
+            session, township=township, kind=kind, limit=limit
+        )
+        emit(
+            page.model_dump(mode="json"),
+            as_json,
+            lambda p: "\n".join(
+                [f"{p['total']} findings"]
+                + [
+                    f"{i['kind']:<17} {i['contract_no']}  {i['detail']}"
+                    for i in p["items"]
+                ]
+            ),
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gridgis disputes ...`` to ``app``."""
+    app.add_typer(disputes_app, name="disputes")

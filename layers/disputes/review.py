@@ -1,0 +1,284 @@
+"""Reading and reviewing pasture disputes: lists, detail, workflow, summary.
+
+The review workflow is open → mediating → resolved | dismissed (a dispute found
+to be no dispute may also be dismissed straight from open); every step records
+who, when and a note in ``dispute_events``. ``closed`` is set only by detection
+when the overlap disappears. Household and cadre personal data is masked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gis_service.core.db import atomic
+from gis_service.core.errors import Conflict, InvalidInput, NotFound
+from gis_service.core.geojson import feature
+from gis_service.core.privacy import mask_id_number, mask_phone
+from gis_service.core.sql_files import load_queries
+from gis_service.core.townships import require_township
+from layers.disputes.detect import run_out
+from layers.disputes.schemas import (
+    DisputeDetailOut,
+    DisputeEventOut,
+    DisputeHolder,
+    DisputeList,
+    DisputeOut,
+    DisputeParcel,
+    DisputeSummaryOut,
+    FindingList,
+    FindingOut,
+)
+from layers.models import DISPUTE_STATUSES, FINDING_KINDS, MU_M2
+
+logger = logging.getLogger(__name__)
+
+SQL = load_queries(Path(__file__).with_name("dispute_review.sql"))
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("mediating", "dismissed"),
+    "mediating": ("resolved", "dismissed"),
+}
+
+
+def _check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
+    """Refuse a filter value outside its enumeration, naming the field."""
+    if value is not None and value not in choices:
+        raise InvalidInput(
+            f"{field} {value!r} is not one of {', '.join(choices)}",
+            errors=[{"field": field, "reason": f"expected one of {list(choices)}"}],
+        )
+
+
+def _holder(row: Any) -> DisputeHolder | None:
+    """The holder block of one parcel row, personal data masked."""
+    if row.household_id is None:
+        return None
+    return DisputeHolder(
+        household_id=row.household_id,
+        household_code=row.household_code,
+        head_name=row.head_name,
+        village=row.village,
+        phone=mask_phone(row.phone),
+        id_number=mask_id_number(row.id_number),
+        grid_id=row.grid_id,
+        grid_code=row.grid_code,
+        grid_name=row.grid_name,
+        cadre_id=row.cadre_id,
+        cadre_code=row.cadre_code,
+        cadre_name=row.cadre_name,
+        cadre_phone=mask_phone(row.cadre_phone),
+    )
+
+
+def _parcel(row: Any) -> DisputeParcel:
+    return DisputeParcel(
+        side=row.side,
+        parcel_id=row.parcel_id,
+        contract_no=row.contract_no,
+        contract_area_mu=row.contract_area_mu,
+        mapped_area_mu=round(row.mapped_area_mu, 2),
+        holder=_holder(row),
+    )
+
+
+def _sides(
+    session: Session, *, township: str, ids: list[int], with_geometry: bool = False
+) -> dict[int, list[Any]]:
+    """Both parcel rows of each dispute in ``ids`` (one statement)."""
+    rows = session.execute(
+        SQL["sides"],
+        {
+            "township": township,
+            "ids": ids,
+            "mu_m2": MU_M2,
+            "with_geometry": with_geometry,
+        },
+    )
+    by_dispute: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_dispute[row.dispute_id].append(row)
+    return by_dispute
+
+
+def _dispute(row: Any, sides: list[Any]) -> DisputeOut:
+    return DisputeOut(
+        id=row.id,
+        township=row.township_code,
+        status=row.status,
+        overlap_area_m2=round(row.overlap_area_m2, 1),
+        overlap_area_mu=round(row.overlap_area_m2 / MU_M2, 2),
+        first_detected_at=row.first_detected_at,
+        last_detected_at=row.last_detected_at,
+        closed_reason=row.closed_reason,
+        allowed_transitions=list(TRANSITIONS.get(row.status, ())),
+        parcels=[_parcel(s) for s in sides],
+    )
+
+
+def list_disputes(
+    session: Session,
+    *,
+    township: str,
+    status: str | None = None,
+    grid: str | None = None,
+    min_area_m2: float | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> DisputeList:
+    """A page of disputes, largest overlap first, filtered by status/grid/area."""
+    _check_choice("status", status, DISPUTE_STATUSES)
+    grid_path = None
+    if grid is not None:
+        grid_path = session.execute(
+            SQL["grid_path"], {"township": township, "grid": grid}
+        ).scalar()
+        if grid_path is None:
+            raise InvalidInput(
+                f"grid {grid!r} does not exist in township {township}",
+                errors=[{"field": "grid", "reason": "unknown grid code"}],
+            )
+    rows = session.execute(
+        SQL["page"],
+        {"township": township, "status": status, "min_area_m2": min_area_m2,
+         "grid_path": grid_path, "limit": limit, "offset": offset},
+    ).all()  # fmt: skip
+    sides = _sides(session, township=township, ids=[r.id for r in rows])
+    return DisputeList(
+        total=rows[0].total if rows else 0,
+        limit=limit,
+        offset=offset,
+        items=[_dispute(r, sides[r.id]) for r in rows],
+    )
+
+
+def get_dispute(
+    session: Session, *, township: str, dispute_id: int
+) -> tuple[DisputeDetailOut, Any, list[Any]]:
+    """The dispute with its history, plus the raw rows the GeoJSON view needs."""
+    row = session.execute(
+        SQL["one"], {"township": township, "dispute_id": dispute_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"dispute {dispute_id} does not exist in township {township}")
+    sides = _sides(session, township=township, ids=[row.id], with_geometry=True)
+    events = session.execute(
+        SQL["events"], {"township": township, "dispute_id": dispute_id}
+    )
+    detail = DisputeDetailOut(
+        **_dispute(row, sides[row.id]).model_dump(),
+        events=[DisputeEventOut.model_validate(e._mapping) for e in events],
+    )
+    return detail, row, sides[row.id]
+
+
+def dispute_geojson(
+    session: Session, *, township: str, dispute_id: int
+) -> dict[str, Any]:
+    """Both parcels and the overlap as a FeatureCollection, the dispute as a member."""
+    detail, row, sides = get_dispute(session, township=township, dispute_id=dispute_id)
+    parcels = {p.side: p for p in detail.parcels}
+    features = [
+        feature(
+            {"kind": "parcel", **parcels[s.side].model_dump(mode="json")},
+            s.geometry,
+            fid=f"parcel-{s.parcel_id}",
+        )
+        for s in sides
+    ]
+    features.append(
+        feature(
+            {
+                "kind": "overlap",
+                "area_m2": detail.overlap_area_m2,
+                "area_mu": detail.overlap_area_mu,
+            },
+            row.overlap,
+            fid=f"overlap-{detail.id}",
+        )
+    )
+    dispute = detail.model_dump(mode="json", exclude={"parcels"})
+    return {"type": "FeatureCollection", "features": features, "dispute": dispute}
+
+
+def transition_dispute(
+    session: Session,
+    *,
+    township: str,
+    dispute_id: int,
+    to_status: str,
+    actor: str,
+    note: str | None = None,
+) -> DisputeDetailOut:
+    """Move a dispute one review step; an illegal step is a Conflict (409)."""
+    allowed_from = [s for s, targets in TRANSITIONS.items() if to_status in targets]
+    if not allowed_from:
+        raise InvalidInput(
+            f"status {to_status!r} is not a review step",
+            errors=[{"field": "to", "reason": "expected mediating/resolved/dismissed"}],
+        )
+    with atomic(session):
+        row = session.execute(
+            SQL["transition"],
+            {"township": township, "dispute_id": dispute_id, "to_status": to_status,
+             "allowed_from": allowed_from, "actor": actor, "note": note},
+        ).first()  # fmt: skip
+        if row is None:
+            raise NotFound(
+                f"dispute {dispute_id} does not exist in township {township}"
+            )
+        if not row.moved:
+            allowed = ", ".join(TRANSITIONS.get(row.status, ())) or "none"
+            raise Conflict(
+                f"dispute {dispute_id} is {row.status}: it cannot move to "
+                f"{to_status} (allowed: {allowed})",
+                errors=[{"field": "to", "reason": f"not allowed from {row.status}"}],
+            )
+    logger.info("dispute %s in %s -> %s by %s", dispute_id, township, to_status, actor)
+    detail, _, _ = get_dispute(session, township=township, dispute_id=dispute_id)
+    return detail
+
+
+def dispute_summary(session: Session, *, township: str) -> DisputeSummaryOut:
+    """Counts by status, open disputes and the contested area (union) in mu."""
+    require_township(session, township=township)
+    params = {"township": township}
+    by_status = {r.status: int(r.n) for r in session.execute(SQL["summary"], params)}
+    contested = float(session.execute(SQL["contested"], params).scalar_one())
+    last = session.execute(SQL["last_run"], params).first()
+    return DisputeSummaryOut(
+        township=township,
+        by_status=by_status,
+        open_disputes=by_status.get("open", 0) + by_status.get("mediating", 0),
+        contested_area_m2=round(contested, 1),
+        contested_area_mu=round(contested / MU_M2, 2),
+        last_run=run_out(last) if last is not None else None,
+    )
+
+
+def list_findings(
+    session: Session,
+    *,
+    township: str,
+    kind: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> FindingList:
+    """The latest run's data-quality findings (slivers, self-overlaps, ...)."""
+    _check_choice("kind", kind, FINDING_KINDS)
+    require_township(session, township=township)
+    last = session.execute(SQL["last_run"], {"township": township}).first()
+    rows = session.execute(
+        SQL["findings"],
+        {"township": township, "kind": kind, "limit": limit, "offset": offset},
+    ).all()
+    return FindingList(
+        run_id=last.id if last is not None else None,
+        total=rows[0].total if rows else 0,
+        limit=limit,
+        offset=offset,
+        items=[FindingOut.model_validate(r._mapping) for r in rows],
+    )

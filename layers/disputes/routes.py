@@ -1,0 +1,123 @@
+"""HTTP routes of pasture disputes (parse, call one service, answer)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+
+from gis_service.core.deps import PageDep, SessionDep, SettingsDep, TownshipDep
+from gis_service.core.inputs import RowId
+from layers.disputes import review as dispute_review
+from layers.disputes.detect import detect_disputes
+from layers.disputes.schemas import (
+    DetectionCreate,
+    DetectionOut,
+    DisputeDetailOut,
+    DisputeList,
+    DisputeSummaryOut,
+    FindingKind,
+    FindingList,
+    TransitionCreate,
+)
+from layers.models import DISPUTE_STATUSES
+
+router = APIRouter(prefix="/townships/{township}/disputes", tags=["disputes"])
+
+GEOJSON = "application/geo+json"
+StatusQuery = Annotated[
+    Literal["open", "mediating", "resolved", "dismissed", "closed"] | None,
+    Query(description=f"one of {', '.join(DISPUTE_STATUSES)}"),
+]
+
+
+@router.post("/detect", response_model=DetectionOut)
+def run_detection(
+    session: SessionDep,
+    township: TownshipDep,
+    settings: SettingsDep,
+    body: Annotated[DetectionCreate, Body()] = DetectionCreate(),
+) -> DetectionOut:
+    """Detect overlaps and reconcile the township's dispute records."""
+    return detect_disputes(
+        session,
+        township=township,
+        thresholds=body.thresholds(settings.disputes),
+        actor=body.actor,
+    )
+
+
+@router.get("", response_model=DisputeList)
+def list_disputes(
+    session: SessionDep,
+    township: TownshipDep,
+    page: PageDep,
+    status: StatusQuery = None,
+    grid: Annotated[
+        str | None, Query(description="grid code; its sub-grids are included")
+    ] = None,
+    min_area_m2: Annotated[float | None, Query(ge=0)] = None,
+) -> DisputeList:
+    """Disputes, largest overlap first, by status, grid of a holder, minimum area."""
+    return dispute_review.list_disputes(
+        session,
+        township=township,
+        status=status,
+        grid=grid,
+        min_area_m2=min_area_m2,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/summary", response_model=DisputeSummaryOut)
+def summary(session: SessionDep, township: TownshipDep) -> DisputeSummaryOut:
+    """Open disputes and the contested area (mu) of the township."""
+    return dispute_review.dispute_summary(session, township=township)
+
+
+@router.get("/findings", response_model=FindingList)
+def findings(
+    session: SessionDep,
+    township: TownshipDep,
+    page: PageDep,
+    kind: FindingKind | None = None,
+) -> FindingList:
+    """Data-quality findings of the latest run: slivers, self-overlaps, ..."""
+    return dispute_review.list_findings(
+        session, township=township, kind=kind, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get(
+    "/{dispute_id}",
+    response_class=JSONResponse,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def dispute_detail(
+    session: SessionDep, township: TownshipDep, dispute_id: RowId
+) -> JSONResponse:
+    """A dispute as GeoJSON: both parcels and the overlap, the record as a member."""
+    body: dict[str, Any] = dispute_review.dispute_geojson(
+        session, township=township, dispute_id=dispute_id
+    )
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.post("/{dispute_id}/transitions", response_model=DisputeDetailOut)
+def transition(
+    session: SessionDep,
+    township: TownshipDep,
+    dispute_id: RowId,
+    body: TransitionCreate,
+) -> DisputeDetailOut:
+    """Move a dispute one review step (409 when the step is not allowed)."""
+    return dispute_review.transition_dispute(
+        session,
+        township=township,
+        dispute_id=dispute_id,
+        to_status=body.to,
+        actor=body.actor,
+        note=body.note,
+    )

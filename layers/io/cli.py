@@ -1,0 +1,147 @@
+"""CLI commands of this package, registered on the ``gridgis`` app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gis_service.core.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
+from gis_service.core.errors import InvalidInput
+
+
+def _render_report(report: dict[str, Any]) -> str:
+    """A readable import summary."""
+    outcome = "dry run, nothing written" if report["dry_run"] else "written"
+    lines = [
+        f"{report['features']} {report['layer']} read ({report['crs']}): "
+        f"{report['inserted']} inserted, {report['updated']} updated, "
+        f"{report['unchanged']} unchanged — {outcome}"
+    ]
+    lines += [f"warning: {w}" for w in report["warnings"]]
+    lines += [
+        f"repaired feature {r['feature']} ({r['code']}): {r['was']} -> {r['now']}"
+        for r in report["repairs"]
+    ]
+    return "\n".join(lines)
+
+
+def import_command(
+    layer: Annotated[
+        str,
+        typer.Argument(help="households|grids|cadres|pasture_parcels|hazards|roads"),
+    ],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    township: TownshipOpt,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            help="the file's CRS when it declares none: EPSG:4326, EPSG:4490, "
+            "EPSG:4491..4554 (CGCS2000 Gauss-Krüger) or gcj02"
+        ),
+    ] = None,
+    repair: Annotated[bool, typer.Option(help="ST_MakeValid invalid polygons")] = False,
+    dry_run: Annotated[bool, typer.Option(help="validate, write nothing")] = False,
+    encoding: Annotated[
+        str | None, typer.Option(help="attribute encoding, e.g. GBK")
+    ] = None,
+    source_layer: Annotated[
+        str | None, typer.Option("--layer", help="layer inside a GeoPackage")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a layer file (all or nothing; re-importing changes nothing)."""
+    from gis_service.core.errors import GridGISError
+    from layers.io.importing import import_file
+
+    with cli_errors(), cli_session() as session:
+        try:
+            report = import_file(
+                session,
+                township=township,
+                layer=layer,
+                path=file,
+                crs=crs,
+                repair=repair,
+                dry_run=dry_run,
+                encoding=encoding,
+                source_layer=source_layer,
+            )
+        except GridGISError as exc:
+            for err in exc.errors[:20]:
+                typer.echo(
+                    f"  feature {err.get('feature')} ({err.get('code')}) "
+                    f"{err.get('field')}: {err.get('reason')}",
+                    err=True,
+                )
+            raise
+        emit(report, as_json, _render_report)
+
+
+def export_command(
+    layer: Annotated[str, typer.Argument(help="the layer to export")],
+    township: TownshipOpt,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", dir_okay=False, help="file to write")
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="geojson|gpkg|shp (default: from the suffix: .geojson, .gpkg, "
+            ".shp.zip)",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="NAME=VALUE, as the list endpoint's filters (grid, tag, status...); "
+            "repeat for more",
+        ),
+    ] = None,
+    bbox: Annotated[
+        str | None, typer.Option(help="minLon,minLat,maxLon,maxLat (EPSG:4326)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a layer as GeoJSON, GeoPackage or zipped Shapefile (EPSG:4326, UTF-8)."""
+    from gis_service.core.deps import parse_bbox
+    from layers.io.export import export_layer, format_for_file
+    from layers.io.importing import ensure_township
+
+    with cli_errors(), cli_session() as session:
+        fmt = format_for_file(out, fmt)
+        filters = _pairs(where or [])
+        ensure_township(session, township)
+        result = export_layer(
+            session,
+            township=township,
+            layer=layer,
+            fmt=fmt,
+            filters=filters,
+            bbox=parse_bbox(bbox),
+        )
+        out.write_bytes(result.content)
+        emit({"file": str(out), "format": fmt, "bytes": len(result.content)}, as_json)
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` options as a dict; a malformed one is a 422."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(
+                f"--where {item!r} is not NAME=VALUE",
+                errors=[{"field": "where", "reason": "NAME=VALUE"}],
+            )
+        out[name.strip()] = value.strip()
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add this package's commands to ``app``."""
+    app.command("import")(import_command)
+    app.command("export")(export_command)

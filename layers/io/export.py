@@ -1,0 +1,184 @@
+"""Export a layer as GeoJSON, GeoPackage or zipped Shapefile (for QGIS users).
+
+Everything is EPSG:4326 (the .prj and GeoPackage srs say so), text is UTF-8 (the
+shapefile ships a .cpg), personal data is masked, and column names are the ones
+the importer reads back, so import -> export -> import changes nothing.
+Timestamps are ISO 8601 text (a shapefile cannot hold a time of day).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import geopandas as gpd
+import pyogrio
+import shapely
+
+from gis_service.core.errors import InvalidInput
+from layers.io import querying
+from layers.io.specs import LayerSpec, get_layer
+
+logger = logging.getLogger(__name__)
+
+FORMATS = {
+    "geojson": ("application/geo+json", "geojson"),
+    "gpkg": ("application/geopackage+sqlite3", "gpkg"),
+    "shp": ("application/zip", "zip"),
+}
+
+
+_SUGGESTED = {"geojson": "geojson", "gpkg": "gpkg", "shp": "shp.zip"}
+SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp"}
+
+
+def format_for_file(path: Path, fmt: str | None = None) -> str:
+    """The export format for file ``path``: ``fmt`` if given, else from its suffix.
+
+    Refuses a suffix that contradicts the format, so a GeoPackage is never written
+    as GeoJSON into ``f.gpkg`` nor a zipped shapefile into ``f.shp`` (GIS tools
+    then fail to open the file).
+    """
+    suffix = path.suffix.lower()
+    stem = path.name.removesuffix(path.suffix).removesuffix(".shp")
+    if suffix == ".shp":
+        raise InvalidInput(
+            f"a Shapefile is exported zipped: name the file {stem}.shp.zip "
+            "(GDAL and QGIS open it as it is)",
+            errors=[{"field": "out", "reason": "a zipped Shapefile ends in .zip"}],
+        )
+    implied = SUFFIXES.get(suffix)
+    if fmt is None:
+        if implied is None:
+            raise InvalidInput(
+                f"cannot tell the format from {path.name!r}: end it in .geojson, "
+                ".gpkg or .shp.zip, or pass --format",
+                errors=[{"field": "format", "reason": f"one of {', '.join(FORMATS)}"}],
+            )
+        return implied
+    if implied is not None and implied != fmt:
+        raise InvalidInput(
+            f"{path.name!r} does not suit format {fmt!r}: name it "
+            f"{stem}.{_SUGGESTED.get(fmt, '...')}",
+            errors=[{"field": "out", "reason": f"suffix does not match {fmt}"}],
+        )
+    return fmt
+
+
+@dataclass
+class Export:
+    """An exported file: its bytes, media type and a download name."""
+
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def export_layer(
+    session: Session,
+    *,
+    township: str,
+    layer: str,
+    fmt: str = "geojson",
+    filters: dict[str, str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> Export:
+    """The features of ``layer`` in ``township`` as one file of format ``fmt``.
+
+    ``filters`` and ``bbox`` select as the list endpoint does (e.g. one grid's
+    subtree, one tag); without them, the whole layer.
+    """
+    spec = get_layer(layer)
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            f"format {fmt!r} is not one of {', '.join(FORMATS)}",
+            errors=[{"field": "format", "reason": f"one of {', '.join(FORMATS)}"}],
+        )
+    where, params = querying.where_clause(spec, filters=filters or {}, bbox=bbox)
+    params["t"] = township
+    geometry = querying.GEOJSON if fmt == "geojson" else querying.WKB
+    statement = querying.select(spec, where, geometry=geometry, paged=False)
+    rows = [dict(r) for r in session.execute(statement, params).mappings()]
+    media_type, suffix = FORMATS[fmt]
+    name = f"{township}_{spec.name}.{suffix}"
+    if fmt == "geojson":
+        return Export(_geojson(spec, rows), media_type, name)
+    return Export(_ogr(spec, rows, fmt), media_type, name)
+
+
+def _geojson(spec: LayerSpec, rows: list[dict[str, Any]]) -> bytes:
+    features = []
+    for row in rows:
+        props = querying.properties(spec, row)
+        props.pop("id", None)
+        features.append(
+            {
+                "type": "Feature",
+                "id": row[spec.key],
+                "geometry": json.loads(row["geometry"]) if row["geometry"] else None,
+                "properties": props,
+            }
+        )
+    body = {"type": "FeatureCollection", "name": spec.name, "features": features}
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _frame(
+    spec: LayerSpec, rows: list[dict[str, Any]], short: bool
+) -> gpd.GeoDataFrame:
+    """Rows as a GeoDataFrame with text timestamps and comma-joined tags."""
+    names = {f.name: f.export_name if short else f.name for f in spec.fields}
+    records = []
+    for row in rows:
+        props = querying.properties(spec, row)
+        props.pop("id", None)
+        record = {}
+        for key, value in props.items():
+            if isinstance(value, list):
+                value = ",".join(value)
+            elif isinstance(value, datetime | date):
+                value = value.isoformat()
+            record[names.get(key, key)] = value
+        records.append(record)
+    columns = [names[f.name] for f in spec.fields] + list(spec.read_only)
+    wkb = [None if r["geometry"] is None else bytes(r["geometry"]) for r in rows]
+    geoms = shapely.from_wkb(wkb) if rows else []
+    return gpd.GeoDataFrame(records, columns=columns, geometry=list(geoms), crs=4326)
+
+
+def _ogr(spec: LayerSpec, rows: list[dict[str, Any]], fmt: str) -> bytes:
+    """A GeoPackage, or a zipped shapefile with .cpg (UTF-8) and .prj."""
+    frame = _frame(spec, rows, short=fmt == "shp")
+    with tempfile.TemporaryDirectory(prefix="gridgis-export-") as tmp:
+        folder = Path(tmp)
+        if fmt == "gpkg":
+            path = folder / f"{spec.name}.gpkg"
+            pyogrio.write_dataframe(
+                frame,
+                path,
+                layer=spec.name,
+                driver="GPKG",
+                geometry_type=spec.geometry_kind,
+            )
+            return path.read_bytes()
+        path = folder / f"{spec.name}.shp"
+        pyogrio.write_dataframe(
+            frame,
+            path,
+            driver="ESRI Shapefile",
+            encoding="UTF-8",
+            geometry_type=spec.geometry_kind,
+        )
+        out = folder / "out.zip"
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part in sorted(folder.glob(f"{spec.name}.*")):
+                archive.write(part, part.name)
+        return out.read_bytes()

@@ -1,0 +1,233 @@
+"""Read the files townships have into a GeoDataFrame, whatever the format.
+
+GeoJSON, GeoPackage (one layer, chosen when there are several), zipped or bare
+ESRI Shapefile (attributes in the .cpg's encoding, or ``encoding`` such as GBK),
+and CSV/XLSX tables with lon/lat columns or a WKT column. The frame keeps the
+file's CRS (``None`` when the file has none) and its raw, untyped attributes;
+validation and conversion happen later, vectorised.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from gis_service.core.errors import InvalidInput, UnsupportedMedia
+
+# A 0-d object array: np.where into object arrays without tripping numpy's stubs.
+NONE = np.array(None, dtype=object)
+
+logger = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
+LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
+LAT_NAMES = ("lat", "latitude", "y", "纬度")
+WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
+
+
+@dataclass
+class ReadResult:
+    """A read file: features, declared CRS, and notes for the report."""
+
+    frame: gpd.GeoDataFrame
+    crs: CRS | None
+    source_layer: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    missing_coordinates: np.ndarray | None = None  # table rows lacking lon/lat
+    has_geometry: bool = True  # False: a table without lon/lat or WKT columns
+    # (feature, property) of GeoJSON strings holding an escaped NUL (\u0000),
+    # which GDAL silently cuts short there
+    nul_cells: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_features(
+    path: Path,
+    *,
+    filename: str | None = None,
+    layer: str | None = None,
+    encoding: str | None = None,
+) -> ReadResult:
+    """Read ``path`` (named ``filename`` by the uploader) into raw features."""
+    name = (filename or path.name).lower()
+    suffix = Path(name).suffix
+    if suffix in TABLE_SUFFIXES:
+        return _read_table(path, suffix, encoding)
+    if suffix == ".zip":
+        with tempfile.TemporaryDirectory(prefix="gridgis-zip-") as tmp:
+            return _read_vector(_unzip_shapefile(path, Path(tmp)), layer, encoding)
+    if suffix in VECTOR_SUFFIXES:
+        read = _read_vector(path, layer, encoding)
+        if suffix in (".geojson", ".json"):
+            read.nul_cells = _json_nul_cells(path)
+        return read
+    raise UnsupportedMedia(
+        f"cannot read {filename or path.name!r}: expected GeoJSON, GeoPackage, "
+        "a zipped Shapefile, CSV or XLSX",
+        errors=[
+            {"field": "file", "reason": f"unsupported suffix {suffix or '(none)'}"}
+        ],
+    )
+
+
+def _json_nul_cells(path: Path) -> list[tuple[int, str]]:
+    r"""Where a GeoJSON file's string properties hold ``\u0000``.
+
+    A byte search first: only a file that has the escape at all is parsed.
+    """
+    data = path.read_bytes()
+    if b"\\u0000" not in data:
+        return []
+    try:
+        features = json.loads(data).get("features") or []
+    except (ValueError, AttributeError):
+        return []  # GDAL has read it; a stranger layout is left to GDAL
+    return [
+        (i, name)
+        for i, feature in enumerate(features)
+        for name, value in ((feature or {}).get("properties") or {}).items()
+        if isinstance(value, str) and "\x00" in value
+    ]
+
+
+def _unzip_shapefile(path: Path, into: Path) -> Path:
+    """Extract a zipped shapefile safely and return its .shp."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                m
+                for m in archive.infolist()
+                if not m.is_dir() and not m.filename.startswith("__MACOSX")
+            ]
+            shps = [m for m in members if m.filename.lower().endswith(".shp")]
+            if len(shps) != 1:
+                raise InvalidInput(
+                    f"the zip holds {len(shps)} .shp files; expected exactly one",
+                    errors=[{"field": "file", "reason": "one shapefile per zip"}],
+                )
+            stem = shps[0].filename[:-4]
+            for member in members:
+                if member.filename.rsplit(".", 1)[0] != stem:
+                    continue
+                target = into / Path(member.filename).name  # flattens, no ../ escape
+                target.write_bytes(archive.read(member))
+            return into / Path(shps[0].filename).name
+    except zipfile.BadZipFile:
+        raise UnsupportedMedia(
+            "the upload is not a readable zip archive",
+            errors=[{"field": "file", "reason": "bad zip"}],
+        ) from None
+
+
+def _read_vector(path: Path, layer: str | None, encoding: str | None) -> ReadResult:
+    """GeoJSON, GeoPackage or Shapefile through pyogrio."""
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # GDAL raises many types for unreadable input
+        raise UnsupportedMedia(
+            f"cannot read the file as vector data: {_short(exc)}",
+            errors=[{"field": "file", "reason": "unreadable"}],
+        ) from None
+    names = [str(n) for n in layers[:, 0]]
+    if layer is None and len(names) > 1:
+        raise InvalidInput(
+            f"the file has {len(names)} layers ({', '.join(names)}); choose one "
+            "with layer=NAME",
+            errors=[{"field": "layer", "reason": f"one of {', '.join(names)}"}],
+        )
+    if layer is not None and layer not in names:
+        raise InvalidInput(
+            f"the file has no layer {layer!r}; it has {', '.join(names)}",
+            errors=[{"field": "layer", "reason": f"one of {', '.join(names)}"}],
+        )
+    chosen = layer or names[0]
+    kwargs = {"encoding": encoding} if encoding else {}
+    try:
+        # Through Arrow: GDAL hands over whole columns (~0.2 s instead of ~0.4 s
+        # for 100 000 households).
+        frame = pyogrio.read_dataframe(path, layer=chosen, use_arrow=True, **kwargs)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            f"cannot decode the attributes with encoding {encoding!r}: {_short(exc)}",
+            errors=[{"field": "encoding", "reason": "wrong or unknown encoding"}],
+        ) from None
+    except Exception as exc:
+        raise UnsupportedMedia(
+            f"cannot read layer {chosen!r}: {_short(exc)}",
+            errors=[{"field": "file", "reason": "unreadable"}],
+        ) from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, geometry=[None] * len(frame))
+    crs = CRS.from_user_input(frame.crs) if frame.crs is not None else None
+    frame = frame.set_crs(None, allow_override=True)
+    return ReadResult(frame, crs, source_layer=chosen)
+
+
+def _read_table(path: Path, suffix: str, encoding: str | None) -> ReadResult:
+    """CSV/XLSX with lon/lat columns or a WKT column; all cells read as text."""
+    try:
+        if suffix in (".xlsx", ".xls"):
+            table = pd.read_excel(path, dtype=str)
+        else:
+            table = pd.read_csv(
+                path, dtype=str, encoding=encoding or "utf-8-sig", keep_default_na=False
+            )
+    except (UnicodeDecodeError, LookupError):
+        raise InvalidInput(
+            f"cannot decode the table as {encoding or 'UTF-8'}; pass encoding=GB18030 "
+            "for tables saved by Chinese Excel",
+            errors=[{"field": "encoding", "reason": "wrong or unknown encoding"}],
+        ) from None
+    except Exception as exc:
+        raise UnsupportedMedia(
+            f"cannot read the table: {_short(exc)}",
+            errors=[{"field": "file", "reason": "unreadable"}],
+        ) from None
+    table = table.replace({"": None}).astype(object).where(table.notna(), None)
+    lookup = {str(c).strip().lower(): c for c in table.columns}
+    lon_col = next((lookup[n] for n in LON_NAMES if n in lookup), None)
+    lat_col = next((lookup[n] for n in LAT_NAMES if n in lookup), None)
+    wkt_col = next((lookup[n] for n in WKT_NAMES if n in lookup), None)
+    missing = None
+    if lon_col is not None and lat_col is not None:
+        lon = pd.to_numeric(table[lon_col], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(table[lat_col], errors="coerce").to_numpy(float)
+        blank = table[lon_col].isna().to_numpy() | table[lat_col].isna().to_numpy()
+        bad_text = (np.isnan(lon) | np.isnan(lat)) & ~blank
+        geoms = shapely.points(lon, lat)
+        geoms[blank | bad_text] = None
+        missing = np.where(blank, "missing lon/lat", NONE)
+        missing[bad_text] = "lon/lat is not a number"
+        table = table.drop(columns=[lon_col, lat_col])
+    elif wkt_col is not None:
+        text = table[wkt_col].to_numpy(object)
+        geoms = shapely.from_wkt(text, on_invalid="ignore")
+        missing = np.where(pd.isna(text), "missing WKT", NONE)
+        unreadable = pd.notna(text) & pd.isna(geoms)
+        missing[unreadable] = "unreadable WKT"
+        table = table.drop(columns=[wkt_col])
+    else:
+        geoms = np.full(len(table), None, dtype=object)
+        missing = np.full(len(table), "the table has no lon/lat or WKT column", object)
+    frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, index=table.index))
+    has_geometry = (lon_col is not None and lat_col is not None) or wkt_col is not None
+    return ReadResult(
+        frame, None, missing_coordinates=missing, has_geometry=has_geometry
+    )
+
+
+def _short(exc: BaseException) -> str:
+    """A one-line library message (no paths or SQL)."""
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -1,0 +1,189 @@
+"""HTTP routes of the layers package (parse, call one service, answer)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+
+from gis_service.core.deps import BBoxDep, PageDep, SessionDep, TownshipDep
+from layers.io import editing, export, importing
+from layers.io.schemas import FeatureUpdate, ImportReport
+
+router = APIRouter(prefix="/townships/{township}/layers", tags=["layers"])
+GEOJSON = "application/geo+json"
+
+
+def _upload_path(file: Annotated[UploadFile, File()]) -> Iterator[Path]:
+    """The uploaded file on disk (GDAL reads paths), removed after the request."""
+    folder = Path(tempfile.mkdtemp(prefix="gridgis-upload-"))
+    name = Path(file.filename or "").name  # "." or ".." name no file (was a 500)
+    path = folder / (name if name not in ("", ".", "..") else "upload")
+    try:
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+UploadDep = Annotated[Path, Depends(_upload_path)]
+
+
+def _filters(
+    grid: Annotated[str | None, Query(description="grid code (its subtree)")] = None,
+    tag: Annotated[str | None, Query(description="household tag, e.g. 低保")] = None,
+    village: str | None = None,
+    cadre: Annotated[str | None, Query(description="cadre code")] = None,
+    level: str | None = None,
+    parent: Annotated[str | None, Query(description="parent grid code")] = None,
+    role: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    severity: str | None = None,
+    holder: Annotated[str | None, Query(description="holder household code")] = None,
+) -> dict[str, str]:
+    """Attribute filters given in the query (each layer accepts some of them)."""
+    given = {
+        "grid": grid,
+        "tag": tag,
+        "village": village,
+        "cadre": cadre,
+        "level": level,
+        "parent": parent,
+        "role": role,
+        "status": status,
+        "kind": kind,
+        "severity": severity,
+        "holder": holder,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+FiltersDep = Annotated[dict[str, str], Depends(_filters)]
+
+
+@router.post("/{layer}/import", response_model=ImportReport)
+def import_layer(
+    session: SessionDep,
+    township: TownshipDep,
+    layer: str,
+    path: UploadDep,
+    crs: Annotated[
+        str | None,
+        Form(
+            description="the file's CRS when it declares none (CSV/XLSX never do): "
+            "EPSG:4326, EPSG:4490, EPSG:4491-4554 (CGCS2000 Gauss-Krüger) or gcj02"
+        ),
+    ] = None,
+    repair: Annotated[bool, Form()] = False,
+    dry_run: Annotated[bool, Form()] = False,
+    encoding: Annotated[
+        str | None, Form(description="e.g. GBK for old shapefiles")
+    ] = None,
+    source_layer: Annotated[str | None, Form(alias="layer")] = None,
+) -> dict[str, Any]:
+    """Import a GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX (all or nothing)."""
+    return importing.import_file(
+        session,
+        township=township,
+        layer=layer,
+        path=path,
+        filename=path.name,
+        crs=crs,
+        repair=repair,
+        dry_run=dry_run,
+        encoding=encoding,
+        source_layer=source_layer,
+    )
+
+
+@router.get("/{layer}/items", response_class=JSONResponse)
+def list_items(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    layer: str,
+    bbox: BBoxDep,
+    page: PageDep,
+    filters: FiltersDep,
+) -> JSONResponse:
+    """Features as a GeoJSON FeatureCollection (bbox, attribute filters, paging)."""
+    body = editing.list_features(
+        session,
+        township=township,
+        layer=layer,
+        bbox=bbox,
+        filters=filters,
+        limit=page.limit,
+        offset=page.offset,
+        url=str(request.url),
+    )
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/{layer}/items/{code}", response_class=JSONResponse)
+def get_item(
+    session: SessionDep, township: TownshipDep, layer: str, code: str
+) -> JSONResponse:
+    """One feature by its code (contract number for pasture parcels)."""
+    body = editing.get_feature(session, township=township, layer=layer, code=code)
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.patch("/{layer}/items/{code}", response_class=JSONResponse)
+def patch_item(
+    session: SessionDep,
+    township: TownshipDep,
+    layer: str,
+    code: str,
+    update: FeatureUpdate,
+) -> JSONResponse:
+    """Change properties and/or the geometry, validated like an import."""
+    body = editing.patch_feature(
+        session,
+        township=township,
+        layer=layer,
+        code=code,
+        properties=update.properties,
+        geometry=update.geometry,
+        geometry_given="geometry" in update.model_fields_set,
+    )
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.delete("/{layer}/items/{code}", status_code=204)
+def delete_item(
+    session: SessionDep, township: TownshipDep, layer: str, code: str
+) -> Response:
+    """Delete one feature (409 while other rows still reference it)."""
+    editing.delete_feature(session, township=township, layer=layer, code=code)
+    return Response(status_code=204)
+
+
+@router.get("/{layer}/export")
+def export_items(
+    session: SessionDep,
+    township: TownshipDep,
+    layer: str,
+    bbox: BBoxDep,
+    filters: FiltersDep,
+    fmt: Annotated[
+        str, Query(alias="format", description="geojson|gpkg|shp")
+    ] = "geojson",
+) -> Response:
+    """The layer, or what bbox and filters select, as a file (EPSG:4326)."""
+    out = export.export_layer(
+        session, township=township, layer=layer, fmt=fmt, filters=filters, bbox=bbox
+    )
+    disposition = f'attachment; filename="{out.filename}"'
+    return Response(
+        out.content,
+        media_type=out.media_type,
+        headers={"Content-Disposition": disposition},
+    )

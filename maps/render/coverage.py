@@ -1,0 +1,385 @@
+"""Map rendering, PURE: plain data in (GeoJSON dicts, lists of dicts), folium.Map out.
+
+No database, no HTTP: the services in maps/service.py gather (and mask) the data;
+anything that can produce the same plain structures (the coverage and route
+services, when they land) can be rendered by these functions.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+import numpy as np
+
+from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_lonlat
+from maps.render.elements import (
+    HouseholdLayer,
+    MapControl,
+    encode_column,
+    encode_points,
+)
+from maps.render.page import area_text, bounds_of, finish_map, html_table, to_html
+
+logger = logging.getLogger(__name__)
+
+STATUSES = ("visited", "overdue", "never_visited", "unassigned")  # drawing order
+STATUS_COLORS = {
+    "visited": "#2e7d32",
+    "overdue": "#f57c00",
+    "never_visited": "#d32f2f",
+    "unassigned": "#c2185b",
+}
+STATUS_LABELS = {
+    "visited": "已走访",
+    "overdue": "走访逾期",
+    "never_visited": "从未走访",
+    "unassigned": "未分配 (无网格或无干部)",
+}
+PRIORITY_COLOR = "#311b92"
+# Visit coverage of a grid (share of its households 'visited') -> fill colour.
+COVERAGE_STEPS = (
+    (0.9, "#1a9850"),
+    (0.7, "#fee08b"),
+    (0.5, "#fc8d59"),
+    (0.0, "#d73027"),
+)
+NO_HOUSEHOLDS_COLOR = "#bdbdbd"
+HAZARD_ICONS = {
+    "fire": "fire",
+    "flood": "water",
+    "landslide": "mountain",
+    "road": "road",
+    "building": "building",
+    "other": "triangle-exclamation",
+}
+HAZARD_COLORS = {"found": "red", "rectifying": "orange", "closed": "green"}
+HAZARD_LABELS = {"found": "已发现", "rectifying": "整改中", "closed": "已销号"}
+# Above this many hazards they are drawn as one layer of dots (see _add_hazard_points).
+HAZARD_MARKER_LIMIT = 300
+DISPUTE_COLOR = "#e53935"
+DETAIL_FIELDS = ("code", "name", "members", "village", "tags", "cadre", "last", "phone")
+# Above this many households the high-cardinality personal fields (head's name,
+# masked phone) stay out of the page, which keeps 100 000 households under 4 MB;
+# the popup still shows code, village, tags, cadre and last visit.
+PERSONAL_FIELDS = ("name", "phone")
+PERSONAL_DETAIL_LIMIT = 20_000
+LABEL_LIMIT = 400  # more grids than this: labels are left to the hover tooltips
+
+
+@dataclass
+class CoverageData:
+    """Everything the coverage map shows, as plain data.
+
+    ``grids``: FeatureCollection, properties code, name, level, depth, is_leaf,
+    households, visited in the period (+ optional up_to_date, label_lon/label_lat).
+    ``period``: the coverage period shown in the legend. ``households``: dicts with
+    lon, lat, status (one of STATUSES), priority and optional, already masked,
+    detail fields (DETAIL_FIELDS). ``hazards``: dicts with lon, lat, code, kind,
+    status, severity, description, warn_radius_m. ``disputes``: FeatureCollection
+    of open overlaps, properties id, status, overlap_area_m2, parcel_a, parcel_b.
+    """
+
+    title: str
+    grids: dict[str, Any]
+    households: list[dict[str, Any]]
+    hazards: list[dict[str, Any]] = field(default_factory=list)
+    disputes: dict[str, Any] = field(
+        default_factory=lambda: {"type": "FeatureCollection", "features": []}
+    )
+    period: str | None = None
+
+
+def coverage_color(coverage: float | None) -> str:
+    """Fill colour of a grid from its visit coverage (None: no households)."""
+    if coverage is None:
+        return NO_HOUSEHOLDS_COLOR
+    return next(color for floor, color in COVERAGE_STEPS if coverage >= floor)
+
+
+def grid_coverage(households: int, visited: int | None) -> float | None:
+    """Share of a grid's households that are visited (None when it has none)."""
+    return visited / households if households and visited is not None else None
+
+
+def share_label(share: float | None) -> str:
+    """A share as a whole percentage, or a dash."""
+    return "—" if share is None else f"{share:.0%}"
+
+
+def border_style(depth: int, is_leaf: bool) -> dict[str, Any]:
+    """Border weight/colour/dash by hierarchy depth; only leaves are filled."""
+    weight = max(4.5 - 1.5 * depth, 1.0)
+    color = ("#08306b", "#2171b5", "#4a4a4a")[min(depth, 2)]
+    style: dict[str, Any] = {"color": color, "weight": weight, "fill": is_leaf}
+    if depth >= 3:
+        style["dashArray"] = "4 3"
+    return style
+
+
+def status_counts(households: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Households per status, every status present (0 when none)."""
+    counts = Counter(h["status"] for h in households)
+    return {s: counts.get(s, 0) for s in STATUSES}
+
+
+def render_coverage(
+    data: CoverageData,
+    options: MapOptions,
+    *,
+    personal_detail_limit: int = PERSONAL_DETAIL_LIMIT,
+) -> folium.Map:
+    """The coverage map: grids by coverage, households by status, hazards, disputes."""
+    m = new_map(options)
+    grids = shift_collection(data.grids, options)
+    _add_grids(m, grids, options)
+    lon = np.array([h["lon"] for h in data.households], dtype=float)
+    lat = np.array([h["lat"] for h in data.households], dtype=float)
+    lon, lat = shift_lonlat(lon, lat, options)
+    counts = status_counts(data.households)
+    fields: tuple[str, ...] = DETAIL_FIELDS
+    if len(data.households) > personal_detail_limit:
+        fields = tuple(f for f in DETAIL_FIELDS if f not in PERSONAL_FIELDS)
+    _add_households(m, data.households, lon, lat, fields)
+    _add_hazards(m, data.hazards, options)
+    _add_disputes(m, shift_collection(data.disputes, options))
+    m.add_child(
+        MapControl(
+            _legend_html(data.title, counts, data.households, data.period),
+            element_id="gridgis-legend",
+            css_class="gridgis-legend",
+            position="bottomright",
+        )
+    )
+    finish_map(m, options, bounds_of([grids], lon.tolist(), lat.tolist()))
+    return m
+
+
+def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> None:
+    by_depth: dict[int, list[dict[str, Any]]] = {}
+    for feature in grids["features"]:
+        p = feature["properties"]
+        cov = grid_coverage(p["households"], p["visited"])
+        p["coverage_label"] = share_label(cov)
+        p["up_to_date_label"] = share_label(
+            grid_coverage(p["households"], p.get("up_to_date"))
+        )
+        p["fill_color"] = coverage_color(cov)
+        by_depth.setdefault(p["depth"], []).append(feature)
+    # Deepest first, so the thick borders of the upper levels are drawn on top.
+    for depth in sorted(by_depth, reverse=True):
+        features = by_depth[depth]
+        level = features[0]["properties"]["level"]
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name=f"网格边界: {level}",
+            style_function=lambda f: {
+                **border_style(f["properties"]["depth"], f["properties"]["is_leaf"]),
+                "fillColor": f["properties"]["fill_color"],
+                "fillOpacity": 0.35,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=[
+                    "name",
+                    "code",
+                    "level",
+                    "households",
+                    "coverage_label",
+                    "up_to_date_label",
+                ],
+                aliases=["网格", "编码", "层级", "户数", "走访覆盖率", "按时走访率"],
+            ),
+        ).add_to(m)
+    labelled = [f for f in grids["features"] if "label_lon" in f["properties"]]
+    if labelled and len(labelled) <= LABEL_LIMIT:
+        group = folium.FeatureGroup(name="网格名称", show=True)
+        lon = np.array([f["properties"]["label_lon"] for f in labelled], dtype=float)
+        lat = np.array([f["properties"]["label_lat"] for f in labelled], dtype=float)
+        lon, lat = shift_lonlat(lon, lat, options)
+        for f, x, y in zip(labelled, lon, lat, strict=True):
+            p = f["properties"]
+            text = f"{html.escape(p['name'])}<br>{p['coverage_label']}"
+            folium.Marker(
+                [float(y), float(x)],
+                icon=folium.DivIcon(
+                    html=f"<div class='gridgis-label'>{text}</div>",
+                    icon_size=(120, 28),
+                    icon_anchor=(60, 14),
+                ),
+            ).add_to(group)
+        group.add_to(m)
+
+
+def _add_households(
+    m: folium.Map,
+    households: list[dict[str, Any]],
+    lon: np.ndarray,
+    lat: np.ndarray,
+    fields: Sequence[str],
+) -> None:
+    status = np.array([h["status"] for h in households], dtype=object)
+    priority = np.array([bool(h.get("priority")) for h in households], dtype=bool)
+    for key in STATUSES:
+        mask = status == key
+        count = int(mask.sum())
+        payload, order = encode_points(lon[mask], lat[mask], priority[mask])
+        selected = [households[i] for i in np.flatnonzero(mask)]
+        payload["detail"] = {
+            name: encode_column([h.get(name) for h in selected], order)
+            for name in fields
+            if any(h.get(name) not in (None, "") for h in selected)
+        }
+        HouseholdLayer(
+            payload,
+            key=key,
+            name=f"农户: {STATUS_LABELS[key]} ({count})",
+            color=STATUS_COLORS[key],
+            label=STATUS_LABELS[key],
+        ).add_to(m)
+
+
+def _add_hazards(
+    m: folium.Map, hazards: list[dict[str, Any]], options: MapOptions
+) -> None:
+    group = folium.FeatureGroup(name=f"隐患 ({len(hazards)})")
+    lon = np.array([z["lon"] for z in hazards], dtype=float)
+    lat = np.array([z["lat"] for z in hazards], dtype=float)
+    lon, lat = shift_lonlat(lon, lat, options)
+    if len(hazards) > HAZARD_MARKER_LIMIT:
+        _add_hazard_points(group, hazards, lon, lat)
+        group.add_to(m)
+        return
+    for z, x, y in zip(hazards, lon, lat, strict=True):
+        where = [float(y), float(x)]
+        popup = html_table(
+            [
+                ("隐患", z["code"]),
+                ("类型", z["kind"]),
+                ("等级", z.get("severity")),
+                ("状态", HAZARD_LABELS.get(z["status"], z["status"])),
+                ("说明", z.get("description")),
+                ("预警半径", f"{z.get('warn_radius_m') or 0:.0f} m"),
+            ]
+        )
+        folium.Marker(
+            where,
+            icon=folium.Icon(
+                color=HAZARD_COLORS.get(z["status"], "gray"),
+                icon=HAZARD_ICONS.get(z["kind"], "circle-exclamation"),
+                prefix="fa",
+            ),
+            popup=folium.Popup(popup, max_width=300),
+            tooltip=f"{z['code']} {z['kind']}",
+        ).add_to(group)
+        if z["status"] != "closed" and z.get("warn_radius_m"):
+            folium.Circle(
+                where, radius=float(z["warn_radius_m"]), color="#b71c1c",
+                weight=1, fill=True, fill_opacity=0.06, dash_array="4 4",
+            ).add_to(group)  # fmt: skip
+    group.add_to(m)
+
+
+def _add_hazard_points(
+    group: folium.FeatureGroup,
+    hazards: list[dict[str, Any]],
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> None:
+    """Many hazards as one GeoJSON layer of coloured dots, not one marker each.
+
+    A marker with its icon and popup costs ~1.5 KB of page per hazard; a large
+    township's thousands of hazards would outweigh its households layer.
+    """
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
+            "properties": {
+                "code": z["code"],
+                "kind": z["kind"],
+                "status": HAZARD_LABELS.get(z["status"], z["status"]),
+                "color": HAZARD_COLORS.get(z["status"], "gray"),
+            },
+        }
+        for z, x, y in zip(hazards, lon.tolist(), lat.tolist(), strict=True)
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
+        style_function=lambda f: {
+            "color": f["properties"]["color"],
+            "fillColor": f["properties"]["color"],
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["code", "kind", "status"], aliases=["隐患", "类型", "状态"]
+        ),
+    ).add_to(group)
+
+
+def _add_disputes(m: folium.Map, disputes: dict[str, Any]) -> None:
+    for f in disputes["features"]:
+        p = f["properties"]
+        p["area_label"] = area_text(p["overlap_area_m2"])
+    folium.GeoJson(
+        disputes,
+        name=f"争议重叠区 ({len(disputes['features'])})",
+        style_function=lambda f: {
+            "color": DISPUTE_COLOR,
+            "weight": 2,
+            "fillColor": DISPUTE_COLOR,
+            "fillOpacity": 0.55,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["id", "status", "parcel_a", "parcel_b", "area_label"],
+            aliases=["争议", "状态", "地块A", "地块B", "重叠面积"],
+        )
+        if disputes["features"]
+        else None,
+    ).add_to(m)
+
+
+def _legend_html(
+    title: str,
+    counts: dict[str, int],
+    households: list[dict[str, Any]],
+    period: str | None = None,
+) -> str:
+    priority = sum(1 for h in households if h.get("priority"))
+    when = f" <small data-period>{html.escape(period)}</small>" if period else ""
+    parts = [f"<h4>{html.escape(title)}</h4><b>网格走访覆盖率</b>{when}<br>"]
+    steps = [(c, f"≥ {floor:.0%}") for floor, c in COVERAGE_STEPS[:-1]]
+    steps += [(COVERAGE_STEPS[-1][1], f"< {COVERAGE_STEPS[-2][0]:.0%}")]
+    steps += [(NO_HOUSEHOLDS_COLOR, "无农户")]
+    parts += [f"<i class='sw' style='background:{c}'></i>{t}<br>" for c, t in steps]
+    parts.append("<b>农户状态</b><br>")
+    parts += [
+        f"<span data-status='{s}'><i class='dot' style='background:{STATUS_COLORS[s]}'>"
+        f"</i>{STATUS_LABELS[s]} {counts[s]}</span><br>"
+        for s in reversed(STATUSES)
+    ]
+    parts.append(
+        f"<i class='dot' style='border:2px solid {PRIORITY_COLOR}'></i>"
+        f"重点户 {priority}<br><b>隐患</b> "
+    )
+    parts += [
+        f"<span style='color:{c}'>● {HAZARD_LABELS[s]}</span> "
+        for s, c in HAZARD_COLORS.items()
+    ]
+    parts.append(
+        f"<br><i class='sw' style='background:{DISPUTE_COLOR}'></i>争议重叠区(未结)"
+    )
+    return "".join(parts)
+
+
+from maps.render.dispute import DisputeData, render_dispute  # noqa: E402
+from maps.render.route import RouteData, render_route  # noqa: E402
+
+__all__ = [
+    "CoverageData", "DisputeData", "RouteData", "coverage_color", "render_coverage",
+    "render_dispute", "render_route", "status_counts", "to_html",
+]  # fmt: skip

@@ -1,0 +1,114 @@
+"""Dispute map rendering, PURE: two parcels and their overlap in, folium.Map out."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+
+from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_geometry
+from maps.render.elements import MapControl
+from maps.render.page import area_text, bounds_of, finish_map
+
+logger = logging.getLogger(__name__)
+
+SIDE_COLORS = {"a": "#1e88e5", "b": "#43a047"}
+OVERLAP_COLOR = "#e53935"
+
+
+@dataclass
+class DisputeData:
+    """A boundary dispute as plain data.
+
+    ``dispute``: id, status, overlap_area_m2; ``parcels``: FeatureCollection whose
+    properties are side ('a'/'b'), contract_no, area_m2, contract_area_mu and the
+    holder (holder_code, holder_name, holder_phone, holder_id_number: MASKED);
+    ``overlap``: the GeoJSON geometry of the overlap (None if not stored).
+    """
+
+    dispute: dict[str, Any]
+    parcels: dict[str, Any]
+    overlap: dict[str, Any] | None
+
+
+def dispute_summary_html(data: DisputeData) -> str:
+    """The summary box: status, each parcel's holder and area, the overlap area."""
+    d = data.dispute
+    rows = [f"<h4>草场边界争议 #{int(d['id'])} ({html.escape(str(d['status']))})</h4>"]
+    for f in data.parcels["features"]:
+        p = f["properties"]
+        holder = " ".join(str(p[k]) for k in ("holder_name", "holder_code") if p.get(k))
+        rows.append(
+            f"<span data-side='{html.escape(p['side'])}' style='color:"
+            f"{SIDE_COLORS.get(p['side'], '#555')}'>■</span> "
+            f"{html.escape(p['contract_no'])}: {html.escape(holder or '无承包户')}, "
+            f"{area_text(p.get('area_m2'))}<br>"
+        )
+    rows.append(
+        f"<span style='color:{OVERLAP_COLOR}'>■</span> 重叠 "
+        f"<span data-overlap-m2='{d['overlap_area_m2']:.0f}'>"
+        f"{area_text(d['overlap_area_m2'])}</span>"
+    )
+    return "".join(rows)
+
+
+def _parcel_label(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **p,
+        "area_label": area_text(p.get("area_m2")),
+        "holder_label": " ".join(
+            str(p[k]) for k in ("holder_name", "holder_code") if p.get(k)
+        ),
+    }
+
+
+def render_dispute(data: DisputeData, options: MapOptions) -> folium.Map:
+    """Both parcels (by side), the overlap in red, holders (masked) and areas."""
+    m = new_map(options)
+    parcels = shift_collection(data.parcels, options)
+    for f in parcels["features"]:
+        p = _parcel_label(f["properties"])
+        folium.GeoJson(
+            {**f, "properties": p},
+            name=f"地块 {p['contract_no']}",
+            style_function=lambda _f, c=SIDE_COLORS.get(p["side"], "#555"): {
+                "color": c,
+                "weight": 2,
+                "fillColor": c,
+                "fillOpacity": 0.25,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["contract_no", "holder_label", "holder_phone", "area_label"],
+                aliases=["承包合同", "承包户", "电话", "面积"],
+            ),
+        ).add_to(m)
+    overlap = shift_geometry(data.overlap, options)
+    if overlap is not None:
+        folium.GeoJson(
+            {
+                "type": "Feature",
+                "geometry": overlap,
+                "properties": {"area": area_text(data.dispute["overlap_area_m2"])},
+            },
+            name="重叠区",
+            style_function=lambda _f: {
+                "color": OVERLAP_COLOR,
+                "weight": 2,
+                "fillColor": OVERLAP_COLOR,
+                "fillOpacity": 0.6,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["area"], aliases=["重叠面积"]),
+        ).add_to(m)
+    m.add_child(
+        MapControl(
+            dispute_summary_html(data),
+            element_id="gridgis-dispute-summary",
+            css_class="gridgis-info",
+            position="topright",
+        )
+    )
+    finish_map(m, options, bounds_of([parcels], [], []))
+    return m

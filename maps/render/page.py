@@ -1,0 +1,72 @@
+"""What every GridGIS map page shares: bounds, finishing touches, HTML output."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import folium
+import numpy as np
+
+from layers.models import MU_M2
+from maps.assets import localize_assets
+from maps.render.basemaps import MapOptions
+from maps.render.elements import add_page_assets
+
+
+def to_html(m: folium.Map) -> str:
+    """The complete HTML page of a map."""
+    return str(m.get_root().render())
+
+
+def finish_map(m: folium.Map, options: MapOptions, bounds: np.ndarray | None) -> None:
+    """Page assets, view fitted to ``bounds``, layer control, local asset links."""
+    add_page_assets(m)
+    if bounds is not None:
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(12, 12))
+    folium.LayerControl(collapsed=False).add_to(m)
+    if options.assets == "local":
+        localize_assets(m, options.asset_base)
+
+
+def bounds_of(
+    collections: Sequence[dict[str, Any]], lon: Sequence[float], lat: Sequence[float]
+) -> np.ndarray | None:
+    """[minx, miny, maxx, maxy] over feature collections and points (None: empty)."""
+    xs, ys = list(lon), list(lat)
+    for collection in collections:
+        for feature in collection["features"]:
+            coords = np.asarray(_positions(feature["geometry"]["coordinates"]))
+            if coords.size:
+                xs.extend((coords[:, 0].min(), coords[:, 0].max()))
+                ys.extend((coords[:, 1].min(), coords[:, 1].max()))
+    if not xs:
+        return None
+    return np.array([min(xs), min(ys), max(xs), max(ys)])
+
+
+def _positions(coords: Any) -> list[Any]:
+    if coords and isinstance(coords[0], int | float):
+        return [coords]
+    out: list[Any] = []
+    for part in coords:
+        out.extend(_positions(part))
+    return out
+
+
+def html_table(rows: Iterable[tuple[str, Any]]) -> str:
+    """A two-column popup table, escaped, skipping empty values."""
+    body = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in rows
+        if v not in (None, "")
+    )
+    return f"<table class='gridgis-popup'>{body}</table>"
+
+
+def area_text(m2: float | None) -> str:
+    """An area in m² and mu (亩), as parcels are reported."""
+    if m2 is None:
+        return "—"
+    return f"{m2:,.0f} m² ({m2 / MU_M2:,.2f} 亩)"

@@ -1,0 +1,161 @@
+"""Route map rendering, PURE: an ordered route as plain data in, folium.Map out."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+import numpy as np
+
+from maps.render.basemaps import MapOptions, new_map, shift_lonlat
+from maps.render.elements import MapControl
+from maps.render.page import bounds_of, finish_map, html_table
+
+logger = logging.getLogger(__name__)
+
+PATH_COLOR = "#1565c0"
+# Later days of a multi-day plan, in turn.
+DAY_COLORS = (PATH_COLOR, "#6a1b9a", "#00838f", "#ef6c00", "#2e7d32")
+OFFROAD_COLOR = "#b71c1c"
+
+
+@dataclass
+class RouteData:
+    """An ordered visiting route of one cadre.
+
+    ``stops``: dicts with seq (1..n in visit order over all days), day, lon, lat,
+    label, optional detail and ``flagged`` (reached by an off-road straight leg);
+    ``start``: lon, lat, label (None: the walk starts at stop 1); ``lines``: one
+    [[lon, lat], ...] path per day (along the roads where the planner followed
+    them); ``offroad_legs``: the [[lon, lat], [lon, lat]] legs walked straight off
+    the roads, drawn flagged; ``length_m`` and ``duration_s`` the totals shown;
+    ``note`` how it was planned; ``flags`` the planner's warnings.
+    """
+
+    cadre: dict[str, Any]
+    stops: list[dict[str, Any]]
+    lines: list[list[list[float]]]
+    length_m: float
+    duration_s: float
+    start: dict[str, Any] | None = None
+    note: str | None = None
+    flags: list[str] = field(default_factory=list)
+    offroad_legs: list[list[list[float]]] = field(default_factory=list)
+
+
+def route_summary_html(route: RouteData) -> str:
+    """The summary box: cadre, stops, total length and time, planner warnings."""
+    minutes = route.duration_s / 60
+    hours, mins = divmod(round(minutes), 60)
+    time_text = f"{hours} 小时 {mins} 分" if hours else f"{mins} 分钟"
+    name = html.escape(f"{route.cadre.get('name', '')} ({route.cadre.get('code', '')})")
+    note = f"<br><small>{html.escape(route.note)}</small>" if route.note else ""
+    flags = "".join(
+        f"<br><small class='gridgis-flag'>⚠ {html.escape(f)}</small>"
+        for f in route.flags
+    )
+    days = f" · {len(route.lines)} 天" if len(route.lines) > 1 else ""
+    return (
+        f"<h4>走访路线: {name}</h4>"
+        f"<span data-stops='{len(route.stops)}'>{len(route.stops)} 户</span>{days} · "
+        f"<span data-length-m='{route.length_m:.0f}'>"
+        f"{route.length_m / 1000:.2f} km</span>"
+        f" · <span data-duration-s='{route.duration_s:.0f}'>{time_text}</span>"
+        f"{note}{flags}"
+    )
+
+
+def _latlngs(coords: Any, options: MapOptions) -> list[tuple[float, float]]:
+    """[[lon, lat], ...] as shifted (lat, lon) pairs for Leaflet."""
+    xy = np.asarray(coords, dtype=float).reshape(-1, 2)
+    x, y = shift_lonlat(xy[:, 0], xy[:, 1], options)
+    return list(zip(y.tolist(), x.tolist(), strict=True))
+
+
+def _add_paths(m: folium.Map, route: RouteData, options: MapOptions) -> list[Any]:
+    """Each day's path, then the off-road legs dashed on top; returns all vertices."""
+    group = folium.FeatureGroup(name="路线").add_to(m)
+    drawn: list[Any] = []
+    many = len(route.lines) > 1
+    for day, line in enumerate(route.lines, start=1):
+        if len(line) < 2:
+            continue
+        latlngs = _latlngs(line, options)
+        drawn.extend(latlngs)
+        folium.PolyLine(  # type: ignore[no-untyped-call]
+            latlngs,
+            color=DAY_COLORS[(day - 1) % len(DAY_COLORS)],
+            weight=4,
+            opacity=0.8,
+            tooltip=f"第 {day} 天" if many else "走访路线",
+        ).add_to(group)
+    if route.offroad_legs:
+        offroad = folium.FeatureGroup(
+            name=f"离路直线段 ({len(route.offroad_legs)})"
+        ).add_to(m)
+        for leg in route.offroad_legs:
+            folium.PolyLine(  # type: ignore[no-untyped-call]
+                _latlngs(leg, options),
+                color=OFFROAD_COLOR,
+                weight=3,
+                dash_array="6 6",
+                tooltip="离路: 直线步行",
+            ).add_to(offroad)
+    return drawn
+
+
+def render_route(route: RouteData, options: MapOptions) -> folium.Map:
+    """Numbered stops in visit order, the path, the start and the totals."""
+    m = new_map(options)
+    drawn = _add_paths(m, route, options)
+    stops = folium.FeatureGroup(name=f"走访顺序 ({len(route.stops)})").add_to(m)
+    sx, sy = shift_lonlat(
+        np.array([s["lon"] for s in route.stops], dtype=float),
+        np.array([s["lat"] for s in route.stops], dtype=float),
+        options,
+    )
+    for stop, x, y in zip(route.stops, sx, sy, strict=True):
+        css = "gridgis-stop flagged" if stop.get("flagged") else "gridgis-stop"
+        folium.Marker(
+            [float(y), float(x)],
+            icon=folium.DivIcon(
+                html=f"<div class='{css}'>{int(stop['seq'])}</div>",
+                icon_size=(24, 24),
+                icon_anchor=(12, 12),
+                class_name="gridgis-stop-icon",
+            ),
+            tooltip=f"{int(stop['seq'])}. {stop.get('label', '')}",
+            popup=folium.Popup(
+                html_table(
+                    [("顺序", stop["seq"]), ("农户", stop.get("label"))]
+                    + [(k, v) for k, v in stop.get("detail", {}).items()]
+                ),
+                max_width=300,
+            ),
+        ).add_to(stops)
+    xs = [lng for _, lng in drawn] + sx.tolist()
+    ys = [lat for lat, _ in drawn] + sy.tolist()
+    if route.start is not None:
+        (bx,), (by,) = shift_lonlat(
+            np.array([route.start["lon"]]), np.array([route.start["lat"]]), options
+        )
+        folium.Marker(
+            [float(by), float(bx)],
+            icon=folium.Icon(color="darkblue", icon="house", prefix="fa"),
+            tooltip=f"起点: {route.start.get('label', '')}",
+        ).add_to(folium.FeatureGroup(name="起点").add_to(m))
+        xs.append(float(bx))
+        ys.append(float(by))
+    m.add_child(
+        MapControl(
+            route_summary_html(route),
+            element_id="gridgis-route-summary",
+            css_class="gridgis-info",
+            position="topright",
+        )
+    )
+    finish_map(m, options, bounds_of([], xs, ys))
+    return m
