@@ -66,7 +66,7 @@ class Grid(Base):
 
     __tablename__ = "grids"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         ForeignKeyConstraint(
             ["township_code", "parent_id"], ["grids.township_code", "grids.id"]
@@ -75,7 +75,7 @@ class Grid(Base):
         Index("ix_grids_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -93,7 +93,7 @@ class Cadre(Base):
 
     __tablename__ = "cadres"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         ForeignKeyConstraint(
             ["township_code", "home_grid_id"], ["grids.township_code", "grids.id"]
@@ -102,7 +102,7 @@ class Cadre(Base):
         CheckConstraint("capacity > 0", name="capacity_positive"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -164,7 +164,7 @@ class Visit(Base):
 
     __tablename__ = "visits"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         ForeignKeyConstraint(
             ["township_code", "household_id"],
             ["households.township_code", "households.id"],
@@ -177,7 +177,7 @@ class Visit(Base):
         Index("ix_visits_household_time", "household_id", "visited_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     household_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     cadre_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -197,7 +197,7 @@ class Demand(Base):
 
     __tablename__ = "demands"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         ForeignKeyConstraint(
             ["township_code", "household_id"],
             ["households.township_code", "households.id"],
@@ -213,7 +213,7 @@ class Demand(Base):
         enum_check("status", DEMAND_STATUSES, "status_known"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     household_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     visit_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -235,6 +235,7 @@ class DemandEvent(Base):
 
     __tablename__ = "demand_events"
     __table_args__ = (
+        PrimaryKeyConstraint("township_code", "id"),
         ForeignKeyConstraint(
             ["township_code", "demand_id"],
             ["demands.township_code", "demands.id"],
@@ -242,7 +243,7 @@ class DemandEvent(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk()
     demand_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     from_status: Mapped[str | None] = mapped_column(String(20))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -41,7 +42,7 @@ class PastureParcel(Base):
 
     __tablename__ = "pasture_parcels"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "contract_no"),
         ForeignKeyConstraint(
             ["township_code", "holder_household_id"],
@@ -52,7 +53,7 @@ class PastureParcel(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     contract_no: Mapped[str] = mapped_column(String(64), nullable=False)
     holder_household_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -67,7 +68,7 @@ class Hazard(Base):
 
     __tablename__ = "hazards"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         ForeignKeyConstraint(
             ["township_code", "grid_id"], ["grids.township_code", "grids.id"]
@@ -78,7 +79,7 @@ class Hazard(Base):
         CheckConstraint("warn_radius_m > 0", name="warn_radius_positive"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -106,11 +107,11 @@ class Road(Base):
 
     __tablename__ = "roads"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str | None] = mapped_column(String(200))
@@ -128,7 +129,7 @@ class Dispute(Base):
 
     __tablename__ = "disputes"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "parcel_a_id", "parcel_b_id"),
         ForeignKeyConstraint(
             ["township_code", "parcel_a_id"],
@@ -144,7 +145,7 @@ class Dispute(Base):
         enum_check("status", DISPUTE_STATUSES, "status_known"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     parcel_a_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     parcel_b_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -164,6 +165,7 @@ class DisputeEvent(Base):
 
     __tablename__ = "dispute_events"
     __table_args__ = (
+        PrimaryKeyConstraint("township_code", "id"),
         ForeignKeyConstraint(
             ["township_code", "dispute_id"],
             ["disputes.township_code", "disputes.id"],
@@ -171,7 +173,7 @@ class DisputeEvent(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk()
     dispute_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     from_status: Mapped[str | None] = mapped_column(String(20))
@@ -188,9 +190,9 @@ class DisputeRun(Base):
     """One run of dispute detection: the thresholds used and what it found."""
 
     __tablename__ = "dispute_runs"
-    __table_args__ = (UniqueConstraint("township_code", "id"),)
+    __table_args__ = (PrimaryKeyConstraint("township_code", "id"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk()
     actor: Mapped[str] = mapped_column(String(100), nullable=False)
     min_area_m2: Mapped[float] = mapped_column(Double, nullable=False)
@@ -220,7 +222,7 @@ class ParcelFinding(Base):
 
     __tablename__ = "parcel_findings"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         ForeignKeyConstraint(
             ["township_code", "run_id"],
             ["dispute_runs.township_code", "dispute_runs.id"],
@@ -243,7 +245,7 @@ class ParcelFinding(Base):
         Index("ix_parcel_findings_other_parcel", "township_code", "other_parcel_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk()
     run_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)

@@ -79,6 +79,19 @@ def db_url() -> None:
     typer.echo(resolve_database_url(settings.database_url, settings.embedded))
 
 
+@db_app.command("distribution")
+def db_distribution(as_json: JsonOpt = False) -> None:
+    """Print the Citus statements that distribute this database by township."""
+    from gis_service.core.distribution import citus_statements, rule_violations
+
+    with cli_errors(), cli_session() as session:
+        faults = rule_violations(session)
+        if faults:
+            fail("the schema breaks a distribution rule: " + "; ".join(faults))
+        statements = citus_statements(session)
+    emit(statements, as_json, "\n".join)
+
+
 def _alembic_config(url: str) -> Any:
     from pathlib import Path
 

@@ -37,7 +37,7 @@ WITH own AS (
         WHERE d.township_code = :t AND d.path LIKE g.path || '%'
         GROUP BY ot.tag) t ON true
     WHERE g.township_code = :t
-    GROUP BY g.id
+    GROUP BY g.township_code, g.id
 )
 SELECT g.id AS grid_id, g.code, g.name, g.level, g.depth, p.code AS parent_code,
        sum(d.households)::int AS households, sum(d.people)::int AS people,
@@ -52,7 +52,7 @@ JOIN per_grid d ON d.path LIKE g.path || '%'
 LEFT JOIN grids p ON p.township_code = g.township_code AND p.id = g.parent_id
 LEFT JOIN tags_rolled tr ON tr.id = g.id
 WHERE g.township_code = :t
-GROUP BY g.id, p.code, tr.tagged
+GROUP BY g.township_code, g.id, p.code, tr.tagged
 ORDER BY g.path;
 
 -- name: cadre_loads
@@ -67,7 +67,7 @@ FROM cadres c
 LEFT JOIN grids g ON g.township_code = c.township_code AND g.id = c.home_grid_id
 LEFT JOIN households_assigned h ON h.township_code = c.township_code AND h.cadre_id = c.id
 WHERE c.township_code = :t
-GROUP BY c.id, g.code
+GROUP BY c.township_code, c.id, g.code
 ORDER BY g.code NULLS LAST, c.code;
 
 -- name: unassigned

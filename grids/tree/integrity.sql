@@ -53,5 +53,5 @@ JOIN households_assigned h ON h.township_code = c.township_code AND h.cadre_id =
 LEFT JOIN grids home ON home.township_code = c.township_code AND home.id = c.home_grid_id
 WHERE c.township_code = :t
   AND (home.id IS NULL OR NOT ST_Covers(home.geom, h.geom))
-GROUP BY c.id, home.code
+GROUP BY c.township_code, c.id, home.code
 ORDER BY c.code;

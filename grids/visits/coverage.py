@@ -109,7 +109,7 @@ _BY_GRID = text(
     LEFT JOIN st ON st.grid_id = sub.id
     WHERE g.township_code = :t
       AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')
-    GROUP BY g.id
+    GROUP BY g.township_code, g.id
     ORDER BY path
     """
 )
@@ -136,7 +136,7 @@ _BY_CADRE = text(
     LEFT JOIN st ON st.cadre_id = c.id
     LEFT JOIN made ON made.cadre_id = c.id
     WHERE c.township_code = :t AND (CAST(:cadre AS text) IS NULL OR c.code = :cadre)
-    GROUP BY c.id
+    GROUP BY c.township_code, c.id
     ORDER BY code NULLS FIRST
     """
 )

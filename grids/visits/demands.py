@@ -147,7 +147,7 @@ _CLOSURE = text(
                        AND sub.path LIKE g.path || '%'
     LEFT JOIN d ON d.grid_id = sub.id
     WHERE g.township_code = :t
-    GROUP BY g.id
+    GROUP BY g.township_code, g.id
     ORDER BY path
     """
 )
