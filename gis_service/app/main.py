@@ -17,6 +17,7 @@ from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
 from gis_service.core.embedded import resolve_database_url
 from gis_service.core.errors import install_error_handlers
+from gis_service.core.replicas import ReadRouter, remember_writes
 from gis_service.core.settings import Settings
 from grids.assignment.routes import router as grids_router
 from grids.visits.routes import router as visits_router
@@ -38,9 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             url = resolve_database_url(settings.database_url, settings.embedded)
             app.state.engine = make_engine(url, echo=settings.sql_echo)
             owned = True
+        replicas = [make_engine(u) for u in settings.read_database_url]
+        if replicas:
+            app.state.read_router = ReadRouter(app.state.engine, replicas)
         else:
             owned = False  # a test injected its own engine
         yield
+        for replica in replicas:
+            replica.dispose()
         if owned:
             app.state.engine.dispose()
 
@@ -55,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = None
     install_error_handlers(app)
+    if settings.read_database_url:
+        app.middleware("http")(remember_writes)
     app.include_router(_summaries_from_docstrings(service_router))
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))

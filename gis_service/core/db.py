@@ -34,9 +34,15 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: one session per request from the app's engine."""
-    engine: Engine = request.app.state.engine
-    with Session(engine) as session:
+    """FastAPI dependency: one session per request (a replica's for plain reads)."""
+    router = getattr(request.app.state, "read_router", None)
+    if router is None:
+        engine: Engine = request.app.state.engine
+        with Session(engine) as session:
+            yield session
+        return
+    # Read replicas configured: a plain read may be served by one of them.
+    with router.connect(request) as conn, Session(bind=conn) as session:
         yield session
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
@@ -58,6 +60,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str | None = None
+    # Streaming replicas for reads: a JSON list or comma-separated URLs.
+    read_database_url: Annotated[list[str], NoDecode] = Field(default_factory=list)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     map: MapSettings = Field(default_factory=MapSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
@@ -65,6 +69,17 @@ class Settings(BaseSettings):
     port: int = 8000
     page_limit_max: int = 10_000
     sql_echo: bool = False
+
+    @field_validator("read_database_url", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        """``a,b`` or ``["a", "b"]`` (JSON) or one URL."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [u.strip() for u in text.split(",") if u.strip()]
+        return value
 
 
 def get_settings() -> Settings:
