@@ -210,20 +210,37 @@ def demo_load(households: HouseholdsOpt = 512, as_json: JsonOpt = False) -> None
         emit(_load_demo(households), as_json)
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, workers: int = 1) -> None:
+    """Serve with uvicorn; several workers each build their own app and engine.
+
+    Nothing two workers could disagree on is kept in process memory (sessions,
+    rate limits and idempotency keys live in PostgreSQL), so any worker may
+    answer any request.
+    """
     import uvicorn
 
-    from gis_service.app.main import create_app
-
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(
+        "gis_service.app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @app.command("serve")
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the HTTP service (uvicorn)."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="worker processes (one per core)")
+    ] = 1,
+) -> None:
+    """Run the HTTP service (uvicorn), in one or several worker processes."""
     with cli_errors():
         database_url()  # start the embedded cluster before the first request
-    _serve(host, port)
+    _serve(host, port, workers)
 
 
 def _register_packages() -> None:

@@ -20,6 +20,7 @@ from gis_service.core.errors import install_error_handlers
 from gis_service.core.replicas import ReadRouter, remember_writes
 from gis_service.core.settings import Settings
 from grids.assignment.routes import router as grids_router
+from grids.visits.routes import province_router
 from grids.visits.routes import router as visits_router
 from layers.disputes.routes import router as disputes_router
 from layers.io.routes import router as layers_router
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(service_router))
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))
+    app.include_router(_summaries_from_docstrings(province_router))
     app.include_router(_summaries_from_docstrings(layers_router))
     app.include_router(_summaries_from_docstrings(disputes_router))
     app.include_router(_summaries_from_docstrings(maps_router))

@@ -288,6 +288,18 @@ def coverage_grids(
     emit(dump(report), as_json, _coverage_render)
 
 
+@coverage_app.command("counties")
+def coverage_counties(until: Until = None, as_json: JsonOpt = False) -> None:
+    """Coverage and closure rates (办结率) of every county (province summary)."""
+    from grids.visits.summary import county_summary
+
+    with cli_errors(), cli_session() as session:
+        rows = county_summary(session, until=until)
+    cols = ["county", "townships", "households", "up_to_date", "coverage_rate",
+            "demands", "resolved", "closure_rate"]  # fmt: skip
+    emit(rows, as_json, lambda r: _table(r, cols))
+
+
 @coverage_app.command("cadres")
 def coverage_cadres(
     township: TownshipOpt,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
@@ -10,7 +10,7 @@ from gis_service.core.deps import PageDep, SessionDep, TownshipDep
 from gis_service.core.inputs import Day, Instant, RowId
 from grids.routing import day_plans
 from grids.routing import planner as visit_routes
-from grids.visits import coverage, demands
+from grids.visits import coverage, demands, summary
 from grids.visits import log as visits
 from grids.visits.schemas import (
     Category,
@@ -33,6 +33,17 @@ from grids.visits.schemas import (
 )
 
 router = APIRouter(prefix="/townships/{township}")
+province_router = APIRouter(prefix="/summary", tags=["coverage"])
+
+
+@province_router.get("/counties")
+def county_summary(
+    session: SessionDep, until: Instant | None = None
+) -> list[dict[str, Any]]:
+    """Coverage and closure rates (办结率) of every county in scope."""
+    return summary.county_summary(session, until=until)
+
+
 FarM = Annotated[
     float, Query(gt=0, description="GPS fix farther than this (m) is flagged")
 ]
