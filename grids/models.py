@@ -27,6 +27,7 @@ from sqlalchemy.sql.expression import true as sa_true
 
 from gis_service.core.db import Base
 from gis_service.core.models import (
+    StatusEventColumns,
     created_at,
     enum_check,
     geometry,
@@ -230,7 +231,7 @@ class Demand(Base):
     updated_at: Mapped[datetime] = updated_at()
 
 
-class DemandEvent(Base):
+class DemandEvent(StatusEventColumns, Base):
     """One status change of a demand: who, when, from, to, note."""
 
     __tablename__ = "demand_events"
@@ -243,14 +244,7 @@ class DemandEvent(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity())
-    township_code: Mapped[str] = township_fk()
     demand_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20), nullable=False)
-    actor: Mapped[str] = mapped_column(String(100), nullable=False)
-    note: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = created_at()
 
 
 class VisitRule(Base):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gis_service.core.db import Base
 from gis_service.core.models import (
+    StatusEventColumns,
     created_at,
     enum_check,
     geometry,
@@ -160,7 +161,7 @@ class Dispute(Base):
     updated_at: Mapped[datetime] = updated_at()
 
 
-class DisputeEvent(Base):
+class DisputeEvent(StatusEventColumns, Base):
     """One step in a dispute's history: who, when, from, to and a note."""
 
     __tablename__ = "dispute_events"
@@ -173,14 +174,7 @@ class DisputeEvent(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity())
-    township_code: Mapped[str] = township_fk()
     dispute_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20), nullable=False)
-    actor: Mapped[str] = mapped_column(String(100), nullable=False)
-    note: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = created_at()
 
 
 FINDING_KINDS = ("sliver", "self_overlap", "area_mismatch", "invalid_geometry")

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput
 from gis_service.core.settings import MapSettings
-from maps import queries, service
+from gis_service.core.townships import require_township
+from maps import service
 from maps.assets import copy_assets
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def write_map(
         raise InvalidInput(f"map kind {kind!r} is not one of {sorted(PAGES)}")
     if out.suffix.lower() not in (".html", ".htm"):
         raise InvalidInput(f"output {str(out)!r} must end in .html")
-    queries.township_name(session, township=township)  # NotFound first
+    require_township(session, township=township)  # NotFound first
     page = PAGES[kind](
         session, township=township, settings=settings, asset_base="vendor", **arguments
     )

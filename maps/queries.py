@@ -15,12 +15,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import NotFound
+from layers.disputes.workflow import OPEN_DISPUTE_STATUSES
 
 logger = logging.getLogger(__name__)
 
-OPEN_DISPUTE_STATUSES = ("open", "mediating")
-
-TOWNSHIP_NAME = text("SELECT name FROM townships WHERE code = :t")
 
 # Grid polygons of the township (or of :grid_path's subtree) with a label point;
 # their coverage numbers are merged in from grids.visits.coverage.coverage_by_grid.
@@ -103,14 +101,6 @@ def _rows(
     session: Session, statement: Any, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
     return [dict(r) for r in session.execute(statement, params).mappings()]
-
-
-def township_name(session: Session, *, township: str) -> str:
-    """The township's name; NotFound when it does not exist."""
-    name = session.scalar(TOWNSHIP_NAME, {"t": township})
-    if name is None:
-        raise NotFound(f"township {township} does not exist")
-    return str(name)
 
 
 def grid_shapes(

@@ -20,6 +20,7 @@ from gis_service.core.errors import InvalidInput
 from gis_service.core.geojson import feature, feature_collection
 from gis_service.core.privacy import mask_id_number, mask_phone
 from gis_service.core.settings import MapSettings
+from gis_service.core.townships import township_name
 from grids.routing.planner import find_cadre, plan_route
 from grids.tree.scope import grid_path
 from grids.visits.coverage import coverage_by_grid, household_statuses
@@ -99,7 +100,7 @@ def coverage_data(
     are shaded by the share visited in [since, as_of), as GET coverage/grids.
     """
     as_of = as_of or datetime.now(UTC)
-    title = queries.township_name(session, township=township)
+    title = township_name(session, township=township)
     path = grid_path(session, township=township, grid=grid) if grid else None
     households = [
         {

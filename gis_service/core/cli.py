@@ -18,7 +18,7 @@ from gis_service.core.db import make_engine
 from gis_service.core.embedded import EmbeddedCluster
 from gis_service.core.errors import GridGISError
 from gis_service.core.settings import Settings, get_settings
-from gis_service.core.townships import require_township
+from gis_service.core.townships import check_township_code, require_township
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
 
@@ -75,8 +75,10 @@ def cli_session() -> Iterator[Session]:
 
 def _known_township(value: str) -> str:
     """Check ``--township`` once for every command: 12 digits, and it exists."""
-    if not (len(value) == 12 and value.isdigit()):
-        fail(f"township code {value!r} is not a 12-digit statistical code")
+    try:
+        check_township_code(value)
+    except GridGISError as exc:
+        fail(exc.detail)
     with cli_session() as session:
         try:
             require_township(session, township=value)

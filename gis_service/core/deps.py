@@ -10,14 +10,13 @@ import math
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis_service.core.db import get_session
-from gis_service.core.errors import InvalidInput, NotFound
-from gis_service.core.inputs import UNSTORABLE, Offset
-from gis_service.core.models import Township
+from gis_service.core.errors import InvalidInput
+from gis_service.core.inputs import UNSTORABLE_REASON, Offset, storable
 from gis_service.core.settings import Settings
+from gis_service.core.townships import check_township_code, require_township
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -31,10 +30,9 @@ def _shown(name: str) -> str:
 def _unstorable(value: Any, field: str, where: str) -> list[dict[str, str]]:
     """Every string (key or value) under ``value`` that PostgreSQL cannot store."""
     if isinstance(value, str):
-        if not UNSTORABLE.search(value):
+        if storable(value):
             return []
-        reason = "contains a NUL character or an unpaired surrogate"
-        return [{"field": _shown(field), "in": where, "reason": reason}]
+        return [{"field": _shown(field), "in": where, "reason": UNSTORABLE_REASON}]
     if isinstance(value, dict):
         items = [(str(k), v) for k, v in value.items()]
     elif isinstance(value, list):
@@ -94,18 +92,12 @@ def township_scope(
     ],
 ) -> str:
     """Validate the township path parameter; every query below is scoped by it."""
-    if not (len(township) == 12 and township.isdigit()):
-        raise InvalidInput(
-            f"township code {township!r} is not a 12-digit statistical code",
-            errors=[
-                {"field": "township", "reason": "expected 12 digits, e.g. 620623101000"}
-            ],
-        )
-    if session.scalar(select(Township.code).where(Township.code == township)) is None:
-        raise NotFound(
-            f"township {township} does not exist; create it with PUT /townships/"
-            f"{township}"
-        )
+    check_township_code(township)
+    require_township(
+        session,
+        township=township,
+        hint=f"; create it with PUT /townships/{township}",
+    )
     return township
 
 

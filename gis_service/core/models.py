@@ -12,7 +12,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geoalchemy2 import Geometry
@@ -62,6 +71,23 @@ def updated_at() -> Mapped[datetime]:
         onupdate=func.now(),
         nullable=False,
     )
+
+
+class StatusEventColumns:
+    """The columns of one workflow step (demands, disputes, later hazards).
+
+    Each event table adds its own ``<item>_id``, the composite foreign key and
+    ``PRIMARY KEY (township_code, id)``; who, when, from, to and a note are
+    written once, here.
+    """
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
+    township_code: Mapped[str] = township_fk()
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20), nullable=False)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = created_at()
 
 
 class Township(Base):

@@ -25,6 +25,8 @@ _COUNTS_SQL = text(
 )
 
 
+_TOWNSHIP_NAME = text("SELECT name FROM townships WHERE code = :c")
+
 _UPSERT_TOWNSHIP = text(
     "INSERT INTO townships (code, name, county) VALUES (:code, :name, :county) "
     "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, county = EXCLUDED.county "
@@ -56,27 +58,42 @@ def list_townships(session: Session) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def check_township_code(code: str, *, field: str = "township") -> None:
+    """Refuse a code that is not 12 digits (API path, CLI option) with InvalidInput."""
+    if not re.fullmatch(TOWNSHIP_CODE_PATTERN, code):
+        raise InvalidInput(
+            f"township code {code!r} is not a 12-digit statistical code",
+            errors=[
+                {"field": field, "reason": "expected 12 digits, e.g. 620623101000"}
+            ],
+        )
+
+
+def township_name(session: Session, *, township: str, hint: str = "") -> str:
+    """The township's name; NotFound when it does not exist.
+
+    The one existence check: the API's ``TownshipDep``, the CLI's ``--township``,
+    the importer and the services the CLI calls all come through here.
+    """
+    name = session.scalar(_TOWNSHIP_NAME, {"c": township})
+    if name is None:
+        raise NotFound(f"township {township} does not exist{hint}")
+    return str(name)
+
+
+def require_township(session: Session, *, township: str, hint: str = "") -> None:
+    """Refuse an unknown township (NotFound, 404) before any work is done."""
+    township_name(session, township=township, hint=hint)
+
+
 def township_counts(session: Session, *, township: str) -> dict[str, int]:
     """Row counts per table for one township (one statement)."""
     counts = {
         r.layer: int(r.n) for r in session.execute(_COUNTS_SQL, {"township": township})
     }
     if not any(counts.values()):
-        exists = session.execute(
-            text("SELECT 1 FROM townships WHERE code = :c"), {"c": township}
-        ).first()
-        if exists is None:
-            raise NotFound(f"township {township} does not exist")
+        require_township(session, township=township)
     return counts
-
-
-def require_township(session: Session, *, township: str) -> None:
-    """Refuse an unknown township in services the CLI calls (no TownshipDep there)."""
-    found = session.execute(
-        text("SELECT 1 FROM townships WHERE code = :c"), {"c": township}
-    ).first()
-    if found is None:
-        raise NotFound(f"township {township} does not exist")
 
 
 def save_township(

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput, NotFound
 
-_GRID_PATH = text("SELECT path FROM grids WHERE township_code = :t AND code = :code")
+# The one subtree rule: a grid's subtree is every grid whose materialised path
+# starts with its path. GRID_PATH_SQL finds the path of grid :grid in township :t;
+# SUBTREE_IDS_SQL is the same look-up inline, for filters built as SQL.
+GRID_PATH_SQL = "SELECT path FROM grids WHERE township_code = :t AND code = :grid"
+SUBTREE_IDS_SQL = (
+    "SELECT x.id FROM grids x WHERE x.township_code = :t "
+    f"AND x.path LIKE ({GRID_PATH_SQL}) || '%'"
+)
+_GRID_PATH = text(GRID_PATH_SQL)
 
 _MISSING_REFS = text(
     """
@@ -27,11 +35,22 @@ _MISSING_REFS = text(
 )
 
 
-def grid_path(session: Session, *, township: str, grid: str) -> str:
-    """The materialised path of a grid by code (subtree: ``path LIKE p || '%'``)."""
-    path = session.execute(_GRID_PATH, {"t": township, "code": grid}).scalar()
+def grid_path(
+    session: Session, *, township: str, grid: str, field: str | None = None
+) -> str:
+    """The materialised path of a grid by code (subtree: ``path LIKE p || '%'``).
+
+    An unknown grid is NotFound (404); with ``field`` the grid came as a filter
+    value, so it is InvalidInput (422) naming that field.
+    """
+    path = session.execute(_GRID_PATH, {"t": township, "grid": grid}).scalar()
     if path is None:
-        raise NotFound(f"grid {grid!r} does not exist in township {township}")
+        detail = f"grid {grid!r} does not exist in township {township}"
+        if field is not None:
+            raise InvalidInput(
+                detail, errors=[{"field": field, "reason": "unknown grid code"}]
+            )
+        raise NotFound(detail)
     return str(path)
 
 

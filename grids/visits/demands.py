@@ -16,8 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.db import atomic
-from gis_service.core.errors import Conflict, InvalidInput, NotFound
+from gis_service.core.errors import InvalidInput, NotFound
 from gis_service.core.inputs import as_utc, china_today
+from gis_service.core.workflow import Workflow
 from grids.tree.scope import check_references, grid_path
 from grids.visits.schemas import (
     ClosureReport,
@@ -31,12 +32,22 @@ from grids.visits.schemas import (
 logger = logging.getLogger(__name__)
 
 # Which status may follow which; resolved is final.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "open": frozenset({"in_progress", "escalated"}),
-    "in_progress": frozenset({"resolved", "escalated"}),
-    "escalated": frozenset({"in_progress", "resolved"}),
-    "resolved": frozenset(),
-}
+DEMAND_WORKFLOW = Workflow(
+    name="诉求",
+    noun="demand",
+    moves={
+        "open": ("in_progress", "escalated"),
+        "in_progress": ("resolved", "escalated"),
+        "resolved": (),
+        "escalated": ("in_progress", "resolved"),
+    },
+    labels={
+        "open": "待办理",
+        "in_progress": "办理中",
+        "resolved": "已办结",
+        "escalated": "已上报",
+    },
+)
 
 _INSERT_DEMANDS = text(
     """
@@ -211,19 +222,7 @@ def transition_demand(
         ).scalar()
         if current is None:
             raise NotFound(f"demand {demand_id} does not exist in township {township}")
-        allowed = TRANSITIONS[current]
-        if change.status not in allowed:
-            raise Conflict(
-                f"demand {demand_id} cannot go from {current} to {change.status}",
-                errors=[
-                    {
-                        "field": "status",
-                        "reason": f"from {current} allowed: "
-                        + (", ".join(sorted(allowed)) or "none (final)"),
-                    }
-                ],
-                current_status=current,
-            )
+        DEMAND_WORKFLOW.check(current, change.status, item=demand_id)
         session.execute(
             _TRANSITION,
             {"t": township, "id": demand_id, "from": current, "to": change.status,

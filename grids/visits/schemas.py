@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gis_service.core.inputs import Day, Instant, RowId, Text
+from gis_service.core.workflow import StatusEventOut
 
 Purpose = Literal["policy", "service", "mediation", "safety", "other"]
 Category = Literal[
@@ -118,14 +119,8 @@ class DemandOut(BaseModel):
     resolution: str | None
 
 
-class DemandEventOut(BaseModel):
+class DemandEventOut(StatusEventOut):
     """One status change of a demand."""
-
-    from_status: str | None
-    to_status: str
-    actor: str
-    note: str | None
-    at: datetime
 
 
 class ClosureRow(BaseModel):

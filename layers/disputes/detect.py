@@ -24,6 +24,7 @@ from gis_service.core.settings import DisputeSettings
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
 from layers.disputes.schemas import DetectionOut
+from layers.disputes.workflow import OPEN_DISPUTE_STATUSES
 from layers.models import MU_M2
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,9 @@ def _reconcile(session: Session, params: dict[str, Any]) -> dict[str, int]:
         "updated": session.execute(SQL["update_changed"], params).scalar_one(),
     }
     session.execute(SQL["touch_seen"], params)
-    counts["closed"] = session.execute(SQL["close_gone"], params).scalar_one()
+    counts["closed"] = session.execute(
+        SQL["close_gone"], {**params, "open_statuses": list(OPEN_DISPUTE_STATUSES)}
+    ).scalar_one()
     return counts
 
 

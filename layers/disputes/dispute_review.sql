@@ -1,8 +1,5 @@
 -- Reading and reviewing disputes: statements of layers/dispute_review.py.
 
--- name: grid_path
-SELECT path FROM grids WHERE township_code = :township AND code = :grid;
-
 -- name: page
 -- One page of disputes (filters optional); a grid matches a dispute when either
 -- holder household lives in that grid or below it (materialised path prefix).
@@ -89,7 +86,8 @@ WHERE d.township_code = :township GROUP BY d.status;
 -- Union first: three parcels over the same spot must not count it twice.
 SELECT COALESCE(ST_Area(ST_Union(d.overlap)::geography), 0) AS m2
 FROM disputes d
-WHERE d.township_code = :township AND d.status IN ('open', 'mediating');
+WHERE d.township_code = :township
+  AND d.status = ANY(CAST(:open_statuses AS text[]));
 
 -- name: last_run
 SELECT * FROM dispute_runs WHERE township_code = :township

@@ -161,7 +161,8 @@ WITH gone AS (
   SELECT d.id, d.status, p.kind
   FROM disputes d
   LEFT JOIN _dispute_pairs p ON p.a_id = d.parcel_a_id AND p.b_id = d.parcel_b_id
-  WHERE d.township_code = :township AND d.status IN ('open', 'mediating')
+  WHERE d.township_code = :township
+    AND d.status = ANY(CAST(:open_statuses AS text[]))
     AND p.kind IS DISTINCT FROM 'dispute'
   FOR UPDATE OF d
 ), hit AS (

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gis_service.core.db import atomic
-from gis_service.core.errors import Conflict, InvalidInput, NotFound
+from gis_service.core.errors import InvalidInput, NotFound
 from gis_service.core.geojson import feature
 from gis_service.core.privacy import mask_id_number, mask_phone
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
+from grids.tree.scope import grid_path
 from layers.disputes.detect import run_out
 from layers.disputes.schemas import (
     DisputeDetailOut,
@@ -33,15 +34,12 @@ from layers.disputes.schemas import (
     FindingList,
     FindingOut,
 )
+from layers.disputes.workflow import DISPUTE_WORKFLOW, OPEN_DISPUTE_STATUSES
 from layers.models import DISPUTE_STATUSES, FINDING_KINDS, MU_M2
 
 logger = logging.getLogger(__name__)
 
 SQL = load_queries(Path(__file__).with_name("dispute_review.sql"))
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "open": ("mediating", "dismissed"),
-    "mediating": ("resolved", "dismissed"),
-}
 
 
 def _check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
@@ -114,7 +112,7 @@ def _dispute(row: Any, sides: list[Any]) -> DisputeOut:
         first_detected_at=row.first_detected_at,
         last_detected_at=row.last_detected_at,
         closed_reason=row.closed_reason,
-        allowed_transitions=list(TRANSITIONS.get(row.status, ())),
+        allowed_transitions=list(DISPUTE_WORKFLOW.allowed(row.status)),
         parcels=[_parcel(s) for s in sides],
     )
 
@@ -131,20 +129,13 @@ def list_disputes(
 ) -> DisputeList:
     """A page of disputes, largest overlap first, filtered by status/grid/area."""
     _check_choice("status", status, DISPUTE_STATUSES)
-    grid_path = None
-    if grid is not None:
-        grid_path = session.execute(
-            SQL["grid_path"], {"township": township, "grid": grid}
-        ).scalar()
-        if grid_path is None:
-            raise InvalidInput(
-                f"grid {grid!r} does not exist in township {township}",
-                errors=[{"field": "grid", "reason": "unknown grid code"}],
-            )
+    path = (
+        grid_path(session, township=township, grid=grid, field="grid") if grid else None
+    )
     rows = session.execute(
         SQL["page"],
         {"township": township, "status": status, "min_area_m2": min_area_m2,
-         "grid_path": grid_path, "limit": limit, "offset": offset},
+         "grid_path": path, "limit": limit, "offset": offset},
     ).all()  # fmt: skip
     sides = _sides(session, township=township, ids=[r.id for r in rows])
     return DisputeList(
@@ -214,28 +205,26 @@ def transition_dispute(
     note: str | None = None,
 ) -> DisputeDetailOut:
     """Move a dispute one review step; an illegal step is a Conflict (409)."""
-    allowed_from = [s for s, targets in TRANSITIONS.items() if to_status in targets]
-    if not allowed_from:
+    if to_status not in DISPUTE_WORKFLOW.targets:
+        steps = sorted(DISPUTE_WORKFLOW.targets)
         raise InvalidInput(
             f"status {to_status!r} is not a review step",
-            errors=[{"field": "to", "reason": "expected mediating/resolved/dismissed"}],
+            errors=[{"field": "to", "reason": f"expected {'/'.join(steps)}"}],
         )
     with atomic(session):
         row = session.execute(
             SQL["transition"],
             {"township": township, "dispute_id": dispute_id, "to_status": to_status,
-             "allowed_from": allowed_from, "actor": actor, "note": note},
+             "allowed_from": list(DISPUTE_WORKFLOW.sources(to_status)),
+             "actor": actor, "note": note},
         ).first()  # fmt: skip
         if row is None:
             raise NotFound(
                 f"dispute {dispute_id} does not exist in township {township}"
             )
         if not row.moved:
-            allowed = ", ".join(TRANSITIONS.get(row.status, ())) or "none"
-            raise Conflict(
-                f"dispute {dispute_id} is {row.status}: it cannot move to "
-                f"{to_status} (allowed: {allowed})",
-                errors=[{"field": "to", "reason": f"not allowed from {row.status}"}],
+            DISPUTE_WORKFLOW.check(
+                row.status, to_status, item=dispute_id, field_name="to"
             )
     logger.info("dispute %s in %s -> %s by %s", dispute_id, township, to_status, actor)
     detail, _, _ = get_dispute(session, township=township, dispute_id=dispute_id)
@@ -247,12 +236,16 @@ def dispute_summary(session: Session, *, township: str) -> DisputeSummaryOut:
     require_township(session, township=township)
     params = {"township": township}
     by_status = {r.status: int(r.n) for r in session.execute(SQL["summary"], params)}
-    contested = float(session.execute(SQL["contested"], params).scalar_one())
+    contested = float(
+        session.execute(
+            SQL["contested"], {**params, "open_statuses": list(OPEN_DISPUTE_STATUSES)}
+        ).scalar_one()
+    )
     last = session.execute(SQL["last_run"], params).first()
     return DisputeSummaryOut(
         township=township,
         by_status=by_status,
-        open_disputes=by_status.get("open", 0) + by_status.get("mediating", 0),
+        open_disputes=sum(by_status.get(s, 0) for s in OPEN_DISPUTE_STATUSES),
         contested_area_m2=round(contested, 1),
         contested_area_mu=round(contested / MU_M2, 2),
         last_run=run_out(last) if last is not None else None,

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from gis_service.core.settings import DisputeSettings
+from gis_service.core.workflow import StatusEventOut
 
 ReviewStatus = Literal["mediating", "resolved", "dismissed"]
 FindingKind = Literal["sliver", "self_overlap", "area_mismatch", "invalid_geometry"]
@@ -93,14 +94,8 @@ class DisputeParcel(BaseModel):
     holder: DisputeHolder | None
 
 
-class DisputeEventOut(BaseModel):
+class DisputeEventOut(StatusEventOut):
     """One step of a dispute's history."""
-
-    from_status: str | None
-    to_status: str
-    actor: str
-    note: str | None
-    at: datetime
 
 
 class DisputeOut(BaseModel):

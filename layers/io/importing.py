@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.bulk import copy_frame, paused_gc
 from gis_service.core.db import atomic
-from gis_service.core.errors import InvalidInput, NotFound
+from gis_service.core.errors import InvalidInput
+from gis_service.core.townships import require_township
 from grids.tree.hierarchy import hierarchy_warnings
 from layers.io import first_load, staging
 from layers.io.hooks import (
@@ -37,13 +37,11 @@ from layers.io.validation import Prepared, prepare
 logger = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 1000
-_TOWNSHIP_EXISTS = text("SELECT 1 FROM townships WHERE code = :t")
 
 
 def ensure_township(session: Session, township: str) -> None:
     """404 unless the township exists (the API checks it in TownshipDep)."""
-    if session.execute(_TOWNSHIP_EXISTS, {"t": township}).first() is None:
-        raise NotFound(f"township {township} does not exist")
+    require_township(session, township=township)
 
 
 def import_file(

@@ -15,6 +15,7 @@ from sqlalchemy import TextClause, text
 
 from gis_service.core.errors import InvalidInput
 from gis_service.core.privacy import mask_id_number, mask_phone
+from grids.tree.scope import SUBTREE_IDS_SQL
 from layers.io.specs import LayerSpec
 
 logger = logging.getLogger(__name__)
@@ -22,10 +23,7 @@ logger = logging.getLogger(__name__)
 GEOJSON = "ST_AsGeoJSON(t.{geom}, 7)"
 WKB = "ST_AsBinary(t.{geom})"
 
-_SUBTREE = (
-    "IN (SELECT x.id FROM grids x WHERE x.township_code = :t AND x.path LIKE "
-    "(SELECT y.path FROM grids y WHERE y.township_code = :t AND y.code = :grid) || '%')"
-)
+_SUBTREE = f"IN ({SUBTREE_IDS_SQL})"
 # filter name -> SQL over the layer's row ``t`` (per-layer overrides first).
 FILTERS: dict[str, str] = {
     "cadres.grid": f"t.home_grid_id {_SUBTREE}",

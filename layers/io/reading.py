@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import shapely
 from pyproj import CRS
 
 from gis_service.core.errors import InvalidInput, UnsupportedMedia
+from gis_service.core.inputs import storable
 
 # A 0-d object array: np.where into object arrays without tripping numpy's stubs.
 NONE = np.array(None, dtype=object)
@@ -82,13 +84,16 @@ def read_features(
     )
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _json_nul_cells(path: Path) -> list[tuple[int, str]]:
     r"""Where a GeoJSON file's string properties hold ``\u0000``.
 
     A byte search first: only a file that has the escape at all is parsed.
     """
     data = path.read_bytes()
-    if b"\\u0000" not in data:
+    if b"\\u0000" not in data and not _SURROGATE_ESCAPE.search(data):
         return []
     try:
         features = json.loads(data).get("features") or []
@@ -98,7 +103,7 @@ def _json_nul_cells(path: Path) -> list[tuple[int, str]]:
         (i, name)
         for i, feature in enumerate(features)
         for name, value in ((feature or {}).get("properties") or {}).items()
-        if isinstance(value, str) and "\x00" in value
+        if isinstance(value, str) and not storable(value)
     ]
 
 

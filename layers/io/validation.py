@@ -22,7 +22,14 @@ from numpy.typing import NDArray
 
 import shapely
 
-from gis_service.core.inputs import MAX_YEAR, MIN_YEAR
+from gis_service.core.inputs import (
+    CHINA_UTC_OFFSET,
+    MAX_YEAR,
+    MIN_YEAR,
+    UNSTORABLE_REASON,
+    find_unstorable,
+    storable,
+)
 from layers.io.crs import parse_crs, resolve_crs, to_wgs84
 from layers.io.reading import NONE, ReadResult
 from layers.io.specs import Field, LayerSpec
@@ -35,7 +42,7 @@ PRECISION = 7  # decimal places kept (~1 cm); exports render the same digits
 TAG_SPLIT = re.compile(r"\s*[,;，；、|]\s*")
 TZ_SUFFIX = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 INT_MAX = 2**31 - 1
-LOCAL_UTC_OFFSET = pd.Timedelta(hours=8)  # naive times in Chinese data are UTC+8
+LOCAL_UTC_OFFSET = pd.Timedelta(CHINA_UTC_OFFSET)  # naive times in data are UTC+8
 ACCEPTED_TYPES = {
     "Point": ("Point", "MultiPoint"),
     "MultiPolygon": ("Polygon", "MultiPolygon"),
@@ -342,15 +349,16 @@ def _coerce(
     return text, keep
 
 
-NUL_REASON = "contains a NUL character (\\0), which the database cannot store"
+NUL_REASON = UNSTORABLE_REASON
 
 
 def _refuse_nul(text: NDArray[np.object_], name: str, report: _Report) -> None:
-    """Name the cells holding a NUL (CSV/XLSX keep it; PostgreSQL text cannot)."""
-    if "\x00" not in "".join(text[~pd.isna(text)]):  # one scan for the usual case
+    """Name the cells PostgreSQL cannot store (CSV/XLSX keep a NUL; text cannot)."""
+    if storable("".join(text[~pd.isna(text)])):  # one scan for the usual case
         return
-    nul = pd.Series(text, dtype=object).str.contains("\x00", regex=False, na=False)
-    report.add(nul.to_numpy(bool), name, NUL_REASON)
+    bad = find_unstorable(list(text))
+    if bad:
+        report.add(np.isin(np.arange(len(text)), bad), name, NUL_REASON)
 
 
 def _coerce_number(column: pd.Series, f: Field, report: _Report) -> NDArray[np.object_]:

@@ -9,6 +9,12 @@ from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import assign, make_town
 from tests.grids.test_visits import visit_count
 
+# The one text rule (gis_service.core.inputs), for the API and for files alike.
+UNSTORABLE = (
+    "contains a NUL character (\\0) or an unpaired surrogate, "
+    "which the database cannot store"
+)
+
 PROBLEM = "application/problem+json"
 BASE = f"/townships/{TOWNSHIP}"
 CSV = {"content-type": "text/csv"}
@@ -53,7 +59,7 @@ def test_nul_in_a_csv_cell_is_422_naming_row_and_field(
         {
             "feature": 2,
             "field": "household",
-            "reason": "Value error, contains a NUL character or an unpaired surrogate",
+            "reason": "Value error, " + UNSTORABLE,
         }
     ]
     assert visit_count(session) == 0

@@ -83,8 +83,11 @@ def test_illegal_step_fails_with_one_line(cli_db: URL) -> None:
         "x",
     )
     assert code == 1
-    assert out.strip().startswith("error: dispute")
-    assert "cannot move to resolved" in out
+    # one line, Chinese first (the Workflow's words), then the same in English
+    assert out.strip().startswith(f"error: 纠纷 {first} 不能从 待调处 (open)")
+    assert "\n" not in out.strip()
+    assert f"dispute {first} is open: it cannot move to resolved" in out
+    assert "(allowed: mediating, dismissed)" in out
     code, out = run("disputes", "list", "-t", TOWNSHIP, "--status", "bogus")
     assert code == 1
     assert "status 'bogus' is not one of" in out

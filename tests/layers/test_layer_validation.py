@@ -23,6 +23,12 @@ from tests.layers.factories_layers import (
     write,
 )
 
+# The one text rule (gis_service.core.inputs), for the API and for files alike.
+UNSTORABLE = (
+    "contains a NUL character (\\0) or an unpaired surrogate, "
+    "which the database cannot store"
+)
+
 BOWTIE = Polygon([(102.5, 37.1), (102.51, 37.11), (102.51, 37.1), (102.5, 37.11)])
 
 
@@ -368,7 +374,7 @@ def test_multipolygon_parcel_is_accepted(
 def test_nul_characters_are_refused_not_cut_or_a_500(
     client: TestClient, session: Session, tmp_path: Path
 ) -> None:
-    reason = "contains a NUL character (\\0), which the database cannot store"
+    reason = UNSTORABLE
     table = _table(tmp_path, head_name=["a\x00b", "乙"])
     response = upload(client, "households", table)
     assert response.status_code == 422, response.text

@@ -10,6 +10,12 @@ from tests.factories import TOWNSHIP
 from tests.grids.factories_visits import make_town
 from tests.grids.test_visits import visit_count
 
+# The one text rule (gis_service.core.inputs), for the API and for files alike.
+UNSTORABLE = (
+    "contains a NUL character (\\0) or an unpaired surrogate, "
+    "which the database cannot store"
+)
+
 PROBLEM = "application/problem+json"
 BASE = f"/townships/{TOWNSHIP}"
 
@@ -30,7 +36,7 @@ def test_nul_in_json_body_is_refused_naming_the_field(
         {
             "field": "demands.0.description",
             "in": "body",
-            "reason": "contains a NUL character or an unpaired surrogate",
+            "reason": UNSTORABLE,
         }
     ]
     assert visit_count(session) == 0
@@ -62,7 +68,7 @@ def test_nul_in_query_and_path_is_refused(session: Session, client: TestClient) 
     assert response.json()["errors"][0] == {
         "field": "code",
         "in": "path",
-        "reason": "contains a NUL character or an unpaired surrogate",
+        "reason": UNSTORABLE,
     }
 
 
