@@ -17,6 +17,7 @@ from gis_service.core.townships import require_township
 from grids.assignment.cadres import REASON_CAPACITY, REASON_NO_CADRE, REASON_OUTSIDE
 from grids.assignment.schemas import CadreLoad, GridRollup
 from grids.models import PRIORITY_TAGS
+from grids.tree.locate import GRID_RULE
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ REASONS = (REASON_OUTSIDE, REASON_NO_CADRE, REASON_CAPACITY)
 Reason = Literal["outside_every_grid", "grid_has_no_cadre", "capacity_exhausted"]
 
 
-SQL = load_queries(Path(__file__).with_name("reports.sql"))
+SQL = load_queries(Path(__file__).with_name("reports.sql"), GRID_RULE)
 
 
 def _q(name: str) -> TextClause:

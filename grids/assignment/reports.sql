@@ -105,5 +105,5 @@ LEFT JOIN LATERAL (
     FROM (SELECT x.code, x.depth, x.geom FROM grids x
           WHERE x.township_code = :t AND u.grid_id IS NULL
           ORDER BY x.geom <-> u.geom LIMIT 8) near
-    ORDER BY 2, near.depth DESC, near.code COLLATE "C" LIMIT 1) n ON true
+    ORDER BY 2, {{grid_order:near}} LIMIT 1) n ON true
 ORDER BY u.code;

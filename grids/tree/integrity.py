@@ -18,6 +18,7 @@ from gis_service.core.townships import require_township
 from grids.assignment.reports import REASONS
 from grids.assignment.service import read_grids
 from grids.tree.hierarchy import FAULT_KINDS, check_grids, faults_collection
+from grids.tree.locate import GRID_RULE
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def integrity_report(
     session: Session, *, township: str, min_width_m: float = 5.0
 ) -> dict[str, Any]:
     """Grid gaps/overlaps/slivers, household placement, unassigned, cadres astray."""
-    queries = load_queries(Path(__file__).with_name("integrity.sql"))
+    queries = load_queries(Path(__file__).with_name("integrity.sql"), GRID_RULE)
     params = {"t": township}
     require_township(session, township=township)
     grids = read_grids(session, township=township)

@@ -14,9 +14,7 @@ WITH cover AS (
                SELECT count(*) AS n FROM grids g
                 WHERE g.township_code = :t AND ST_Covers(g.geom, h.geom)
                 GROUP BY g.parent_id) s) AS max_sibling_cover,
-           (SELECT g.id FROM grids g
-             WHERE g.township_code = :t AND ST_Covers(g.geom, h.geom)
-             ORDER BY g.depth DESC, g.code COLLATE "C" LIMIT 1) AS rule_grid_id
+           {{covering_grid:h}} AS rule_grid_id
     FROM households_assigned h
     WHERE h.township_code = :t
 )

@@ -5,6 +5,12 @@ covered by every grid touching it), take the deepest level (largest ``depth``);
 among equally deep grids, the lowest grid ``code`` in code-point order (the same
 order as ``ORDER BY code COLLATE "C"`` in PostgreSQL). A point covered by no grid
 gets -1 and is reported as unassigned, never dropped.
+
+This module is the rule's one home: ``locate_points`` in numpy, and
+``grid_order_sql``/``covering_grid_sql`` in SQL, which the layer specs, the demo
+loader and the ``.sql`` files (as ``{{grid_order:g}}``/``{{covering_grid:s}}``
+through ``GRID_RULE``) take. Without ``COLLATE "C"`` PostgreSQL sorts codes by
+the database's linguistic collation, which can disagree with numpy's order.
 """
 
 from __future__ import annotations
@@ -23,6 +29,24 @@ logger = logging.getLogger(__name__)
 NO_GRID = -1
 CELLS_PER_GRID = 8  # lattice cells per grid: few grids reach each cell
 MAX_CELLS = 1 << 20
+
+
+def grid_order_sql(alias: str = "g") -> str:
+    """ORDER BY terms of the rule: deepest first, then the lowest code in byte order."""
+    return f'{alias or "g"}.depth DESC, {alias or "g"}.code COLLATE "C"'
+
+
+def covering_grid_sql(alias: str = "s", *, column: str = "geom") -> str:
+    """A scalar subquery: the id of the grid holding ``alias.geom`` (township :t)."""
+    return (
+        "(SELECT g.id FROM grids g WHERE g.township_code = :t"
+        f" AND ST_Covers(g.geom, {alias or 's'}.{column})"
+        f" ORDER BY {grid_order_sql('g')} LIMIT 1)"
+    )
+
+
+# The fragments ``.sql`` files use: {{grid_order:g}} and {{covering_grid:s}}.
+GRID_RULE = {"grid_order": grid_order_sql, "covering_grid": covering_grid_sql}
 
 
 def code_ranks(codes: npt.ArrayLike) -> npt.NDArray[np.int64]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from gis_service.core.errors import NotFound
 from grids.models import CADRE_ROLES, HOUSEHOLD_TAGS
+from grids.tree.locate import covering_grid_sql
 from layers.models import HAZARD_KINDS, HAZARD_SEVERITIES, HAZARD_STATUSES
 
 # Field kinds: text, enum, int, float, bool, date, timestamp, tags.
@@ -233,14 +234,7 @@ LAYERS: dict[str, LayerSpec] = {
             ),
             filters=("grid", "status", "kind", "severity"),
             read_only=("grid_code",),
-            computed=(
-                (
-                    "grid_id",
-                    "(SELECT g.id FROM grids g WHERE g.township_code = :t"
-                    " AND ST_Covers(g.geom, s.geom)"
-                    " ORDER BY g.depth DESC, g.code LIMIT 1)",
-                ),
-            ),
+            computed=(("grid_id", covering_grid_sql("s")),),
         ),
         LayerSpec(
             "roads",

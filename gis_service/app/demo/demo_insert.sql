@@ -38,8 +38,7 @@ INSERT INTO hazards (township_code, code, kind, severity, status, description, w
                     found_at, deadline, closed_at, geom, grid_id)
 SELECT :t, s.code, s.kind, s.severity, s.status, s.description, s.warn_radius_m,
        s.found_at, s.deadline, s.closed_at, s.geom,
-       (SELECT g.id FROM grids g WHERE g.township_code = :t AND ST_Covers(g.geom, s.geom)
-         ORDER BY g.depth DESC, g.code LIMIT 1)
+       {{covering_grid:s}}
 FROM _stage_hazards s;
 
 -- name: step_07

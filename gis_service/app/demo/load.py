@@ -21,13 +21,14 @@ from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import township_counts
 from grids.assignment.service import assign_households
 from grids.assignment.store import drop_partition
+from grids.tree.locate import GRID_RULE
 from layers.disputes.detect import detect_disputes
 
 logger = logging.getLogger(__name__)
 
 
 _STAGE = load_queries(Path(__file__).with_name("demo_stage.sql"))
-_INSERT = load_queries(Path(__file__).with_name("demo_insert.sql"))
+_INSERT = load_queries(Path(__file__).with_name("demo_insert.sql"), GRID_RULE)
 
 
 def delete_township(session: Session, *, township: str) -> None:
