@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
 from gis_service import __version__
+from gis_service.app.jobs import register_handlers
+from gis_service.app.jobs import router as jobs_router
 from gis_service.app.routes import router as service_router
 from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = None
     install_error_handlers(app)
+    register_handlers()
     if settings.read_database_url:
         app.middleware("http")(remember_writes)
     app.include_router(_summaries_from_docstrings(service_router))
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(layers_router))
     app.include_router(_summaries_from_docstrings(disputes_router))
     app.include_router(_summaries_from_docstrings(maps_router))
+    app.include_router(_summaries_from_docstrings(jobs_router))
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
+from gis_service.core import jobs
 from gis_service.core.deps import PageDep, SessionDep, TownshipDep
 from gis_service.core.inputs import RowId
 from grids.assignment import reports
@@ -36,14 +37,25 @@ class RunIn(BaseModel):
     )
 
 
-@router.post("/assignment/run", response_model=AssignmentSummary)
+@router.post(
+    "/assignment/run", response_model=AssignmentSummary, responses=jobs.ACCEPTED
+)
 def run_assignment(
     session: SessionDep,
     township: TownshipDep,
     body: Annotated[RunIn | None, Body()] = None,
-) -> AssignmentSummary:
+    background: jobs.AsyncDep = False,
+) -> Any:
     """Re-run household -> grid -> cadre assignment and summarise what changed."""
     ids = body.household_ids if body else None
+    if background:
+        url = jobs.database_url(session)
+        params = {"household_ids": ids}
+        return jobs.accepted(
+            jobs.submit(
+                session, url=url, kind="assign", township=township, params=params
+            )
+        )
     return assignment.assign_households(session, township=township, household_ids=ids)
 
 

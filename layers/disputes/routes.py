@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
+from gis_service.core import jobs
 from gis_service.core.deps import PageDep, SessionDep, SettingsDep, TownshipDep
 from gis_service.core.inputs import RowId
 from layers.disputes import review as dispute_review
@@ -32,14 +33,23 @@ StatusQuery = Annotated[
 ]
 
 
-@router.post("/detect", response_model=DetectionOut)
+@router.post("/detect", response_model=DetectionOut, responses=jobs.ACCEPTED)
 def run_detection(
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
     body: Annotated[DetectionCreate, Body()] = DetectionCreate(),
-) -> DetectionOut:
+    background: jobs.AsyncDep = False,
+) -> Any:
     """Detect overlaps and reconcile the township's dispute records."""
+    if background:
+        url = jobs.database_url(session)
+        params = body.model_dump(mode="json", exclude_unset=True)
+        return jobs.accepted(
+            jobs.submit(
+                session, url=url, kind="detect", township=township, params=params
+            )
+        )
     return detect_disputes(
         session,
         township=township,

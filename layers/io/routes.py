@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
+from gis_service.core import jobs
 from gis_service.core.deps import BBoxDep, PageDep, SessionDep, TownshipDep
 from layers.io import editing, export, importing
 from layers.io.schemas import FeatureUpdate, ImportReport
@@ -68,7 +69,7 @@ def _filters(
 FiltersDep = Annotated[dict[str, str], Depends(_filters)]
 
 
-@router.post("/{layer}/import", response_model=ImportReport)
+@router.post("/{layer}/import", response_model=ImportReport, responses=jobs.ACCEPTED)
 def import_layer(
     session: SessionDep,
     township: TownshipDep,
@@ -87,8 +88,23 @@ def import_layer(
         str | None, Form(description="e.g. GBK for old shapefiles")
     ] = None,
     source_layer: Annotated[str | None, Form(alias="layer")] = None,
-) -> dict[str, Any]:
+    background: jobs.AsyncDep = False,
+) -> Any:
     """Import a GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX (all or nothing)."""
+    if background:
+        options = {"crs": crs, "repair": repair, "dry_run": dry_run,
+                   "encoding": encoding, "source_layer": source_layer}  # fmt: skip
+        return jobs.accepted(
+            jobs.submit(
+                session,
+                url=jobs.database_url(session),
+                kind="import",
+                township=township,
+                params={"layer": layer, **options},
+                upload=path.read_bytes(),
+                upload_name=path.name,
+            )
+        )
     return importing.import_file(
         session,
         township=township,

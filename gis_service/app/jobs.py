@@ -1,0 +1,107 @@
+"""Which long jobs exist, what runs them, and the routes to follow them.
+
+The composition root knows the domains, so it registers one handler per job kind
+on ``gis_service.core.jobs`` (imports, assignment runs, dispute detection, the
+province summary); each handler calls the same service the request would.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
+
+from gis_service.core import jobs
+from gis_service.core.deps import SessionDep
+from gis_service.core.settings import get_settings
+
+
+def _import(
+    session: Session, job: jobs.JobInput, progress: jobs.Progress
+) -> dict[str, Any]:
+    from layers.io.importing import import_file
+
+    params = dict(job.params)
+    layer = params.pop("layer")
+    name = Path(job.upload_name or "upload").name or "upload"
+    with tempfile.TemporaryDirectory(prefix="gridgis-job-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(job.upload or b"")
+        progress("importing", total=None)
+        return import_file(
+            session,
+            township=str(job.township),
+            layer=layer,
+            path=path,
+            filename=name,
+            **params,
+        )
+
+
+def _assign(
+    session: Session, job: jobs.JobInput, progress: jobs.Progress
+) -> dict[str, Any]:
+    from grids.assignment.service import assign_households
+
+    progress("assigning")
+    summary = assign_households(
+        session,
+        township=str(job.township),
+        household_ids=job.params.get("household_ids"),
+    )
+    return summary.model_dump(mode="json")
+
+
+def _detect(
+    session: Session, job: jobs.JobInput, progress: jobs.Progress
+) -> dict[str, Any]:
+    from layers.disputes.detect import detect_disputes
+    from layers.disputes.schemas import DetectionCreate
+
+    body = DetectionCreate.model_validate(job.params)
+    progress("detecting")
+    out = detect_disputes(
+        session,
+        township=str(job.township),
+        thresholds=body.thresholds(get_settings().disputes),
+    )
+    return out.model_dump(mode="json")
+
+
+def _county_summary(
+    session: Session, job: jobs.JobInput, progress: jobs.Progress
+) -> dict[str, Any]:
+    from grids.visits.summary import county_summary
+
+    progress("summarising")
+    return {"counties": county_summary(session)}
+
+
+def register_handlers() -> None:
+    """Make every long job kind runnable (API process and workers alike)."""
+    jobs.register("import", _import)
+    jobs.register("assign", _assign)
+    jobs.register("detect", _detect)
+    jobs.register("county_summary", _county_summary)
+
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+@router.get("")
+def list_jobs(
+    session: SessionDep,
+    township: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[dict[str, Any]]:
+    """The latest jobs, newest first, with status, stage and counts."""
+    return jobs.list_jobs(session, township=township, limit=limit)
+
+
+@router.get("/{job_id}")
+def get_job(session: SessionDep, job_id: int) -> dict[str, Any]:
+    """One job: queued, running (stage, counts), succeeded or failed (problem)."""
+    return jobs.get_job(session, job_id=job_id)
