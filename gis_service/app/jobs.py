@@ -95,7 +95,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 def list_jobs(
     session: SessionDep,
     township: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
 ) -> list[dict[str, Any]]:
     """The latest jobs, newest first, with status, stage and counts."""
     return jobs.list_jobs(session, township=township, limit=limit)

@@ -18,10 +18,14 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
+    Integer,
+    LargeBinary,
     String,
     Text,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geoalchemy2 import Geometry
@@ -102,3 +106,43 @@ class Township(Base):
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     county: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_at()
+
+
+class Job(Base):
+    """A long job's ledger row (``gis_service.core.jobs``); a coordinator table."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed')",
+            name="status_known",
+        ),
+        Index("ix_jobs_township_code_created_at", "township_code", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    township_code: Mapped[str | None] = mapped_column(
+        String(12), ForeignKey("townships.code", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    params: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default="{}"
+    )
+    upload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    upload_name: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, server_default="queued"
+    )
+    stage: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default="{}"
+    )
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    problem: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

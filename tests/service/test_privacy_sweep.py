@@ -43,6 +43,23 @@ def first(engine: Engine, sql: str) -> Any:
         return conn.execute(text(sql), {"t": DEMO_TOWNSHIP}).scalar_one()
 
 
+def _a_job(engine: Engine) -> int:
+    """A finished job of the demo township whose result names households."""
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "INSERT INTO jobs (township_code, kind, status, result) "
+                    "SELECT :t, 'import', 'succeeded', jsonb_build_object("
+                    "'codes', jsonb_agg(code)) FROM households "
+                    "WHERE township_code = :t "
+                    "RETURNING id"
+                ),
+                {"t": DEMO_TOWNSHIP},
+            ).scalar_one()
+        )
+
+
 def get_urls(engine: Engine) -> list[str]:
     """Every GET of the OpenAPI with real path values, at the largest page."""
     values = {
@@ -56,6 +73,7 @@ def get_urls(engine: Engine) -> list[str]:
         "dispute_id": first(
             engine, "SELECT min(id) FROM disputes WHERE township_code = :t"
         ),
+        "job_id": _a_job(engine),
     }
     urls = ["/"]
     for path, ops in create_app().openapi()["paths"].items():
