@@ -1,7 +1,7 @@
 """Shared model pieces: the township every row belongs to, and column helpers.
 
 Every table carries ``township_code`` (the 12-digit statistical division code) and
-a ``UNIQUE (township_code, id)`` key, and references other rows through composite
+its primary key ``(township_code, id)``, and references other rows through composite
 foreign keys ``(township_code, x_id)``. That makes it impossible for a row to point
 into another township, and it is the co-location key for distributing the tables
 later (Citus) or partitioning them by region.
