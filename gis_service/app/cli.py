@@ -322,12 +322,20 @@ def jobs_wait(job_id: int, as_json: JsonOpt = False) -> None:
 def _register_packages() -> None:
     """Let each package add its own commands (import, assign, visits, map ...)."""
     from grids.assignment import cli as grids_cli
+    from grids.routing import cli as routing_cli
     from grids.visits import cli as visits_cli
     from layers.disputes import cli as disputes_cli
     from layers.io import cli as layers_cli
     from maps import cli as maps_cli
 
-    for module in (layers_cli, grids_cli, visits_cli, disputes_cli, maps_cli):
+    for module in (
+        layers_cli,
+        grids_cli,
+        visits_cli,
+        routing_cli,
+        disputes_cli,
+        maps_cli,
+    ):
         module.register(app)
 
 

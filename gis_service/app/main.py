@@ -22,6 +22,7 @@ from gis_service.core.errors import install_error_handlers
 from gis_service.core.replicas import ReadRouter, remember_writes
 from gis_service.core.settings import Settings
 from grids.assignment.routes import router as grids_router
+from grids.routing.routes import router as routing_router
 from grids.visits.routes import province_router
 from grids.visits.routes import router as visits_router
 from layers.disputes.routes import router as disputes_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))
     app.include_router(_summaries_from_docstrings(province_router))
+    app.include_router(_summaries_from_docstrings(routing_router))
     app.include_router(_summaries_from_docstrings(layers_router))
     app.include_router(_summaries_from_docstrings(disputes_router))
     app.include_router(_summaries_from_docstrings(maps_router))

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from gis_service.core.db import make_engine
@@ -40,6 +41,24 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], str] | None = None) -
         typer.echo("\n".join(f"{k:<{width}}  {v}" for k, v in data.items()))
     else:
         typer.echo(str(data))
+
+
+def dump(data: Any) -> Any:
+    """Plain JSON-able data from schemas (and lists of them)."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if isinstance(data, list):
+        return [dump(d) for d in data]
+    return data
+
+
+def validated(model: type[BaseModel], **values: Any) -> Any:
+    """Build a request schema, turning validation errors into a one-line failure."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"{'.'.join(str(p) for p in first['loc']) or 'input'}: {first['msg']}")
 
 
 @contextmanager

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from ortools.graph.python import min_cost_flow
 
 from grids.assignment.schemas import ScoreOut
 
@@ -214,6 +213,10 @@ def _solve(
     fair_room: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int64]:
     """Build the network with array calls, solve once, read back the chosen arcs."""
+    # OR-Tools takes ~0.3 s to load: only a run that plans cadres pays for it, not
+    # every importer or CLI command that merely imports the assignment service.
+    from ortools.graph.python import min_cost_flow
+
     cadre_node = n + np.arange(k)
     prio_node = n + k + np.arange(k)
     overflow, sink = n + 2 * k, n + 2 * k + 1

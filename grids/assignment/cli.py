@@ -90,7 +90,7 @@ def integrity(
     township: TownshipOpt, min_width: WidthOpt = 5.0, as_json: JsonOpt = False
 ) -> None:
     """Grid, household and cadre faults in one report."""
-    from grids.tree.integrity import integrity_report
+    from grids.assignment.integrity import integrity_report
 
     with cli_errors(), cli_session() as session:
         report = integrity_report(session, township=township, min_width_m=min_width)
@@ -133,8 +133,8 @@ def redraw(
     as_json: JsonOpt = False,
 ) -> None:
     """Preview (or --save) new grid outlines from a GeoJSON file."""
+    from grids.assignment.redraw import redraw_grids
     from grids.assignment.schemas import RedrawIn
-    from grids.tree.redraw import redraw_grids
 
     with cli_errors():
         try:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from gis_service.core import jobs
 from gis_service.core.deps import PageDep, SessionDep, TownshipDep
 from gis_service.core.inputs import RowId
-from grids.assignment import reports
+from grids.assignment import integrity, redraw, reports
 from grids.assignment import service as assignment
 from grids.assignment.schemas import (
     AssignmentSummary,
@@ -19,7 +19,7 @@ from grids.assignment.schemas import (
     RedrawIn,
     RedrawOut,
 )
-from grids.tree import hierarchy, integrity, redraw
+from grids.tree import hierarchy
 
 router = APIRouter(prefix="/townships/{township}", tags=["assignment"])
 

@@ -13,12 +13,14 @@ from gis_service.core.cli import (
     TownshipOpt,
     cli_errors,
     cli_session,
+    dump,
     emit,
     fail,
+    validated,
 )
 from grids.routing import day_plans
 from grids.routing import planner as visit_routes
-from grids.visits.cli import Until, dump, validated
+from grids.visits.cli import Until
 from grids.visits.schemas import DayPlanRequest, RoutePlan, RouteRequest
 
 route_app = typer.Typer(help="Visit-route planning.", no_args_is_help=True)
@@ -121,3 +123,8 @@ def day_plan(
         return "\n".join(lines)
 
     emit(dump(out), as_json, render)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this package's commands to ``app``."""
+    app.add_typer(route_app, name="visit-route")

@@ -1,4 +1,4 @@
-"""CLI for visits, demands, coverage and visit routes (``gridgis visits|demands|...``).
+"""CLI for visits, demands and coverage (``gridgis visits|demands|coverage``).
 
 Every command calls the same service as the API, prints a readable summary (or JSON
 with ``--json``) and exits non-zero with a one-line reason on failure.
@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
 
 from gis_service.core.cli import (
     JsonOpt,
     TownshipOpt,
     cli_errors,
     cli_session,
+    dump,
     emit,
     fail,
+    validated,
 )
 from gis_service.core.errors import InvalidInput
 from grids.visits import coverage, demands
@@ -42,15 +43,6 @@ FarM = Annotated[float, typer.Option(help="flag GPS fixes farther than this (m)"
 Limit = Annotated[int, typer.Option(min=1, max=10_000)]
 
 
-def dump(data: Any) -> Any:
-    """Plain JSON-able data from schemas (and lists of them)."""
-    if isinstance(data, BaseModel):
-        return data.model_dump(mode="json")
-    if isinstance(data, list):
-        return [dump(d) for d in data]
-    return data
-
-
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """A plain text table of some columns."""
     if not rows:
@@ -66,15 +58,6 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
         "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells
     ]
     return "\n".join(lines)
-
-
-def validated(model: type[BaseModel], **values: Any) -> Any:
-    """Build a request schema, turning validation errors into a one-line failure."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        fail(f"{'.'.join(str(p) for p in first['loc']) or 'input'}: {first['msg']}")
 
 
 # -- visits -------------------------------------------------------------------------
@@ -374,6 +357,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(visits_app, name="visits")
     app.add_typer(demands_app, name="demands")
     app.add_typer(coverage_app, name="coverage")
-    from grids.routing.cli import route_app
-
-    app.add_typer(route_app, name="visit-route")

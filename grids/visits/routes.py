@@ -1,4 +1,4 @@
-"""HTTP routes of visits, demands, coverage and visit routes (parse, call, answer)."""
+"""HTTP routes of visits, demands and coverage (parse, call, answer)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,16 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from gis_service.core.deps import PageDep, SessionDep, TownshipDep
 from gis_service.core.inputs import Day, Instant, RowId
-from grids.routing import day_plans
-from grids.routing import planner as visit_routes
 from grids.visits import coverage, demands, summary
 from grids.visits import log as visits
 from grids.visits.schemas import (
     Category,
     ClosureReport,
     CoverageReport,
-    DayPlanRequest,
     DemandCreate,
     DemandEventOut,
     DemandOut,
     DemandTransition,
-    GridDayPlan,
-    RoutePlan,
-    RouteRequest,
     RuleSet,
     Status,
     UncoveredOut,
@@ -237,22 +231,3 @@ def uncovered_households(
         session, township=township, as_of=as_of, grid=grid, cadre=cadre,
         limit=page.limit, offset=page.offset,
     )  # fmt: skip
-
-
-# -- routes -------------------------------------------------------------------------
-@router.post("/visit-routes", tags=["visit routes"])
-def plan_route(
-    session: SessionDep, township: TownshipDep, request: RouteRequest
-) -> RoutePlan:
-    """An ordered visit route (exact up to 14 stops), split into days if needed."""
-    return visit_routes.plan_route(session, township=township, request=request)
-
-
-@router.post("/grids/{grid}/day-plan", tags=["visit routes"])
-def plan_grid_day(
-    session: SessionDep, township: TownshipDep, grid: str, request: DayPlanRequest
-) -> GridDayPlan:
-    """A day's routes for a grid's cadres, the longest as short as possible."""
-    return day_plans.plan_grid_day(
-        session, township=township, grid=grid, request=request
-    )

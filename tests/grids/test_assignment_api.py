@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from gis_service.app.demo.load import load_demo
 from gis_service.core.errors import NotFound
+from grids.assignment.integrity import integrity_report
 from grids.assignment.reports import grid_rollup
 from grids.assignment.service import assign_households
 from grids.tree.hierarchy import hierarchy_report
-from grids.tree.integrity import integrity_report
 from tests.factories import (
     TOWNSHIP,
     make_cadre,
