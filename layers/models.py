@@ -35,7 +35,6 @@ HAZARD_KINDS = ("fire", "flood", "landslide", "road", "building", "other")
 HAZARD_SEVERITIES = ("low", "medium", "high", "critical")
 HAZARD_STATUSES = ("found", "rectifying", "closed")
 DISPUTE_STATUSES = ("open", "mediating", "resolved", "dismissed", "closed")
-MU_M2 = 10_000 / 15  # one mu (亩) in square metres
 
 
 class PastureParcel(Base):

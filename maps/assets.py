@@ -18,11 +18,9 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from branca.element import Element
-
-from gis_service.core.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -154,18 +152,6 @@ def _rewrite(links: list[tuple[str, str]], base_url: str) -> list[tuple[str, str
         elif (local := LOCAL_FILES[name]) is not None:
             out.append((name, f"{base_url.rstrip('/')}/{local}"))
     return out
-
-
-def asset_file(path: str) -> Path:
-    """The file under maps/static for a ``/static/maps/<path>`` request."""
-    rel = PurePosixPath(path)
-    if rel.is_absolute() or ".." in rel.parts:
-        raise NotFound(f"map asset {path!r} does not exist")
-    target = STATIC_DIR.joinpath(*rel.parts)
-    if not target.is_file():
-        hint = "" if assets_available() else " (run `make assets` to fetch them)"
-        raise NotFound(f"map asset {path!r} does not exist{hint}")
-    return target
 
 
 def copy_assets(dest: Path) -> Path:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path, PurePosixPath
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from gis_service.core.deps import SessionDep, SettingsDep, TownshipDep
+from gis_service.core.errors import NotFound
 from gis_service.core.inputs import Instant, RowId
 from maps import service
-from maps.assets import URL_PREFIX, asset_file
+from maps.assets import STATIC_DIR, URL_PREFIX, assets_available
 
 router = APIRouter(tags=["maps"])
 
@@ -106,3 +108,15 @@ def dispute_map(
 def map_asset(path: str) -> FileResponse:
     """Leaflet, plugins and fonts for the map pages, served without internet."""
     return FileResponse(asset_file(path))
+
+
+def asset_file(path: str) -> Path:
+    """The file under maps/static for a ``/static/maps/<path>`` request."""
+    rel = PurePosixPath(path)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise NotFound(f"map asset {path!r} does not exist")
+    target = STATIC_DIR.joinpath(*rel.parts)
+    if not target.is_file():
+        hint = "" if assets_available() else " (run `make assets` to fetch them)"
+        raise NotFound(f"map asset {path!r} does not exist{hint}")
+    return target

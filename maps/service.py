@@ -21,11 +21,11 @@ from gis_service.core.geojson import feature, feature_collection
 from gis_service.core.privacy import mask_id_number, mask_phone
 from gis_service.core.settings import MapSettings
 from gis_service.core.townships import township_name
+from gis_service.core.units import MU_M2
 from grids.routing.planner import find_cadre, plan_route
 from grids.tree.scope import grid_path
 from grids.visits.coverage import coverage_by_grid, household_statuses
 from grids.visits.schemas import RoutePlan, RouteRequest
-from layers.models import MU_M2
 from maps import queries
 from maps.assets import URL_PREFIX, assets_available
 from maps.render.basemaps import BASEMAPS, MapOptions

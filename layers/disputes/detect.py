@@ -23,9 +23,9 @@ from gis_service.core.db import atomic
 from gis_service.core.settings import DisputeSettings
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
+from gis_service.core.units import MU_M2
 from layers.disputes.schemas import DetectionOut
 from layers.disputes.workflow import OPEN_DISPUTE_STATUSES
-from layers.models import MU_M2
 
 logger = logging.getLogger(__name__)
 

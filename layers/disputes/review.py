@@ -21,6 +21,7 @@ from gis_service.core.geojson import feature
 from gis_service.core.privacy import mask_id_number, mask_phone
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
+from gis_service.core.units import MU_M2
 from grids.tree.scope import grid_path
 from layers.disputes.detect import run_out
 from layers.disputes.schemas import (
@@ -35,7 +36,7 @@ from layers.disputes.schemas import (
     FindingOut,
 )
 from layers.disputes.workflow import DISPUTE_WORKFLOW, OPEN_DISPUTE_STATUSES
-from layers.models import DISPUTE_STATUSES, FINDING_KINDS, MU_M2
+from layers.models import DISPUTE_STATUSES, FINDING_KINDS
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 import folium
 import numpy as np
 
-from layers.models import MU_M2
+from gis_service.core.units import MU_M2
 from maps.assets import localize_assets
 from maps.render.basemaps import MapOptions
 from maps.render.elements import add_page_assets

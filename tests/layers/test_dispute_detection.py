@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 import shapely
 
 from gis_service.core.settings import DisputeSettings
+from gis_service.core.units import MU_M2
 from layers.disputes.detect import detect_disputes
-from layers.models import MU_M2
 from tests.factories import OTHER_TOWNSHIP, TOWNSHIP
 from tests.layers.factories_disputes import (
     Pasture,

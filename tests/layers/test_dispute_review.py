@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 import shapely
 from shapely.geometry import shape
 
+from gis_service.core.units import MU_M2
 from layers.disputes.schemas import (
     DetectionOut,
     DisputeDetailOut,
@@ -17,7 +18,6 @@ from layers.disputes.schemas import (
     DisputeSummaryOut,
     FindingList,
 )
-from layers.models import MU_M2
 from tests.factories import TOWNSHIP
 from tests.layers.factories_disputes import Pasture, geodesic_area, make_pasture
 
