@@ -15,7 +15,7 @@ TEST_DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/gridgis/test-$(shell p
 help:
 	@echo "make demo   - set up, start the embedded PostGIS, load the demo township, serve"
 	@echo "make test   - set up and run the whole test suite on a throwaway PostGIS"
-	@echo "make lint   - ruff and mypy --strict"
+	@echo "make lint   - ruff, mypy --strict and the import-linter contracts"
 	@echo "make bench  - run the benchmarks in bench/ (slow)"
 
 # System packages: PostgreSQL with PostGIS, Chromium for the map tests, python venv.
@@ -68,6 +68,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: venv
 	@for script in bench/[a-z]*.py; do echo "== $$script"; PYTHONPATH=$(CURDIR) $(BIN)/python $$script || exit 1; done
