@@ -91,11 +91,13 @@ def load_demo(
 ) -> dict[str, int]:
     """Generate and (re)load the demo township atomically; return its row counts."""
     data = generate(households=households, seed=seed)
+    # One unit of work: the assignment and detection inside are savepoints, so a
+    # failure anywhere leaves the previous demo exactly as it was.
     with atomic(session):
         delete_township(session, township=data.code)
         write_township(session, data)
-    # Every household to its grid and a cadre, and the pasture overlaps raised as
-    # disputes, so the demo is a working township.
-    assign_households(session, township=data.code)
-    detect_disputes(session, township=data.code, thresholds=DisputeSettings())
+        # Every household to its grid and a cadre, and the pasture overlaps raised
+        # as disputes, so the demo is a working township.
+        assign_households(session, township=data.code)
+        detect_disputes(session, township=data.code, thresholds=DisputeSettings())
     return township_counts(session, township=data.code)
