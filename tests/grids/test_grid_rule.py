@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 import shapely
 
 from gis_service.app.demo import load
+from grids.assignment.integrity import integrity_report
 from grids.assignment.service import assign_households, read_grids
-from grids.tree.integrity import integrity_report
 from grids.tree.locate import covering_grid_sql, grid_order_sql, locate_points
 from layers.io.specs import get_layer
 from tests.factories import TOWNSHIP, make_grid, make_households, make_township
