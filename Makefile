@@ -18,13 +18,15 @@ help:
 	@echo "make lint   - ruff, mypy --strict and the import-linter contracts"
 	@echo "make bench  - run the benchmarks in bench/ (slow)"
 
-# System packages: PostgreSQL with PostGIS, Chromium for the map tests, python venv.
+# System packages: PostgreSQL with PostGIS, Chromium for the map tests, GDAL's
+# ogr2ogr (the OGC API client in the tests), python venv.
 system:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
 	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v ogr2ogr >/dev/null 2>&1 || missing="$$missing gdal-bin"; \
 	ls /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc >/dev/null 2>&1 || missing="$$missing fonts-wqy-zenhei"; \
 	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \

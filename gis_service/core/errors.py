@@ -64,6 +64,25 @@ class InvalidInput(GridGISError):
     slug = "invalid-input"
 
 
+class BadRequest(GridGISError):
+    """A query the standard says must be refused with 400 (OGC APIs, CQL2 filters).
+
+    Other routes keep ``InvalidInput`` (422); OGC clients expect exactly 400.
+    """
+
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+
+class NotAcceptable(GridGISError):
+    """No representation the client accepts (``Accept`` or ``f``) is served."""
+
+    status = 406
+    title = "Not acceptable"
+    slug = "not-acceptable"
+
+
 class NotFound(GridGISError):
     """The addressed resource does not exist (in this township)."""
 
