@@ -23,8 +23,10 @@ from layers.ogc.render import (
     page_links,
 )
 from layers.ogc.service import read_item, read_items, resolve
+from layers.ogc.tile_routes import router as tiles_router
 
 router = APIRouter(prefix="/ogc", tags=["OGC API"])
+router.include_router(tiles_router)
 
 
 def base_url(request: Request) -> str:

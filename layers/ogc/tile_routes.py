@@ -1,0 +1,167 @@
+"""OGC API – Tiles (vector, WebMercatorQuad) and the plain /tiles/{z}/{x}/{y}.pbf."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from gis_service.core.deps import SessionDep
+from layers.ogc.documents import JSON, MVT, link
+from layers.ogc.openapi import COLLECTION_ID, F
+from layers.ogc.params import single_values
+from layers.ogc.render import json_response, negotiate
+from layers.ogc.service import resolve
+from layers.ogc.tiles import (
+    MAX_ZOOM,
+    TILE_PROPS,
+    TMS_ID,
+    check_tile,
+    etag,
+    render_tile,
+    tilematrixset,
+)
+
+router = APIRouter()
+_TMS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+_TILE_PARAMS = [
+    COLLECTION_ID,
+    *(
+        {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for n in ("tileMatrix", "tileRow", "tileCol")
+    ),
+]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/ogc"
+
+
+def _json_only(request: Request) -> None:
+    values = single_values(request.query_params.multi_items(), ("f",))
+    negotiate(values.get("f"), request.headers.get("accept"), html=False)
+
+
+@router.get("/tileMatrixSets", openapi_extra={"parameters": [F]})
+def tile_matrix_sets(request: Request) -> Response:
+    """The tiling schemes served (WebMercatorQuad)."""
+    _json_only(request)
+    href = f"{_base(request)}/tileMatrixSets/{TMS_ID}"
+    return json_response(
+        {
+            "tileMatrixSets": [
+                {"id": TMS_ID, "title": "Google Maps Compatible for the World",
+                 "links": [link(href, _TMS_REL, JSON, TMS_ID)]}
+            ]
+        }
+    )  # fmt: skip
+
+
+@router.get(f"/tileMatrixSets/{TMS_ID}", openapi_extra={"parameters": [F]})
+def tile_matrix_set(request: Request) -> Response:
+    """The WebMercatorQuad TileMatrixSet definition."""
+    _json_only(request)
+    return json_response(tilematrixset())
+
+
+def _tileset(base: str, collection_id: str, kind_name: str) -> dict[str, Any]:
+    href = f"{base}/collections/{collection_id}/tiles/{TMS_ID}"
+    return {
+        "title": f"{collection_id} {TMS_ID}",
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/"
+        + TMS_ID,
+        "links": [
+            link(href, "self", JSON, "瓦片集"),
+            link(f"{base}/tileMatrixSets/{TMS_ID}", _TMS_REL, JSON, TMS_ID),
+            link(href + "/{tileMatrix}/{tileRow}/{tileCol}", "item", MVT, "瓦片"),
+        ],
+        "layers": [
+            {"id": kind_name, "dataType": "vector", "minTileMatrix": "0",
+             "maxTileMatrix": str(MAX_ZOOM),
+             "propertiesSchema": {"type": "object", "properties": {
+                 p: {"title": p} for p in TILE_PROPS[kind_name]}}}
+        ],
+    }  # fmt: skip
+
+
+@router.get(
+    "/collections/{collectionId}/tiles",
+    openapi_extra={"parameters": [COLLECTION_ID, F]},
+)
+def tilesets(request: Request, session: SessionDep, collectionId: str) -> Response:
+    """The vector tilesets of a collection."""
+    _json_only(request)
+    _, kind, _ = resolve(session, collectionId)
+    check_tile(kind, "0", "0", "0")
+    return json_response(
+        {"tilesets": [_tileset(_base(request), collectionId, kind.name)]}
+    )
+
+
+@router.get(
+    f"/collections/{{collectionId}}/tiles/{TMS_ID}",
+    openapi_extra={"parameters": [COLLECTION_ID, F]},
+)
+def tileset(request: Request, session: SessionDep, collectionId: str) -> Response:
+    """One tileset's metadata: tiling scheme, tile URL template, layers."""
+    _json_only(request)
+    _, kind, _ = resolve(session, collectionId)
+    check_tile(kind, "0", "0", "0")
+    return json_response(_tileset(_base(request), collectionId, kind.name))
+
+
+def _tile(
+    request: Request, session: SessionDep, collection_id: str, z: str, x: str, y: str
+) -> Response:
+    single_values(request.query_params.multi_items(), ("f",))
+    if request.query_params.get("f") not in (None, "mvt"):
+        negotiate(request.query_params.get("f"), None, html=False)
+    township, kind, _ = resolve(session, collection_id)
+    zi, xi, yi = check_tile(kind, z, x, y)
+    tile = render_tile(session, kind=kind, township=township, z=zi, x=xi, y=yi)
+    tag = etag(tile)
+    # Private: a tile holds what this caller may see; revalidate after a minute.
+    headers = {"ETag": tag, "Cache-Control": "private, max-age=60"}
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    if not tile:
+        return Response(status_code=204, headers=headers)
+    return Response(tile, media_type=MVT, headers=headers)
+
+
+@router.get(
+    f"/collections/{{collectionId}}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
+    openapi_extra={"parameters": [*_TILE_PARAMS, F]},
+    response_class=Response,
+)
+def ogc_tile(
+    request: Request,
+    session: SessionDep,
+    collectionId: str,
+    tileMatrix: str,
+    tileRow: str,
+    tileCol: str,
+) -> Response:
+    """A vector tile addressed the OGC way (matrix/row/column)."""
+    return _tile(request, session, collectionId, tileMatrix, tileCol, tileRow)
+
+
+@router.get(
+    "/tiles/{collectionId}/{z}/{x}/{y}.pbf",
+    openapi_extra={"parameters": [COLLECTION_ID, *(
+        {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for n in ("z", "x", "y"))]},
+    response_class=Response,
+)  # fmt: skip
+def xyz_tile(
+    request: Request,
+    session: SessionDep,
+    collectionId: str,
+    z: str,
+    x: str,
+    y: str,
+) -> Response:
+    """A vector tile by z/x/y (Leaflet/MapLibre URL templates)."""
+    return _tile(request, session, collectionId, z, x, y)
