@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Double, Select, and_, cast, column, func, select, table
+from sqlalchemy import Double, Select, and_, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
 from gis_service.core.errors import NotFound
 from gis_service.core.privacy import mask_id_number, mask_phone
-from grids.models import Cadre, Demand, Grid, Household, Visit
+from grids.models import Cadre, Demand, Grid, Household, HouseholdAssignment, Visit
 from grids.visits.status_select import household_status_select
 from layers.models import Dispute, Hazard, PastureParcel, Road
 
@@ -89,17 +89,10 @@ def _grids(township: str, _: Session) -> Select[Any]:
     ).where(Grid.township_code == township)  # fmt: skip
 
 
-_ASSIGNED = table(
-    "households_assigned",
-    column("township_code"),
-    column("id"),
-    column("grid_id"),
-    column("cadre_id"),
-)
-
-
 def _households(township: str, _: Session) -> Select[Any]:
-    a = _ASSIGNED.alias("a")
+    # LEFT JOIN on the assignments' primary key: PostgreSQL drops the join when
+    # neither grid nor cadre is asked for (e.g. counting numberMatched).
+    a = HouseholdAssignment
     return (
         select(
             Household.id,
@@ -111,11 +104,17 @@ def _households(township: str, _: Session) -> Select[Any]:
             Household.tags,
             Household.id_number,
             Household.phone,
-            _code_of(Grid, a.c.grid_id, township).label("grid"),
-            _code_of(Cadre, a.c.cadre_id, township).label("cadre"),
+            _code_of(Grid, a.grid_id, township).label("grid"),
+            _code_of(Cadre, a.cadre_id, township).label("cadre"),
             Household.geom,
         )
-        .join(a, and_(a.c.township_code == township, a.c.id == Household.id))
+        .outerjoin(
+            a,
+            and_(
+                a.township_code == Household.township_code,
+                a.household_id == Household.id,
+            ),
+        )
         .where(Household.township_code == township)
     )
 
