@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from gis_service import __version__
 from gis_service.app.jobs import register_handlers
 from gis_service.app.jobs import router as jobs_router
+from gis_service.app.pages.routes import router as pages_router
 from gis_service.app.routes import router as service_router
 from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.read_database_url:
         app.middleware("http")(remember_writes)
     app.include_router(_summaries_from_docstrings(service_router))
+    app.include_router(pages_router)
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))
     app.include_router(_summaries_from_docstrings(province_router))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
 
 from gis_service import __version__
 from gis_service.app.schemas import TownshipOut, TownshipUpdate
@@ -18,23 +16,6 @@ _NO_TOWNSHIP = (
     "<li>no township yet: <code>gridgis demo load</code>, or add your own with "
     "<code>gridgis townships add CODE --name NAME</code></li>"
 )
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index(session: SessionDep) -> HTMLResponse:
-    """A landing page for a grid leader: each township's maps, and the API docs."""
-    items = "".join(
-        f"<li>{escape(t['name'])} ({t['code']}, {t['households']} 户): "
-        f'<a href="/townships/{t["code"]}/maps/coverage">'
-        "走访覆盖地图 coverage map</a></li>"
-        for t in townships.list_townships(session)
-    )
-    return HTMLResponse(
-        '<!doctype html><html lang="zh"><meta charset="utf-8"><title>GridGIS</title>'
-        "<h1>GridGIS 网格化管理</h1>"
-        f"<ul>{items or _NO_TOWNSHIP}</ul>"
-        '<p><a href="/docs">API documentation (OpenAPI)</a></p></html>'
-    )
 
 
 @router.get("/health", tags=["service"])

@@ -1,0 +1,528 @@
+"""The grid leader's workbench: server-rendered pages (Jinja2, autoescaped).
+
+Routes parse the query or form, call one function of ``pages.service`` and render
+a template; a domain error on a form is shown beside its field and nothing is
+saved. After a successful POST the browser is redirected (POST/redirect/GET), so
+reloading a page never submits twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from gis_service.app.pages import service
+from gis_service.app.pages.labels import ZH, label, ui
+from gis_service.app.pages.xlsx import workbook
+from gis_service.core.deps import SessionDep, TownshipDep
+from gis_service.core.errors import GridGISError, InvalidInput, NotFound
+from gis_service.core.inputs import CHINA_TZ
+from grids.models import DEMAND_CATEGORIES, HOUSEHOLD_TAGS, VISIT_PURPOSES
+from grids.visits.demands import DEMAND_WORKFLOW
+from layers.disputes.workflow import DISPUTE_WORKFLOW
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _km(metres: float | None) -> str:
+    if metres is None:
+        return "—"
+    return f"{metres / 1000:.2f} 公里" if metres >= 1000 else f"{metres:.0f} 米"
+
+
+def _day(value: datetime | None) -> str:
+    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+templates.env.globals.update(label=label, ui=ui, pct=_pct, km=_km, day=_day)
+
+
+def _page(
+    request: Request,
+    name: str,
+    township: str | None,
+    http_status: int = 200,
+    **data: Any,
+) -> HTMLResponse:
+    """Render a page with what every page needs (township, locale, CSRF token)."""
+    principal = getattr(request.state, "principal", None)
+    context = {
+        "township": township,
+        "locale": request.query_params.get("lang", ZH),
+        "csrf": getattr(principal, "csrf", "") or "",
+        **data,
+    }
+    return templates.TemplateResponse(request, name, context, status_code=http_status)
+
+
+def _actor(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    return str(getattr(principal, "name", None) or "工作台")
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, session: SessionDep) -> Response:
+    """Straight to the workbench of the user's township, or a choice of townships."""
+    rows = service.townships(session)
+    if len(rows) == 1:
+        return RedirectResponse(f"/w/{rows[0]['code']}", status_code=303)
+    return _page(request, "townships.html", None, townships=rows)
+
+
+@router.get("/static/pages/{name}")
+def asset(name: str) -> FileResponse:
+    """The workbench's own stylesheet and script (no outside requests)."""
+    path = (STATIC / name).resolve()
+    if path.parent != STATIC or not path.is_file():
+        raise NotFound(f"no asset {name!r}")
+    return FileResponse(path)
+
+
+@router.get("/w/{township}", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep, township: TownshipDep) -> Response:
+    """工作台: coverage by grid, overdue visits, demands, disputes, hazards."""
+    return _page(
+        request, "home.html", township, data=service.home(session, township=township)
+    )
+
+
+def _uncovered_filters(
+    grid: str | None, cadre: str | None, tag: str | None, min_days: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    errors: dict[str, str] = {}
+    days: float | None = None
+    if min_days not in (None, ""):
+        try:
+            days = float(str(min_days))
+        except ValueError:
+            errors["min_days"] = "超期天数应为数字"
+    values = {
+        "grid": grid or None,
+        "cadre": cadre or None,
+        "tag": tag or None,
+        "min_days": days,
+    }
+    return values, errors
+
+
+@router.get("/w/{township}/uncovered", response_class=HTMLResponse)
+def uncovered(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    grid: str | None = None,
+    cadre: str | None = None,
+    tag: str | None = None,
+    min_days: str | None = None,
+) -> Response:
+    """未走访: filter by grid, cadre, tag and days overdue; select -> plan a route."""
+    f, errors = _uncovered_filters(grid, cadre, tag, min_days)
+    rows: list[Any] = []
+    try:
+        rows = service.uncovered(session, township=township, **f)
+    except GridGISError as exc:
+        errors = service.form_errors(exc)
+    query = urlencode({k: v for k, v in f.items() if v is not None})
+    return _page(
+        request,
+        "uncovered.html",
+        township,
+        rows=rows,
+        f=f,
+        errors=errors,
+        tags=HOUSEHOLD_TAGS,
+        query=query,
+        http_status=422 if errors else 200,
+    )
+
+
+@router.get("/w/{township}/uncovered.xlsx")
+def uncovered_xlsx(
+    session: SessionDep,
+    township: TownshipDep,
+    grid: str | None = None,
+    cadre: str | None = None,
+    tag: str | None = None,
+    min_days: str | None = None,
+) -> Response:
+    """未走访台账 as XLSX with Chinese headers."""
+    f, _ = _uncovered_filters(grid, cadre, tag, min_days)
+    rows = service.uncovered(session, township=township, **f)
+    book = workbook(
+        "未走访农户",
+        ["农户编码", "户主", "标签", "责任干部", "上次走访", "超期天数"],
+        [
+            [
+                r.household,
+                r.head_name,
+                "、".join(r.tags),
+                r.cadre_name or r.cadre or "未分配",
+                _day(r.last_visit) or "从未走访",
+                None if r.overdue_days is None else round(r.overdue_days),
+            ]
+            for r in rows
+        ],
+    )
+    return _xlsx(book, f"未走访-{township}.xlsx")
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    from urllib.parse import quote
+
+    disposition = f"attachment; filename=ledger.xlsx; filename*=UTF-8''{quote(name)}"
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})
+
+
+@router.post("/w/{township}/route", response_class=HTMLResponse)
+def route(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    households: Annotated[list[str] | None, Form()] = None,
+    cadre: Annotated[str | None, Form()] = None,
+    per_day: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Plan a route over the chosen households (or a cadre's due ones): a sheet."""
+    try:
+        day_cap = int(per_day) if per_day else None
+        plan = service.route_for(
+            session,
+            township=township,
+            households=households or [],
+            cadre=cadre,
+            per_day=day_cap,
+        )
+    except (GridGISError, ValueError) as exc:
+        reason = exc.detail if isinstance(exc, GridGISError) else "每天户数应为整数"
+        return _page(
+            request,
+            "uncovered.html",
+            township,
+            rows=[],
+            f={},
+            tags=HOUSEHOLD_TAGS,
+            query="",
+            errors={"form": reason},
+            http_status=422,
+        )
+    codes = [s.household for d in plan.days for s in d.stops if s.household]
+    names = service.household_names(session, township=township, codes=codes)
+    return _page(
+        request,
+        "route_sheet.html",
+        township,
+        plan=plan,
+        cadre=cadre,
+        names=names,
+        stops=len(codes),
+    )
+
+
+@router.get("/w/{township}/households/{code}", response_class=HTMLResponse)
+def household(
+    request: Request, session: SessionDep, township: TownshipDep, code: str
+) -> Response:
+    """农户: attributes, grid, cadre, visits, demands."""
+    data = service.household(session, township=township, code=code)
+    return _page(request, "household.html", township, data=data)
+
+
+@router.get("/w/{township}/cadres/{code}", response_class=HTMLResponse)
+def cadre_page(
+    request: Request, session: SessionDep, township: TownshipDep, code: str
+) -> Response:
+    """干部: households due, and a route plan with a printable sheet."""
+    data = service.cadre(session, township=township, code=code)
+    return _page(request, "cadre.html", township, data=data)
+
+
+@router.get("/w/{township}/disputes", response_class=HTMLResponse)
+def disputes(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    status: str | None = None,
+) -> Response:
+    """草场争议 review queue by status, largest overlap first."""
+    data = service.disputes_page(session, township=township, status=status or None)
+    return _page(
+        request,
+        "disputes.html",
+        township,
+        data=data,
+        status=status,
+        statuses=DISPUTE_WORKFLOW.statuses,
+    )
+
+
+@router.get("/w/{township}/disputes.xlsx")
+def disputes_xlsx(
+    session: SessionDep, township: TownshipDep, status: str | None = None
+) -> Response:
+    """草场争议台账 as XLSX."""
+    data = service.disputes_page(session, township=township, status=status or None)
+    rows = [
+        [
+            d.id,
+            label("dispute_status", d.status),
+            round(d.overlap_area_m2, 1),
+            round(d.overlap_area_mu, 2),
+            " / ".join(p.contract_no for p in d.parcels),
+            " / ".join(p.holder.head_name if p.holder else "未登记" for p in d.parcels),
+            _day(d.first_detected_at),
+        ]
+        for d in data["list"].items
+    ]
+    book = workbook(
+        "草场争议",
+        [
+            "编号",
+            "状态",
+            "重叠面积(m²)",
+            "重叠面积(亩)",
+            "合同编号",
+            "承包户",
+            "首次发现",
+        ],
+        rows,
+    )
+    return _xlsx(book, f"草场争议-{township}.xlsx")
+
+
+@router.get("/w/{township}/disputes/{dispute_id}", response_class=HTMLResponse)
+def dispute(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    dispute_id: int,
+    done: bool = False,
+) -> Response:
+    """One dispute: parcels, holders, areas in m² and 亩, history, next steps."""
+    d = service.dispute(session, township=township, dispute_id=dispute_id)
+    return _page(request, "dispute.html", township, d=d, done=done, errors={})
+
+
+@router.post("/w/{township}/disputes/{dispute_id}/move", response_class=HTMLResponse)
+def move_dispute(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    dispute_id: int,
+    to: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Move a dispute one review step with the leader's note."""
+    try:
+        if not note.strip():
+            raise InvalidInput(
+                "请填写处理说明", errors=[{"field": "note", "reason": "请填写处理说明"}]
+            )
+        service.move_dispute(
+            session,
+            township=township,
+            dispute_id=dispute_id,
+            to=to,
+            note=note.strip(),
+            actor=_actor(request),
+        )
+    except GridGISError as exc:
+        session.rollback()
+        d = service.dispute(session, township=township, dispute_id=dispute_id)
+        return _page(
+            request,
+            "dispute.html",
+            township,
+            d=d,
+            done=False,
+            errors=service.form_errors(exc),
+            http_status=exc.status,
+        )
+    return RedirectResponse(
+        f"/w/{township}/disputes/{dispute_id}?done=true", status_code=303
+    )
+
+
+@router.get("/w/{township}/demands", response_class=HTMLResponse)
+def demands(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    status: str | None = None,
+    overdue_only: bool = False,
+) -> Response:
+    """诉求台账 with its transitions."""
+    rows = service.demands_page(
+        session, township=township, status=status or None, overdue_only=overdue_only
+    )
+    query = urlencode(
+        {k: v for k, v in (("status", status), ("overdue_only", overdue_only)) if v}
+    )
+    return _page(
+        request,
+        "demands.html",
+        township,
+        rows=rows,
+        status=status,
+        overdue_only=overdue_only,
+        statuses=DEMAND_WORKFLOW.statuses,
+        allowed=DEMAND_WORKFLOW.allowed,
+        query=query,
+        errors={},
+    )
+
+
+@router.get("/w/{township}/demands.xlsx")
+def demands_xlsx(
+    session: SessionDep,
+    township: TownshipDep,
+    status: str | None = None,
+    overdue_only: bool = False,
+) -> Response:
+    """诉求台账 as XLSX."""
+    rows = service.demands_page(
+        session, township=township, status=status or None, overdue_only=overdue_only
+    )
+    book = workbook(
+        "诉求台账",
+        ["编号", "农户", "类别", "内容", "状态", "责任人", "期限", "超期天数"],
+        [
+            [
+                d.id,
+                d.household,
+                label("demand_category", d.category),
+                d.description,
+                label("demand_status", d.status),
+                d.owner or "",
+                d.due_date,
+                d.overdue_days,
+            ]
+            for d in rows
+        ],
+    )
+    return _xlsx(book, f"诉求台账-{township}.xlsx")
+
+
+@router.post("/w/{township}/demands/{demand_id}/move", response_class=HTMLResponse)
+def move_demand(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    demand_id: int,
+    to: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Move a demand one step (办理中, 已办结, 已上报)."""
+    try:
+        service.move_demand(
+            session,
+            township=township,
+            demand_id=demand_id,
+            to=to,
+            note=note.strip(),
+            actor=_actor(request),
+        )
+    except GridGISError as exc:
+        session.rollback()
+        rows = service.demands_page(
+            session, township=township, status=None, overdue_only=False
+        )
+        return _page(
+            request,
+            "demands.html",
+            township,
+            rows=rows,
+            status=None,
+            overdue_only=False,
+            statuses=DEMAND_WORKFLOW.statuses,
+            allowed=DEMAND_WORKFLOW.allowed,
+            query="",
+            errors=service.form_errors(exc),
+            http_status=exc.status,
+        )
+    return RedirectResponse(f"/w/{township}/demands", status_code=303)
+
+
+@router.get("/w/{township}/visit", response_class=HTMLResponse)
+def visit_form(
+    request: Request,
+    township: TownshipDep,
+    household: str | None = None,
+    saved: int | None = None,
+) -> Response:
+    """走访登记: a phone form (GPS from the browser when allowed)."""
+    return _page(
+        request,
+        "visit.html",
+        township,
+        form={"household": household},
+        errors={},
+        saved={"id": saved} if saved else None,
+        purposes=VISIT_PURPOSES,
+        categories=DEMAND_CATEGORIES,
+        form_id=uuid.uuid4().hex,
+    )
+
+
+@router.post("/w/{township}/visit", response_class=HTMLResponse)
+async def visit_save(
+    request: Request, session: SessionDep, township: TownshipDep
+) -> Response:
+    """Save a visit; bad input is shown beside its field and nothing is saved."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    fields = {
+        k: form.get(k)
+        for k in (
+            "household",
+            "purpose",
+            "visited_at",
+            "notes",
+            "lon",
+            "lat",
+            "demand",
+            "demand_category",
+        )
+    }
+    try:
+        saved = service.log_visit(session, township=township, form=fields)
+    except GridGISError as exc:
+        session.rollback()
+        return _page(
+            request,
+            "visit.html",
+            township,
+            form=fields,
+            errors=service.form_errors(exc),
+            saved=None,
+            purposes=VISIT_PURPOSES,
+            categories=DEMAND_CATEGORIES,
+            form_id=form.get("form_id", ""),
+            http_status=exc.status,
+        )
+    return RedirectResponse(f"/w/{township}/visit?saved={saved.id}", status_code=303)
+
+
+@router.get("/w/{township}/search", response_class=HTMLResponse)
+def search(
+    request: Request,
+    session: SessionDep,
+    township: TownshipDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Find a household (name, code, village), a cadre or a grid."""
+    rows = service.search(session, township=township, q=q)
+    return _page(request, "search.html", township, rows=rows, q=q)
