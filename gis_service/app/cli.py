@@ -219,6 +219,18 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
     """
     import uvicorn
 
+    from gis_service.app.main import startup_check
+    from gis_service.core.db import make_engine
+    from gis_service.core.schema import SchemaMismatch
+
+    settings = get_settings()
+    engine = make_engine(resolve_database_url(settings.database_url, settings.embedded))
+    try:
+        startup_check(engine, settings)  # one line, not a traceback, on a bad schema
+    except SchemaMismatch as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
     uvicorn.run(
         "gis_service.app.main:create_app",
         factory=True,

@@ -55,6 +55,10 @@ class GridGISError(Exception):
         body.update(self.extra)
         return body
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (Retry-After on a 503)."""
+        return {}
+
 
 class InvalidInput(GridGISError):
     """A parameter or body value is malformed or out of range."""
@@ -115,9 +119,13 @@ class Forbidden(GridGISError):
     slug = "forbidden"
 
 
-def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
+def problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A JSONResponse with the problem+json media type."""
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -130,7 +138,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GridGISError)
     async def _gridgis(request: Request, exc: GridGISError) -> JSONResponse:
-        return problem_response(exc.status, exc.to_problem(str(request.url.path)))
+        return problem_response(
+            exc.status, exc.to_problem(str(request.url.path)), exc.headers()
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(
@@ -150,14 +160,39 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        body = {
+        if exc.status_code == 405:  # Allow names every method of the path
+            return problem_response(
+                405, _http_body(request, exc), {"Allow": _allowed(request)}
+            )
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(exc.status_code, _http_body(request, exc), headers)
+
+    def _http_body(request: Request, exc: StarletteHTTPException) -> dict[str, Any]:
+        return {
             "type": "about:blank",
             "title": str(exc.detail) if exc.status_code != 404 else "Not found",
             "status": exc.status_code,
             "detail": str(exc.detail),
             "instance": str(request.url.path),
         }
-        return problem_response(exc.status_code, body)
+
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        from gis_service.core.faults import classify
+
+        problem = classify(exc)
+        if problem is None:
+            return await _unexpected(request, exc)
+        logger.warning(
+            "%s %s: database fault answered %d: %s",
+            request.method,
+            request.url.path,
+            problem.status,
+            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+        )
+        return await _gridgis(request, problem)
+
+    for fault in _database_errors():
+        app.add_exception_handler(fault, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -170,3 +205,26 @@ def install_error_handlers(app: FastAPI) -> None:
             "instance": str(request.url.path),
         }
         return problem_response(500, body)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The exception types a database fault arrives as (SQLAlchemy's and raw)."""
+    import psycopg2
+    from sqlalchemy import exc as sa_exc
+
+    return (sa_exc.DBAPIError, sa_exc.TimeoutError, psycopg2.Error)
+
+
+def _allowed(request: Request) -> str:
+    """The methods the matched path answers (for a 405's Allow header)."""
+    from starlette.routing import Match
+
+    methods = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(methods) or "GET"
