@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.bulk import copy_frame, paused_gc
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput
+from gis_service.core.settings import LimitSettings
 from gis_service.core.townships import require_township
 from grids.tree.hierarchy import hierarchy_warnings
 from layers.io import first_load, staging
@@ -56,13 +57,18 @@ def import_file(
     dry_run: bool = False,
     encoding: str | None = None,
     source_layer: str | None = None,
+    limits: LimitSettings | None = None,
 ) -> dict[str, Any]:
     """Import one file into ``layer`` of ``township``; return the import report."""
     spec = get_layer(layer)
     ensure_township(session, township)
     with paused_gc():
         read = read_features(
-            path, filename=filename, layer=source_layer, encoding=encoding
+            path,
+            filename=filename,
+            layer=source_layer,
+            encoding=encoding,
+            limits=limits,
         )
         report = import_features(
             session,
