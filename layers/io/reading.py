@@ -26,7 +26,6 @@ import shapely
 from pyproj import CRS
 
 from gis_service.core.errors import InvalidInput, UnsupportedMedia
-from gis_service.core.errors import InvalidInput, UnsupportedMedia
 from gis_service.core.inputs import storable
 from gis_service.core.settings import LimitSettings
 from layers.io.archives import checked_members, extract_member
