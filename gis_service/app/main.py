@@ -24,6 +24,7 @@ from gis_service.core.deps import reject_unstorable_text
 from gis_service.core.embedded import resolve_database_url
 from gis_service.core.errors import install_error_handlers
 from gis_service.core.faults import is_disconnect, with_retries
+from gis_service.core.idempotency import Idempotency, remove_expired
 from gis_service.core.limits import RequestGuard
 from gis_service.core.replicas import ReadRouter, remember_writes
 from gis_service.core.schema import check_schema
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(ogc_router))
     cdn = settings.map.assets != "local" or not assets_available()
     app.add_middleware(ContentSecurityPolicy, cdn=cdn)
+    app.add_middleware(Idempotency)
     app.add_middleware(RequestGuard, limits=settings.limits)
 
     @app.get("/docs", include_in_schema=False)
@@ -126,9 +128,7 @@ def startup_check(engine: Engine, settings: Settings) -> None:
     try:
         if settings.db.check_schema:
             check_schema(engine)
-        else:
-            with engine.connect():
-                pass
+        remove_expired(engine)  # idempotency answers past their 24 hours
     except DBAPIError as exc:
         if not is_disconnect(exc):
             raise
