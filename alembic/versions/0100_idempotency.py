@@ -1,7 +1,7 @@
 """Idempotency keys: the first answer of a keyed POST, kept 24 hours.
 
 Revision ID: 0100_idempotency
-Revises: 0075
+Revises: 0076
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0100_idempotency"
-down_revision: str | None = "0075"
+down_revision: str | None = "0076"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
