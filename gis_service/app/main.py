@@ -23,7 +23,11 @@ from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
 from gis_service.core.embedded import resolve_database_url
 from gis_service.core.errors import install_error_handlers
-from gis_service.core.faults import is_disconnect, with_retries
+from gis_service.core.faults import (
+    install_fault_handlers,
+    is_disconnect,
+    with_retries,
+)
 from gis_service.core.idempotency import Idempotency, remove_expired
 from gis_service.core.limits import RequestGuard
 from gis_service.core.replicas import ReadRouter, remember_writes
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = None
     install_error_handlers(app)
+    install_fault_handlers(app)
     register_handlers()
     if settings.read_database_url:
         app.middleware("http")(remember_writes)

@@ -176,43 +176,20 @@ def install_error_handlers(app: FastAPI) -> None:
             "instance": str(request.url.path),
         }
 
-    async def _database(request: Request, exc: Exception) -> JSONResponse:
-        from gis_service.core.faults import classify
-
-        problem = classify(exc)
-        if problem is None:
-            return await _unexpected(request, exc)
-        logger.warning(
-            "%s %s: database fault answered %d: %s",
-            request.method,
-            request.url.path,
-            problem.status,
-            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
-        )
-        return await _gridgis(request, problem)
-
-    for fault in _database_errors():
-        app.add_exception_handler(fault, _database)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = {
-            "type": TYPE_BASE + "internal",
-            "title": "Internal error",
-            "status": 500,
-            "detail": "an unexpected error occurred; it has been logged",
-            "instance": str(request.url.path),
-        }
-        return problem_response(500, body)
+    app.add_exception_handler(Exception, unexpected)
 
 
-def _database_errors() -> tuple[type[Exception], ...]:
-    """The exception types a database fault arrives as (SQLAlchemy's and raw)."""
-    import psycopg2
-    from sqlalchemy import exc as sa_exc
-
-    return (sa_exc.DBAPIError, sa_exc.TimeoutError, psycopg2.Error)
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback, a generic 500 problem for the client."""
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = {
+        "type": TYPE_BASE + "internal",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "an unexpected error occurred; it has been logged",
+        "instance": str(request.url.path),
+    }
+    return problem_response(500, body)
 
 
 def _allowed(request: Request) -> str:

@@ -15,11 +15,12 @@ import random
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import exc as sa_exc
 
-from gis_service.core.errors import GridGISError
+from gis_service.core.errors import GridGISError, problem_response, unexpected
 
 logger = logging.getLogger(__name__)
 
@@ -171,3 +172,28 @@ def with_retries(router: APIRouter) -> APIRouter:
             )
             route._gridgis_retry = True  # type: ignore[attr-defined]
     return router
+
+
+async def database_fault(request: Request, exc: Exception) -> JSONResponse:
+    """Exception handler: a database fault as 503/507 problem+json, else a 500."""
+    problem = classify(exc)
+    if problem is None:
+        return await unexpected(request, exc)
+    logger.warning(
+        "%s %s: database fault answered %d: %s",
+        request.method,
+        request.url.path,
+        problem.status,
+        str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+    )
+    return problem_response(
+        problem.status, problem.to_problem(str(request.url.path)), problem.headers()
+    )
+
+
+def install_fault_handlers(app: FastAPI) -> None:
+    """Answer SQLAlchemy's and raw psycopg2 errors through ``database_fault``."""
+    import psycopg2
+
+    for fault in (sa_exc.DBAPIError, sa_exc.TimeoutError, psycopg2.Error):
+        app.add_exception_handler(fault, database_fault)
