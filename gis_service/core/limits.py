@@ -24,8 +24,14 @@ from gis_service.core.errors import PROBLEM_JSON, TYPE_BASE
 from gis_service.core.settings import LimitSettings
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
-# What some route reads: JSON everywhere, files by multipart, a day's visits as CSV.
-_READABLE = ("application/json", "multipart/form-data", "text/csv")
+# What some route reads: JSON everywhere, files by multipart, a day's visits as
+# CSV, and the workbench's HTML forms.
+_READABLE = (
+    "application/json",
+    "multipart/form-data",
+    "text/csv",
+    "application/x-www-form-urlencoded",
+)
 _UNQUEUED = ("/health",)  # monitors must get an answer even when saturated
 
 
@@ -145,7 +151,7 @@ class RequestGuard:
             )
             await send_problem(send, 415, "Unsupported media type", detail, path)
             return
-        if upload:
+        if not json_like:  # files, CSV, forms: counted as they stream
             await RequestBodyLimitMiddleware(self.app, cap)(scope, receive, send)
             return
         await self._json(scope, receive, send, path, cap)
