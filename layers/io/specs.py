@@ -12,8 +12,14 @@ from dataclasses import dataclass, field
 
 from gis_service.core.errors import NotFound
 from grids.models import CADRE_ROLES, HOUSEHOLD_TAGS
-from grids.tree.locate import covering_grid_sql
-from layers.models import HAZARD_KINDS, HAZARD_SEVERITIES, HAZARD_STATUSES
+from grids.tree.locate import grid_order_sql
+from layers.models import (
+    HAZARD_KIND_LABELS,
+    HAZARD_KINDS,
+    HAZARD_SEVERITIES,
+    HAZARD_STATUSES,
+    MAX_WARN_RADIUS_M,
+)
 
 # Field kinds: text, enum, int, float, bool, date, timestamp, tags.
 SQL_TYPES = {
@@ -46,6 +52,7 @@ class Field:
     shp_name: str | None = None  # <= 10 characters for the dBASE table
     ref: tuple[str, str] | None = None  # (table, id column) resolved by code
     sql_type: str | None = None  # the staging type when it differs from the kind's
+    value_aliases: tuple[tuple[str, str], ...] = ()  # (word in files, enum value)
 
     @property
     def stage_type(self) -> str:
@@ -65,7 +72,7 @@ class LayerSpec:
     name: str
     table: str
     key: str
-    geometry_kind: str  # Point | MultiPolygon | MultiLineString
+    geometry_kind: str  # Point | MultiPolygon | MultiLineString | PointOrPolygon
     geometry_column: str = "geom"
     geometry_required: bool = True
     fields: tuple[Field, ...] = ()
@@ -75,6 +82,8 @@ class LayerSpec:
     computed: tuple[tuple[str, str], ...] = ()  # (column, SQL over stage row s)
     aliases: tuple[str, ...] = field(default=())
     view: str | None = None  # read from this view instead of ``table``
+    # (field, endpoint): a status only its workflow endpoint may change
+    workflow: tuple[str, str] | None = None
 
     @property
     def source(self) -> str:
@@ -92,6 +101,8 @@ class LayerSpec:
 
 
 _CODE = Field("code", required=True, max_len=64)
+SEVERITY_WORDS = (("低", "low"), ("一般", "medium"), ("中", "medium"),
+                  ("较大", "high"), ("高", "high"), ("重大", "critical"))  # fmt: skip
 
 LAYERS: dict[str, LayerSpec] = {
     spec.name: spec
@@ -212,29 +223,79 @@ LAYERS: dict[str, LayerSpec] = {
             "hazards",
             "hazards",
             "code",
-            "Point",
+            "PointOrPolygon",
             fields=(
                 _CODE,
-                Field("kind", "enum", required=True, values=HAZARD_KINDS),
-                Field("severity", "enum", default="'medium'", values=HAZARD_SEVERITIES),
+                Field(
+                    "kind",
+                    "enum",
+                    required=True,
+                    values=HAZARD_KINDS,
+                    aliases=("类型", "隐患类型"),
+                    value_aliases=tuple((v, k) for k, v in HAZARD_KIND_LABELS.items()),
+                ),
+                Field(
+                    "severity",
+                    "enum",
+                    default="'medium'",
+                    values=HAZARD_SEVERITIES,
+                    aliases=("等级",),
+                    value_aliases=SEVERITY_WORDS,
+                ),
                 Field("status", "enum", default="'found'", values=HAZARD_STATUSES),
-                Field("description", shp_name="descr", aliases=("descr",)),
+                Field("description", shp_name="descr", aliases=("descr", "描述")),
                 Field(
                     "warn_radius_m",
                     "float",
-                    default="500",
                     minimum=0,
                     exclusive_min=True,
+                    maximum=MAX_WARN_RADIUS_M,
                     shp_name="warn_r_m",
-                    aliases=("warn_r_m",),
+                    aliases=("warn_r_m", "预警半径"),
                 ),
                 Field("found_at", "timestamp", default="now()"),
-                Field("deadline", "date"),
+                Field("deadline", "date", aliases=("整改期限",)),
                 Field("closed_at", "timestamp"),
+                Field(
+                    "cadre_code",
+                    max_len=64,
+                    shp_name="cadre",
+                    aliases=("cadre", "责任人"),
+                    ref=("cadres", "cadre_id"),
+                ),
             ),
             filters=("grid", "status", "kind", "severity"),
             read_only=("grid_code",),
-            computed=(("grid_id", covering_grid_sql("s")),),
+            # A polygon's grid is the deepest one holding a point inside it; the
+            # grids it touches are listed by the hazards API.
+            computed=(
+                (
+                    "grid_id",
+                    "(SELECT g.id FROM grids g WHERE g.township_code = :t"
+                    " AND ST_Covers(g.geom, ST_PointOnSurface(s.geom))"
+                    f" ORDER BY {grid_order_sql('g')} LIMIT 1)",
+                ),
+            ),
+            workflow=(
+                "status",
+                "POST /townships/{township}/hazards/{code}/transitions",
+            ),
+        ),
+        LayerSpec(
+            "shelters",
+            "shelters",
+            "code",
+            "Point",
+            fields=(
+                _CODE,
+                Field("name", required=True, max_len=200, aliases=("名称",)),
+                Field("address", max_len=200, aliases=("地址",)),
+                Field(
+                    "capacity", "int", minimum=0, maximum=1_000_000, aliases=("容量",)
+                ),
+                Field("phone", max_len=20, aliases=("电话",)),
+            ),
+            aliases=("避险安置点",),
         ),
         LayerSpec(
             "roads",

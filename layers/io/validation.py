@@ -47,7 +47,9 @@ ACCEPTED_TYPES = {
     "Point": ("Point", "MultiPoint"),
     "MultiPolygon": ("Polygon", "MultiPolygon"),
     "MultiLineString": ("LineString", "MultiLineString"),
+    "PointOrPolygon": ("Point", "MultiPoint", "Polygon", "MultiPolygon"),
 }
+POLYGONAL = ("MultiPolygon", "PointOrPolygon")
 TRUE = {"true", "t", "1", "yes", "y", "是"}
 FALSE = {"false", "f", "0", "no", "n", "否"}
 
@@ -218,7 +220,7 @@ def _geometries(
     _check_extent(geoms, good, report)
     geoms[multi_point] = shapely.get_geometry(geoms[multi_point], 0)
     geoms = _promote(geoms, spec.geometry_kind)
-    if spec.geometry_kind == "MultiPolygon":  # RFC 7946 winding, whatever the source
+    if spec.geometry_kind in POLYGONAL:  # RFC 7946 winding, whatever the source
         geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     coords = shapely.get_coordinates(geoms)
     if not np.array_equal(coords, np.round(coords, PRECISION)):
@@ -263,7 +265,7 @@ def _check_extent(
 
 def _promote(geoms: NDArray[np.object_], kind: str) -> NDArray[np.object_]:
     """Polygon -> MultiPolygon and LineString -> MultiLineString, vectorised."""
-    single = {"MultiPolygon": 3, "MultiLineString": 1}.get(kind)
+    single = {"MultiPolygon": 3, "PointOrPolygon": 3, "MultiLineString": 1}.get(kind)
     if single is None:
         return geoms
     mask = shapely.get_type_id(geoms) == single
@@ -333,6 +335,9 @@ def _coerce(
         report.add(bad, f.name, lambda i: f"expected true/false, got {text[i]!r}")
         return values.astype(object), keep
     if f.kind == "enum":
+        if f.value_aliases:  # e.g. 滑坡 -> landslide
+            words = dict(f.value_aliases)
+            text = np.array([words.get(t, t) for t in text], dtype=object)
         bad = ~blank & ~np.isin(text, f.values)
         allowed = ", ".join(f.values)
         report.add(bad, f.name, lambda i: f"{text[i]!r} is not one of {allowed}")
