@@ -39,6 +39,7 @@ from grids.routing.routes import router as routing_router
 from grids.visits.routes import province_router
 from grids.visits.routes import router as visits_router
 from layers.disputes.routes import router as disputes_router
+from layers.hazards.routes import router as hazards_router
 from layers.io.routes import router as layers_router
 from layers.ogc.routes import router as ogc_router
 from maps.assets import URL_PREFIX, assets_available
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(routing_router))
     app.include_router(_summaries_from_docstrings(layers_router))
     app.include_router(_summaries_from_docstrings(disputes_router))
+    app.include_router(_summaries_from_docstrings(hazards_router))
     app.include_router(_summaries_from_docstrings(maps_router))
     app.include_router(_summaries_from_docstrings(jobs_router))
     app.include_router(_summaries_from_docstrings(ogc_router))
