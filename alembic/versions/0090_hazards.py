@@ -13,7 +13,7 @@ per-kind warn radii (NULL: the kind's default) and a minimal shelters layer.
 * ``shelters``: designated shelter points (避险安置点) for the 明白卡.
 
 Revision ID: 0090_hazards
-Revises: 0070
+Revises: 0075
 Create Date: 2026-12-02 12:05:00
 """
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision: str = '0090_hazards'
-down_revision: str | None = '0070'
+down_revision: str | None = '0075'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -75,7 +75,7 @@ def upgrade() -> None:
     sa.CheckConstraint(f'kind IN ({_quoted(EVENT_KINDS)})', name=op.f('ck_hazard_events_kind_known')),
     sa.ForeignKeyConstraint(['township_code', 'hazard_id'], ['hazards.township_code', 'hazards.id'], name=op.f('fk_hazard_events_township_code_hazard_id_hazards'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['township_code'], ['townships.code'], name=op.f('fk_hazard_events_township_code_townships'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_hazard_events')),
+    sa.PrimaryKeyConstraint('township_code', 'id', name=op.f('pk_hazard_events')),
     )
     op.create_index('ix_hazard_events_hazard', 'hazard_events', ['township_code', 'hazard_id'])
     op.create_geospatial_table('shelters',
@@ -91,9 +91,8 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint('capacity IS NULL OR capacity >= 0', name=op.f('ck_shelters_capacity_nonnegative')),
     sa.ForeignKeyConstraint(['township_code'], ['townships.code'], name=op.f('fk_shelters_township_code_townships'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_shelters')),
+    sa.PrimaryKeyConstraint('township_code', 'id', name=op.f('pk_shelters')),
     sa.UniqueConstraint('township_code', 'code', name=op.f('uq_shelters_township_code_code')),
-    sa.UniqueConstraint('township_code', 'id', name=op.f('uq_shelters_township_code_id'))
     )
     op.create_geospatial_index('idx_shelters_geom', 'shelters', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
 

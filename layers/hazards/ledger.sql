@@ -73,7 +73,7 @@ SELECT p.total, z.id, z.code, z.kind, z.severity, z.status, z.description,
                                WHERE ch.township_code = lg.township_code
                                  AND ch.parent_id = lg.id)
              ORDER BY lg.code) AS grids
-FROM picked p JOIN hazards z ON z.id = p.id
+FROM picked p JOIN hazards z ON z.township_code = :t AND z.id = p.id
 ORDER BY CASE WHEN :order_due THEN p.next_check_at END, z.code;
 
 -- name: grid_path

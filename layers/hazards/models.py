@@ -12,6 +12,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -40,11 +41,12 @@ class HazardEvent(Base):
             ["hazards.township_code", "hazards.id"],
             ondelete="CASCADE",
         ),
+        PrimaryKeyConstraint("township_code", "id"),
         enum_check("kind", EVENT_KINDS, "kind_known"),
         Index("ix_hazard_events_hazard", "township_code", "hazard_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     hazard_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     kind: Mapped[str] = mapped_column(String(10), nullable=False)
@@ -63,14 +65,14 @@ class Shelter(Base):
 
     __tablename__ = "shelters"
     __table_args__ = (
-        UniqueConstraint("township_code", "id"),
+        PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         CheckConstraint(
             "capacity IS NULL OR capacity >= 0", name="capacity_nonnegative"
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity())
     township_code: Mapped[str] = township_fk(index=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
