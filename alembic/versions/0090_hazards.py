@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('township_code', 'id', name=op.f('pk_hazard_events')),
     )
     op.create_index('ix_hazard_events_hazard', 'hazard_events', ['township_code', 'hazard_id'])
+    op.create_index(op.f('ix_hazard_events_township_code'), 'hazard_events', ['township_code'])
     op.create_geospatial_table('shelters',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('township_code', sa.String(length=12), nullable=False),
@@ -100,6 +101,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_geospatial_index('idx_shelters_geom', table_name='shelters', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('shelters')
+    op.drop_index(op.f('ix_hazard_events_township_code'), table_name='hazard_events')
     op.drop_index('ix_hazard_events_hazard', table_name='hazard_events')
     op.drop_table('hazard_events')
     op.drop_index('ix_hazards_cadre', table_name='hazards')

@@ -8,19 +8,17 @@ way to the shelter is its direction and straight-line distance (no road route).
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_service.core.errors import NotFound
+from gis_service.core.inputs import china_today
 from gis_service.core.settings import HazardSettings
-from gis_service.core.townships import require_township
+from gis_service.core.townships import require_township, township_name
 from layers.hazards.warn import nearest_shelters, warn_household, warn_rows
 from layers.models import HAZARD_KIND_LABELS
 
@@ -28,7 +26,6 @@ _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
-_NAME = text("SELECT name FROM townships WHERE code = :t")
 DIRECTIONS = ("北", "东北", "东", "东南", "南", "西南", "西", "西北")
 HEADERS = (
     "序号", "户号", "户主", "人口", "村", "地址", "联系电话", "重点户", "标签",
@@ -78,16 +75,14 @@ def cards_page(
     **choice: Any,
 ) -> str:
     """One printable 转移避险明白卡 per household at risk (priority first)."""
-    name = session.execute(_NAME, {"t": township}).scalar()
-    if name is None:
-        raise NotFound(f"township {township} does not exist")
+    name = township_name(session, township=township)
     rows, _ = warn_rows(
         session, township=township, settings=settings, code=code, **choice
     )
     shelters = nearest_shelters(session, township=township, rows=rows)
     cards = [_card(r, shelters.get(r.code)) for r in rows]
     title = f"{name} · 隐患 {code}" if code else str(name)
-    issued = datetime.now(UTC).strftime("%Y-%m-%d")
+    issued = china_today().isoformat()
     return _ENV.get_template("cards.html").render(
         cards=cards, title=title, issued=f"制卡日期 {issued}"
     )

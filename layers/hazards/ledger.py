@@ -9,7 +9,7 @@ Cadre phones are masked on the way out.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from gis_service.core.db import atomic
 from gis_service.core.errors import Conflict, InvalidInput, NotFound
 from gis_service.core.geojson import feature
+from gis_service.core.inputs import china_today
 from gis_service.core.privacy import mask_phone
 from gis_service.core.settings import HazardSettings
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
-from gis_service.core.workflow import Workflow
+from grids.tree.scope import grid_path as subtree_path
 from layers.hazards.schemas import (
     CadreRef,
     HazardDetailOut,
@@ -30,6 +31,7 @@ from layers.hazards.schemas import (
     HazardList,
     HazardOut,
 )
+from layers.hazards.workflow import HAZARD_WORKFLOW, STATUS_LABELS
 from layers.models import (
     HAZARD_KIND_LABELS,
     HAZARD_KINDS,
@@ -40,12 +42,7 @@ from layers.models import (
 logger = logging.getLogger(__name__)
 
 SQL = load_queries(Path(__file__).with_name("ledger.sql"))
-STATUS_LABELS = {"found": "已排查", "rectifying": "整改中", "closed": "已销号"}
-HAZARD_FLOW = Workflow(
-    name="隐患",
-    moves={"found": ("rectifying",), "rectifying": ("closed",), "closed": ()},
-    labels=STATUS_LABELS,
-)
+HAZARD_FLOW = HAZARD_WORKFLOW
 SEVERITY_LABELS = {"low": "低", "medium": "中", "high": "高", "critical": "重大"}
 KIND_WORDS = {v: k for k, v in HAZARD_KIND_LABELS.items()}
 STATUS_WORDS = {v: k for k, v in STATUS_LABELS.items()}
@@ -92,13 +89,7 @@ def grid_path(session: Session, *, township: str, grid: str | None) -> str | Non
     """The materialised path of ``grid`` (None for no grid); 422 when unknown."""
     if grid is None:
         return None
-    path = session.execute(SQL["grid_path"], {"t": township, "grid": grid}).scalar()
-    if path is None:
-        raise InvalidInput(
-            f"grid {grid!r} does not exist in township {township}",
-            errors=[{"field": "grid", "reason": "unknown grid code"}],
-        )
-    return str(path)
+    return subtree_path(session, township=township, grid=grid, field="grid")
 
 
 def hazard_rows(
@@ -129,7 +120,7 @@ def hazard_rows(
         "grid_path": grid_path(session, township=township, grid=grid),
         "overdue": overdue, "cadre": cadre, "due_by": due_by,
         "order_due": due_by is not None,
-        "today": today or datetime.now(UTC).date(), "with_geometry": with_geometry,
+        "today": today or china_today(), "with_geometry": with_geometry,
         "limit": limit, "offset": offset, **rule_params(settings),
     }  # fmt: skip
     return list(session.execute(SQL["hazards"], params))
@@ -234,7 +225,7 @@ def move_hazard(
     note = note.strip() if note else None
     with atomic(session):
         row = _locked(session, township, code)
-        HAZARD_FLOW.check(row.status, target, field_name="to")
+        HAZARD_FLOW.check(row.status, target, item=code, field_name="to")
         if target == "closed" and not note:
             raise InvalidInput(
                 "closing a hazard (销号) needs a note saying how it was rectified",

@@ -76,9 +76,6 @@ SELECT p.total, z.id, z.code, z.kind, z.severity, z.status, z.description,
 FROM picked p JOIN hazards z ON z.township_code = :t AND z.id = p.id
 ORDER BY CASE WHEN :order_due THEN p.next_check_at END, z.code;
 
--- name: grid_path
-SELECT path FROM grids WHERE township_code = :t AND code = :grid;
-
 -- name: lock
 SELECT id, status FROM hazards WHERE township_code = :t AND code = :code FOR UPDATE;
 

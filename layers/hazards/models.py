@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gis_service.core.db import Base
 from gis_service.core.models import (
+    StatusEventColumns,
     created_at,
     enum_check,
     geometry,
@@ -31,7 +32,7 @@ from gis_service.core.models import (
 EVENT_KINDS = ("found", "move", "check")
 
 
-class HazardEvent(Base):
+class HazardEvent(StatusEventColumns, Base):
     """One step of a hazard (排查/整改/销号) or a re-check: who, when, note, photos."""
 
     __tablename__ = "hazard_events"
@@ -46,18 +47,11 @@ class HazardEvent(Base):
         Index("ix_hazard_events_hazard", "township_code", "hazard_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity())
-    township_code: Mapped[str] = township_fk(index=False)
     hazard_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    kind: Mapped[str] = mapped_column(String(10), nullable=False)
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20), nullable=False)
-    actor: Mapped[str] = mapped_column(String(100), nullable=False)
-    note: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # found/move/check
     attachments: Mapped[list[str]] = mapped_column(
         ARRAY(Text), nullable=False, server_default="{}"
     )
-    at: Mapped[datetime] = created_at()
 
 
 class Shelter(Base):

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from gis_service.core.workflow import StatusEventOut
+
 Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
 
 
@@ -35,16 +37,11 @@ class CheckCreate(BaseModel):
     attachments: list[Url] = Field(default_factory=list, max_length=20)
 
 
-class HazardEventOut(BaseModel):
-    """One step or re-check in a hazard's history."""
+class HazardEventOut(StatusEventOut):
+    """One step or re-check in a hazard's history, with its attachment URLs."""
 
     kind: str = Field(description="found | move | check")
-    from_status: str | None
-    to_status: str
-    actor: str
-    note: str | None
     attachments: list[str]
-    at: datetime
 
 
 class CadreRef(BaseModel):

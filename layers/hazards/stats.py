@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from gis_service.core.inputs import china_today
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
 from layers.hazards.ledger import grid_path, kind_code
@@ -25,7 +26,7 @@ def hazard_stats(
 ) -> HazardStats:
     """Found, rectifying, closed, rate, overdue and median days to close."""
     require_township(session, township=township)
-    today = as_of or datetime.now(UTC).date()
+    today = as_of or china_today()
     rows = session.execute(
         SQL["stats"],
         {"t": township, "kind": kind_code(kind), "today": today,
