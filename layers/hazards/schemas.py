@@ -77,7 +77,7 @@ class HazardOut(BaseModel):
     overdue_days: int | None
     last_checked_at: datetime | None
     next_check_at: datetime | None
-    grid: str | None = Field(description="the deepest grid holding it (its centre)")
+    grid: str | None = Field(description="the deepest grid holding all of it")
     grid_name: str | None
     grids: list[str] = Field(description="every leaf grid it touches")
     cadre: CadreRef | None

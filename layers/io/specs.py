@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from gis_service.core.errors import NotFound
 from grids.models import CADRE_ROLES, HOUSEHOLD_TAGS
-from grids.tree.locate import grid_order_sql
+from grids.tree.locate import covering_grid_sql
 from layers.models import (
     HAZARD_KIND_LABELS,
     HAZARD_KINDS,
@@ -266,16 +266,9 @@ LAYERS: dict[str, LayerSpec] = {
             ),
             filters=("grid", "status", "kind", "severity"),
             read_only=("grid_code",),
-            # A polygon's grid is the deepest one holding a point inside it; the
-            # grids it touches are listed by the hazards API.
-            computed=(
-                (
-                    "grid_id",
-                    "(SELECT g.id FROM grids g WHERE g.township_code = :t"
-                    " AND ST_Covers(g.geom, ST_PointOnSurface(s.geom))"
-                    f" ORDER BY {grid_order_sql('g')} LIMIT 1)",
-                ),
-            ),
+            # The deepest grid holding all of it (a polygon across two grids gets
+            # their parent); the leaf grids it touches are listed by the hazards API.
+            computed=(("grid_id", covering_grid_sql("s")),),
             workflow=(
                 "status",
                 "POST /townships/{township}/hazards/{code}/transitions",

@@ -76,7 +76,7 @@ def insert_hazard(
                    CASE WHEN :closed IS NULL THEN NULL
                         ELSE now() - make_interval(secs => :closed * 86400) END,
                    g.geom, (SELECT id FROM grids WHERE township_code = :t
-                            AND ST_Covers(geom, ST_PointOnSurface(g.geom))
+                            AND ST_Covers(geom, g.geom)
                             ORDER BY depth DESC LIMIT 1)
             FROM (SELECT CASE WHEN GeometryType(x) = 'POINT' THEN x
                               ELSE ST_Multi(x) END AS geom

@@ -137,6 +137,7 @@ def test_polygon_and_point_hazards_import_with_chinese_kinds(
     x = client.get(f"{BASE}/HZ-X").json()
     assert x["geometry_type"] == "MULTIPOLYGON" and x["kind"] == "landslide"
     assert x["severity"] == "high" and x["grids"] == ["G-E", "G-W"]
+    assert x["grid"] == "G"  # the deepest grid holding all of it
     assert x["cadre"]["code"] == "C2" and x["cadre"]["assigned"] is True
     y = client.get(f"{BASE}/HZ-Y").json()
     assert y["kind"] == "electrical" and y["kind_label"] == "用电"
