@@ -13,7 +13,7 @@ per-kind warn radii (NULL: the kind's default) and a minimal shelters layer.
 * ``shelters``: designated shelter points (避险安置点) for the 明白卡.
 
 Revision ID: 0090_hazards
-Revises: 0076
+Revises: 0100_idempotency
 Create Date: 2026-12-02 12:05:00
 """
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision: str = '0090_hazards'
-down_revision: str | None = '0076'
+down_revision: str | None = "0100_idempotency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
