@@ -30,6 +30,7 @@ from gis_service.core.faults import (
 )
 from gis_service.core.idempotency import Idempotency, remove_expired
 from gis_service.core.limits import RequestGuard
+from gis_service.core.openapi import document_problems
 from gis_service.core.replicas import ReadRouter, remember_writes
 from gis_service.core.schema import check_schema
 from gis_service.core.settings import Settings
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(jobs_router))
     app.include_router(_summaries_from_docstrings(ogc_router))
     cdn = settings.map.assets != "local" or not assets_available()
+    document_problems(app, limit_max=settings.page_limit_max)
     app.add_middleware(ContentSecurityPolicy, cdn=cdn)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestGuard, limits=settings.limits)
