@@ -33,7 +33,10 @@ def _route_render(plan: dict[str, Any]) -> str:
         f"{plan['minutes']:.0f} min · {quality}"
     ]
     for day in plan["days"]:
-        stops = " → ".join(s["household"] or "?" for s in day["stops"])
+        stops = " → ".join(
+            s["household"] or (f"⚠{s['ref']}" if s.get("ref") else "?")
+            for s in day["stops"]
+        )
         head = f"day {day['day']}: {day['total_m']:.0f} m, {day['minutes']:.0f} min"
         lines.append(f"{head}: {stops}")
     return "\n".join(lines + plan["flags"])
