@@ -53,6 +53,7 @@ def import_command(
 ) -> None:
     """Import a layer file (all or nothing; re-importing changes nothing)."""
     from gis_service.core.errors import GridGISError
+    from gis_service.core.settings import get_settings
     from layers.io.importing import import_file
 
     with cli_errors(), cli_session() as session:
@@ -67,6 +68,7 @@ def import_command(
                 dry_run=dry_run,
                 encoding=encoding,
                 source_layer=source_layer,
+                limits=get_settings().limits,
             )
         except GridGISError as exc:
             for err in exc.errors[:20]:
