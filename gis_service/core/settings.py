@@ -8,21 +8,30 @@ import os
 from pathlib import Path
 from typing import Annotated
 
+from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Where this installation lives: the checkout for an editable install, else
+# site-packages. The embedded database belongs to it, never to the cwd.
+INSTALL_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default_data_dir() -> Path:
     """Where the embedded cluster lives when no directory is configured.
 
-    As root the cluster runs as the ``postgres`` OS user, which usually cannot enter
-    a checkout under /root, so the data goes under /var/lib instead, one directory
-    per checkout.
+    One per user and installation, whatever the current directory: a checkout keeps
+    its cluster in ``<checkout>/.gridgis`` (where ``make demo`` always put it), an
+    installed package in the user's data directory (platformdirs). As root the
+    cluster runs as the ``postgres`` OS user, which usually cannot enter /root, so the
+    data goes under /var/lib instead, one directory per installation.
     """
     if os.geteuid() == 0:
-        digest = hashlib.sha1(str(Path.cwd().resolve()).encode()).hexdigest()[:10]
+        digest = hashlib.sha1(str(INSTALL_ROOT).encode()).hexdigest()[:10]
         return Path("/var/lib/gridgis") / f"cluster-{digest}"
-    return Path.cwd() / ".gridgis"
+    if (INSTALL_ROOT / "pyproject.toml").exists():
+        return INSTALL_ROOT / ".gridgis"
+    return Path(user_data_dir("gridgis", appauthor=False)) / "cluster"
 
 
 class EmbeddedSettings(BaseModel):
@@ -101,7 +110,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GRIDGIS_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=(INSTALL_ROOT / ".env", ".env"),  # the checkout's, then the cwd's
         extra="ignore",
     )
 
