@@ -50,6 +50,14 @@ class MapSettings(BaseModel):
     assets: str = "local"  # local (served by GridGIS) | cdn
 
 
+class AssignmentSettings(BaseModel):
+    """How households get a cadre."""
+
+    # Arcs per household to the nearest cadres of its grid: memory and time stay
+    # linear in households (every cadre of the grid grew as households x cadres).
+    candidates: int = 8
+
+
 class DisputeSettings(BaseModel):
     """Default thresholds of pasture-dispute detection (a run may override them)."""
 
@@ -119,6 +127,7 @@ class Settings(BaseSettings):
     read_database_url: Annotated[list[str], NoDecode] = Field(default_factory=list)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     map: MapSettings = Field(default_factory=MapSettings)
+    assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
