@@ -61,8 +61,13 @@ class AssignmentSettings(BaseModel):
 class DisputeSettings(BaseModel):
     """Default thresholds of pasture-dispute detection (a run may override them)."""
 
-    min_area_m2: float = 100.0  # smaller overlaps are digitising slivers
-    min_share: float = 0.01  # ... and so are those under 1 % of the smaller parcel
+    # A sliver is told by its shape, never by the parcels' size: a 1 % share of a
+    # 200-mu pasture is 1 333 m², so a share rule hid real boundary disputes.
+    min_area_m2: float = 100.0  # smaller overlaps are slivers (tiny)
+    # Mean width 2·A/P under this is a digitising sliver (thin): two boundaries
+    # digitised or walked with consumer GNSS disagree by up to a metre or two.
+    min_width_m: float = 2.0
+    min_share: float = 0.0  # optional share-of-the-smaller-parcel rule; 0 = off
     area_tolerance: float = 0.10  # mapped vs contract area differing by more: flagged
 
 
