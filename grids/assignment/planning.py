@@ -226,8 +226,12 @@ def _plan_cadres(
     else:
         centre = (0.0, 0.0)
     transformer = utm_transformer(*centre)
-    xy = to_metres(transformer, hh["lon"], hh["lat"])
     active = cadres.loc[cadres["active"] == 1].reset_index(drop=True)
+    # Only households of grids with a cadre are measured (none at all, often).
+    need = hh["new_grid_id"].isin(active["home_grid_id"]).to_numpy()
+    xy = np.zeros((len(hh), 2))
+    if need.any():
+        xy[need] = to_metres(transformer, hh["lon"][need], hh["lat"][need])
     bxy = to_metres(transformer, active["blon"], active["blat"])
     in_scope = hh.loc[hh["cadre_id"] >= 0, "cadre_id"].value_counts()
     # A full run reads no loads (every household is in scope): nothing is fixed.
