@@ -1,4 +1,4 @@
-"""Household -> cadre inside each grid: one min-cost flow over the whole township.
+"""Household -> cadre inside each grid: a sparse min-cost flow, one per grid.
 
 Pure (frames in, arrays out; no database) so the re-run, the redraw preview and
 the benchmark share it. The network, with integer costs in metres:
@@ -139,14 +139,14 @@ def _greedy(
     room: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int64]:
     """Baseline: closest household-cadre pairs first, each cadre until it is full."""
-    out = np.full(n, NO_CADRE, dtype=np.int64)
-    left = room.copy()
-    for i in np.argsort(pair_d, kind="stable"):
-        h, c = pair_h[i], pair_c[i]
-        if out[h] < 0 and left[c] > 0:
+    order = np.argsort(pair_d, kind="stable")
+    out = [NO_CADRE] * n
+    left = room.tolist()
+    for h, c in zip(pair_h[order].tolist(), pair_c[order].tolist(), strict=True):
+        if out[h] < 0 and left[c] > 0:  # plain lists: numpy scalars are 10x slower
             out[h] = c
             left[c] -= 1
-    return out
+    return np.asarray(out, dtype=np.int64)
 
 
 def candidate_pairs(
@@ -158,12 +158,14 @@ def candidate_pairs(
     current_pos: npt.NDArray[np.int64],
     *,
     limit: int | None,
+    reach: npt.NDArray[np.float64] | None = None,
 ) -> Pairs:
     """Arcs (household, cadre, metres) to the nearest cadres of each one's grid.
 
     ``limit`` nearest (None: all of them), plus the current cadre when that one is
     of the grid. One KD-tree over every cadre, grids kept apart on a third axis, so
-    a query never returns another grid's cadre: linear in households.
+    a query never returns another grid's cadre: linear in households. ``reach``, if
+    given, gets each household's distance within which every cadre has an arc.
     """
     empty = np.zeros(0, np.int64)
     if not len(households) or not len(grid_of_c):
@@ -179,6 +181,8 @@ def candidate_pairs(
     dist, idx = tree.query(query, k=k)
     dist, idx = dist.reshape(len(households), k), idx.reshape(len(households), k)
     ok = dist < GRID_APART_M / 2  # fewer than k cadres in the grid: the rest is far
+    if reach is not None:
+        reach[households] = np.where(ok[:, -1], dist[:, -1], np.inf)
     h = np.repeat(households, k)[ok.ravel()]
     c = idx.ravel()[ok.ravel()].astype(np.int64)
     cur = current_pos[households]
@@ -235,7 +239,8 @@ def plan_cadres(
     where = (xy, grid, base, grid_of_c, current_pos)
     limit: int | None = DEFAULT_CANDIDATES if candidates is None else candidates
     limit = limit if limit and limit > 0 else None
-    pair_h, pair_c, pair_d = candidate_pairs(movable, *where, limit=limit)
+    reach = np.zeros(n)
+    pair_h, pair_c, pair_d = candidate_pairs(movable, *where, limit=limit, reach=reach)
 
     # Fair share of priority households per cadre: ceil(P_grid / cadres_grid).
     p_grid = pd.Series(priority[grid >= 0]).groupby(grid[grid >= 0]).sum()
@@ -255,7 +260,7 @@ def plan_cadres(
             break
         keep = current[pair_h] == cadre_ids[pair_c]
         flow = solve(*network, (pair_h, pair_c, pair_d, keep), flow, redo)
-        extra = priced_arcs(flow, movable, priority, where)
+        extra = priced_arcs(flow, movable, priority, where, reach)
         if not len(extra[0]):
             break
         logger.info("cadre flow: %d arcs priced in", len(extra[0]))

@@ -193,12 +193,15 @@ def priced_arcs(
     movable: npt.NDArray[np.int64],
     priority: npt.NDArray[np.bool_],
     where: tuple[npt.NDArray[Any], ...],
+    reach: npt.NDArray[np.float64],
 ) -> Pairs:
     """Left-out arcs with a negative reduced cost: they could lower the optimum.
 
     None means the sparse optimum is the dense one. Such an arc costs at least its
     distance plus KEEP_BONUS_M (the current cadre's arc is always in), so only
-    cadres within a radius set by the potentials need looking at (a ball query).
+    cadres within a radius set by the potentials need looking at (a ball query),
+    and only for households whose radius passes their ``reach`` (every cadre
+    nearer than that already has an arc).
     """
     xy, grid, base, grid_of_c, _ = where
     n = len(grid)
@@ -214,7 +217,7 @@ def priced_arcs(
         best_c.reindex(g).to_numpy(),
     )
     radius = best - pot[movable] - KEEP_BONUS_M + 0.5
-    look = np.isfinite(radius) & (radius > 0)
+    look = np.isfinite(radius) & (radius > 0) & (radius > reach[movable])
     empty = np.zeros(0, np.int64)
     if not look.any():
         return empty, empty, np.zeros(0)
