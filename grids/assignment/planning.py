@@ -27,7 +27,13 @@ from gis_service.core.errors import NotFound
 from gis_service.core.settings import get_settings
 from grids.assignment.cadres import CadrePlan, plan_cadres
 from grids.models import ASSIGNMENT_REASONS, PRIORITY_TAGS
-from grids.tree.locate import NO_GRID, locate_points, to_metres, utm_transformer
+from grids.tree.locate import (
+    NO_GRID,
+    locate_points,
+    read_grids,
+    to_metres,
+    utm_transformer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +62,6 @@ _ALL = "true"
 _BY_ID = "h.id = ANY(%(ids)s::bigint[])"
 _BY_GRID = "a.grid_id = ANY(%(grids)s::bigint[]) AND NOT h.id = ANY(%(ids)s::bigint[])"
 
-_GRIDS_SQL = """
-SELECT id, code, parent_id, depth, encode(ST_AsBinary(geom), 'hex') AS wkb
-FROM grids WHERE township_code = %(t)s
-"""
 # load: households a cadre has now (a full run has them all in scope: skipped).
 _CADRES_SQL = """
 SELECT c.id, c.code, COALESCE(c.home_grid_id, -1) AS home_grid_id, c.capacity,
@@ -100,13 +102,6 @@ class Plan:
         reason = pd.Series(self.cadre_plan.reason, dtype=object)
         out: npt.NDArray[np.int64] = reason.map(codes).fillna(0).to_numpy(np.int64)
         return out
-
-
-def read_grids(session: Session, *, township: str) -> pd.DataFrame:
-    """Every grid of the township with its geometry (shapely) for locating points."""
-    grids = read_frame(session, _GRIDS_SQL, {"t": township})
-    grids["geom"] = shapely.from_wkb(grids.pop("wkb").to_numpy(dtype=object))
-    return grids
 
 
 def _grid_ids(grids: pd.DataFrame, lon: Any, lat: Any) -> np.ndarray:
