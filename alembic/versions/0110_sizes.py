@@ -5,7 +5,7 @@ keeps the width it used beside the area and the (now optional) share. Runs made
 before this had no width rule: 0.
 
 Revision ID: 0110_sizes
-Revises: 0100_idempotency
+Revises: 0090_hazards
 Create Date: 2026-12-02 13:20:00
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0110_sizes'
-down_revision: str | None = '0100_idempotency'
+down_revision: str | None = '0090_hazards'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
