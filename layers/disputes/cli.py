@@ -19,7 +19,7 @@ disputes_app = typer.Typer(
 
 
 def _render_list(data: dict[str, Any]) -> str:
-    lines = [f"{data['total']} disputes"]
+    lines = [f"{data['numberMatched']} disputes"]
     for item in data["items"]:
         sides = " vs ".join(
             f"{p['contract_no']} ({(p['holder'] or {}).get('household_code', '?')})"
@@ -167,7 +167,7 @@ def findings(
             page.model_dump(mode="json"),
             as_json,
             lambda p: "\n".join(
-                [f"{p['total']} findings"]
+                [f"{p['numberMatched']} findings"]
                 + [
                     f"{i['kind']:<17} {i['contract_no']}  {i['detail']}"
                     for i in p["items"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from shapely.geometry import shape
 from gis_service.core.db import atomic
 from gis_service.core.errors import Conflict, InvalidInput, NotFound
 from gis_service.core.geojson import feature
+from gis_service.core.pages import GEOJSON, page_links
 from layers.io import querying, staging
 from layers.io.importing import import_features
 from layers.io.reading import ReadResult
@@ -66,36 +66,20 @@ def list_features(
     statement = querying.select(spec, where, geometry=querying.GEOJSON, paged=True)
     rows = [dict(r) for r in session.execute(statement, params).mappings()]
     features = [_feature(spec, row) for row in rows]
-    links = _links(url, limit, offset, matched) if url else []
+    links = page_links(
+        url, limit=limit, offset=offset, matched=matched, media_type=GEOJSON
+    )
     return {
         "type": "FeatureCollection",
         "features": features,
         "numberMatched": matched,
         "numberReturned": len(features),
-        "links": links,
+        "links": [link.model_dump() for link in links],
     }
 
 
 def _feature(spec: LayerSpec, row: dict[str, Any]) -> dict[str, Any]:
     return feature(querying.properties(spec, row), row["geometry"], fid=row[spec.key])
-
-
-def _links(url: str, limit: int, offset: int, matched: int) -> list[dict[str, str]]:
-    """Self / next / prev links that keep every other query parameter."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("limit", "offset")]
-
-    def at(start: int) -> str:
-        q = urlencode([*query, ("limit", str(limit)), ("offset", str(start))])
-        return urlunsplit(parts._replace(query=q))
-
-    kind = "application/geo+json"
-    links = [{"rel": "self", "type": kind, "href": at(offset)}]
-    if offset + limit < matched:
-        links.append({"rel": "next", "type": kind, "href": at(offset + limit)})
-    if offset > 0:
-        links.append({"rel": "prev", "type": kind, "href": at(max(offset - limit, 0))})
-    return links
 
 
 def get_feature(
