@@ -32,6 +32,7 @@ class HealthOut(BaseModel):
     """Service and database health."""
 
     status: str = Field(examples=["ok"])
+    database: str = Field(examples=["ok"])
     gridgis: str
     postgresql: str
     postgis: str
