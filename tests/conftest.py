@@ -25,11 +25,40 @@ from sqlalchemy.orm import Session
 
 from alembic import command
 from gis_service.app.main import create_app
+from gis_service.core.auth import tokens
+from gis_service.core.auth.users import add_user
 from gis_service.core.db import get_session, make_engine
 from gis_service.core.embedded import EmbeddedCluster
-from gis_service.core.settings import EmbeddedSettings, Settings
+from gis_service.core.settings import AuthSettings, EmbeddedSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every migrated test database has this admin (no township or county: every one),
+# and the ``client`` fixture signs in as them, so the API tests take the admin path.
+TEST_ADMIN = "test-admin"
+TEST_SECRET = "gridgis-test-signing-key-not-for-production-0123456789"
+
+
+def app_settings(url: URL | str) -> Settings:
+    """Settings for an app on a test database (a fixed signing key)."""
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    return Settings(database_url=url, auth=AuthSettings(secret=TEST_SECRET))
+
+
+def bearer_for(engine: Engine, username: str = TEST_ADMIN) -> dict[str, str]:
+    """An Authorization header signed in as ``username`` (the test admin)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT id, token_version FROM users WHERE username = :u"),
+            {"u": username},
+        ).one()
+    token, _ = tokens.issue(
+        app_settings("postgresql://unused"),
+        user_id=row.id,
+        version=row.token_version,
+        kind="access",
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,6 +109,10 @@ def migrated_database(server: URL) -> URL:
     """A fresh database built by the migrations."""
     url = create_database(server)
     command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url.render_as_string(hide_password=False))
+    with Session(engine) as session:
+        add_user(session, username=TEST_ADMIN, password=uuid.uuid4().hex, role="admin")
+    engine.dispose()
     return url
 
 
@@ -115,9 +148,7 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def app(engine: Engine, session: Session, database_url: URL) -> FastAPI:
     """The app on the test database, sharing the test's session."""
-    application = create_app(
-        Settings(database_url=database_url.render_as_string(False))
-    )
+    application = create_app(app_settings(database_url))
     application.state.engine = engine
     application.dependency_overrides[get_session] = lambda: session
     return application
@@ -125,7 +156,8 @@ def app(engine: Engine, session: Session, database_url: URL) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    headers = bearer_for(app.state.engine)
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client
 
 

@@ -395,6 +395,7 @@ def jobs_wait(job_id: int, as_json: JsonOpt = False) -> None:
 
 def _register_packages() -> None:
     """Let each package add its own commands (import, assign, visits, map ...)."""
+    from gis_service.core.auth import cli as auth_cli
     from grids.assignment import cli as grids_cli
     from grids.routing import cli as routing_cli
     from grids.visits import cli as visits_cli
@@ -406,6 +407,7 @@ def _register_packages() -> None:
 
     install_rechecks()  # settings are read when a route is planned
     for module in (
+        auth_cli,
         layers_cli,
         grids_cli,
         visits_cli,

@@ -19,6 +19,8 @@ from gis_service.app.jobs import router as jobs_router
 from gis_service.app.pages.routes import router as pages_router
 from gis_service.app.routes import router as service_router
 from gis_service.core.csp import ContentSecurityPolicy
+from gis_service.core.auth.deps import require_user
+from gis_service.core.auth.routes import router as auth_router
 from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
 from gis_service.core.embedded import resolve_database_url
@@ -85,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Grid-based governance of rural townships on PostGIS",
         lifespan=lifespan,
-        dependencies=[Depends(reject_unstorable_text)],
+        dependencies=[Depends(reject_unstorable_text), Depends(require_user)],
     )
     app.state.settings = settings
     install_rechecks(settings.hazards)  # due hazard re-checks join cadres' routes
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.middleware("http")(remember_writes)
     app.include_router(_summaries_from_docstrings(service_router))
     app.include_router(pages_router)
+    app.include_router(_summaries_from_docstrings(auth_router))
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))
     app.include_router(_summaries_from_docstrings(province_router))

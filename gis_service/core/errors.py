@@ -119,6 +119,34 @@ class Forbidden(GridGISError):
     slug = "forbidden"
 
 
+class Unauthorized(GridGISError):
+    """No valid credentials: sign in (``POST /auth/token``) and send the token."""
+
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        """The challenge RFC 6750 asks for."""
+        return {"WWW-Authenticate": 'Bearer realm="gridgis"'}
+
+
+class TooManyRequests(GridGISError):
+    """Too many failed sign-ins from one address: wait, then try again."""
+
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """How long to wait, in seconds."""
+        return {"Retry-After": str(self.retry_after)}
+
+
 def problem_response(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -117,6 +117,21 @@ class HazardSettings(BaseModel):
     recheck_days: dict[str, int] = Field(default_factory=_recheck_days)
 
 
+class AuthSettings(BaseModel):
+    """Sign-in: token signing, lifetimes, the rate limit and the cookie."""
+
+    # HS256 key; unset: generated once and kept 0600 in ``secret_file``
+    secret: str | None = None
+    secret_file: Path | None = None  # None: beside the embedded cluster's data
+    access_minutes: int = 15
+    refresh_hours: int = 12
+    session_hours: int = 8  # the workbench's cookie session
+    max_failures: int = 5  # failed sign-ins in a row before an account locks
+    address_failures: int = 20  # failed sign-ins from one address per window ...
+    address_window_minutes: int = 15  # ... before it is refused (429)
+    cookie_secure: bool = False  # True behind HTTPS
+
+
 class Settings(BaseSettings):
     """All GridGIS settings; nested fields use ``__`` (``GRIDGIS_MAP__BASEMAP``)."""
 
@@ -137,6 +152,9 @@ class Settings(BaseSettings):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
+
+
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     host: str = "127.0.0.1"
     port: int = 8000
     page_limit_max: int = 10_000

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from gis_service.core.settings import MapSettings, Settings
+from gis_service.core.settings import MapSettings
 from tests.factories import OTHER_TOWNSHIP, TOWNSHIP, make_township
 from tests.maps.factories_maps import AS_OF, ID_NUMBER, PHONE, build_map_township
 
@@ -117,6 +117,8 @@ def test_cdn_setting_links_the_cdn(
     app: FastAPI, client: TestClient, session: Session
 ) -> None:
     build_map_township(session)
-    app.state.settings = Settings(map=MapSettings(assets="cdn", basemap="none"))
+    app.state.settings = app.state.settings.model_copy(
+        update={"map": MapSettings(assets="cdn", basemap="none")}
+    )
     page = client.get(f"/townships/{TOWNSHIP}/maps/coverage").text
     assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page

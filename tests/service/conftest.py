@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from gis_service.app.demo.load import load_demo
 from gis_service.app.main import create_app
 from gis_service.core.db import make_engine
-from gis_service.core.settings import Settings
-from tests.conftest import drop_database, migrated_database
+from tests.conftest import app_settings, drop_database, migrated_database
 
 DEMO_TOWNSHIP = "620623101000"
 
@@ -34,6 +33,6 @@ def demo_engine(server_url: URL) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def demo_app(demo_engine: Engine) -> FastAPI:
     """The app with its own per-request sessions, as in production."""
-    app = create_app(Settings(database_url=str(demo_engine.url)))
+    app = create_app(app_settings(demo_engine.url))
     app.state.engine = demo_engine
     return app

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 
 from gis_service.app.main import create_app
 from layers.io.specs import LAYERS
+from tests.conftest import bearer_for
 from tests.service.conftest import DEMO_TOWNSHIP
 
 EXAMPLES = int(os.environ.get("GRIDGIS_FUZZ_EXAMPLES", "4"))
@@ -126,7 +127,7 @@ def test_no_server_error(
         if isinstance(case.body, dict) and "time_limit_s" in case.body:
             # the solvers may legitimately run up to 60 s: keep the pass short
             case.body["time_limit_s"] = 0.2
-        response = case.call(app=demo_app)
+        response = case.call(app=demo_app, headers=bearer_for(demo_engine))
         checks = [not_a_server_error]
         if mode is schemathesis.GenerationMode.POSITIVE:
             checks.append(response_schema_conformance)

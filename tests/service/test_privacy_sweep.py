@@ -24,6 +24,7 @@ from layers.io.export import FORMATS
 from layers.io.specs import LAYERS
 from layers.ogc.collections import KINDS
 from layers.ogc.tiles import TILE_PROPS
+from tests.conftest import bearer_for
 from tests.service.conftest import DEMO_TOWNSHIP
 
 BASE = f"/townships/{DEMO_TOWNSHIP}"
@@ -134,7 +135,8 @@ def leaks(content: bytes, personal: set[str]) -> set[str]:
 
 @pytest.fixture
 def demo_client(demo_app: FastAPI) -> Any:
-    with TestClient(demo_app, raise_server_exceptions=False) as client:
+    headers = bearer_for(demo_app.state.engine)
+    with TestClient(demo_app, raise_server_exceptions=False, headers=headers) as client:
         yield client
 
 

@@ -1,0 +1,1 @@
+"""Sign-in, roles, row-level scope and the audit log (below every domain)."""

@@ -1,0 +1,148 @@
+"""Request dependencies: who is signed in (bearer token or cookie), and checks.
+
+Every route requires a user unless it is public (health, sign-in, the API docs
+and static assets): ``require_user`` is an app-wide dependency, so a route added
+later is protected without anyone remembering to. ``current_user`` gives a route
+the user; ``admin_user`` refuses other roles (403).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from gis_service.core.auth import tokens
+from gis_service.core.auth.policy import check_route
+from gis_service.core.auth.principal import Principal, resolve
+from gis_service.core.auth.scope import apply_scope, clear_scope
+from gis_service.core.auth.users import active_user
+from gis_service.core.deps import SessionDep, SettingsDep
+from gis_service.core.errors import Forbidden, Unauthorized
+
+SESSION_COOKIE = "gridgis_session"
+CSRF_COOKIE = "gridgis_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC_PATHS = frozenset(
+    {
+        "/health",
+        "/auth/token",
+        "/auth/session",
+        "/auth/logout",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/openapi.json",
+    }
+)
+PUBLIC_PREFIXES = ("/static/",)
+
+bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def is_public(request: Request) -> bool:
+    """Whether the matched route (its template, not the raw URL) is public."""
+    route = request.scope.get("route")
+    path = str(getattr(route, "path", request.url.path))
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+async def csrf_sent(request: Request) -> str | None:
+    """The CSRF token a form field or header carries (read before the DB work)."""
+    if request.method in SAFE_METHODS:
+        return None
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def optional_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(bearer)],
+    csrf: Annotated[str | None, Depends(csrf_sent)],
+) -> Iterator[Principal | None]:
+    """The user a bearer token or session cookie names; None when neither is sent.
+
+    A cookie alone authorises a write only with the CSRF token that came with it
+    (double submit: the cookie's signed claim must equal the header or form field).
+    From here on the request's transactions run under the user's scope (RLS).
+    """
+    if is_public(request):
+        yield None
+        return
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if token:
+        claims = tokens.verify(settings, token, kind="access")
+        via = "bearer"
+    elif cookie:
+        claims = tokens.verify(settings, cookie, kind="session")
+        via = "cookie"
+        if request.method not in SAFE_METHODS and not (
+            csrf and claims.csrf and hmac.compare_digest(csrf, claims.csrf)
+        ):
+            raise Forbidden(
+                "a form sent with the session cookie needs its CSRF token "
+                f"({CSRF_HEADER} header or {CSRF_FIELD} field)"
+            )
+    else:
+        yield None
+        return
+    user = active_user(session, user_id=claims.user_id, version=claims.version)
+    principal = resolve(session, user, via=via, csrf=claims.csrf)
+    request.state.principal = principal
+    apply_scope(session, principal)
+    try:
+        yield principal
+    finally:
+        clear_scope(session)
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+
+
+def require_user(request: Request, user: OptionalUser) -> None:
+    """App-wide: every route but the public ones needs a signed-in user.
+
+    Then the role's function-level checks by route (admin-only, viewer
+    aggregates): see ``gis_service.core.auth.policy``.
+    """
+    if is_public(request):
+        return
+    if user is None:
+        raise Unauthorized(
+            "sign in first: POST /auth/token (user name and password) and send "
+            "'Authorization: Bearer <token>'"
+        )
+    route = request.scope.get("route")
+    check_route(user, request.method, str(getattr(route, "path", "")))
+
+
+def current_user(user: OptionalUser) -> Principal:
+    """The signed-in user (401 when there is none)."""
+    if user is None:
+        raise Unauthorized("sign in first: POST /auth/token")
+    return user
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def admin_user(user: CurrentUser) -> Principal:
+    """Only admins: imports, assignment and detection runs, users, the audit log."""
+    if not user.is_admin:
+        raise Forbidden(f"only an admin may do this (you are {user.role})")
+    return user
+
+
+AdminUser = Annotated[Principal, Depends(admin_user)]

@@ -1,0 +1,127 @@
+"""Put a request's scope into PostgreSQL, where row-level security enforces it.
+
+Every transaction a signed-in request begins runs as ``gridgis_app`` (a role
+that owns nothing and cannot bypass RLS) with the user's scope in
+per-transaction settings; the policies of migration 0081 read them. So a query
+that forgets a filter still returns only rows in scope, and an out-of-scope id is
+simply not found (404). Settings are transaction-local: a pooled connection
+carries nothing over to the next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction
+
+from gis_service.core.auth.principal import Principal
+
+APP_ROLE = "gridgis_app"
+_SCOPE_KEY = "gridgis_scope"
+_UNSCOPED_KEY = "gridgis_unscoped"
+
+_APPLY = text(
+    """
+    SELECT set_config('role', :role, true), set_config('gridgis.user_id', :uid, true),
+           set_config('gridgis.username', :name, true),
+           set_config('gridgis.role', :user_role, true),
+           set_config('gridgis.townships', :townships, true),
+           set_config('gridgis.grid_ids', :grids, true),
+           set_config('gridgis.cadre_id', :cadre, true)
+    """
+)
+_CLEAR = text(
+    """
+    SELECT set_config('role', 'none', true), set_config('gridgis.user_id', '', true),
+           set_config('gridgis.username', '', true),
+           set_config('gridgis.role', '', true),
+           set_config('gridgis.townships', '', true),
+           set_config('gridgis.grid_ids', '', true),
+           set_config('gridgis.cadre_id', '', true)
+    """
+)
+_ROLE = text("SELECT set_config('role', :role, true)")
+
+
+def _parameters(principal: Principal, role: str) -> dict[str, Any]:
+    return {
+        "role": role,
+        "uid": str(principal.id),
+        "name": principal.username,
+        "user_role": principal.role,
+        "townships": "*" if principal.all_townships else ",".join(principal.townships),
+        "grids": ",".join(map(str, principal.grid_ids)),
+        "cadre": "" if principal.cadre_id is None else str(principal.cadre_id),
+    }
+
+
+def _role(session: Session) -> str:
+    return "none" if session.info.get(_UNSCOPED_KEY) else APP_ROLE
+
+
+def apply_scope(session: Session, principal: Principal) -> None:
+    """Scope this session's transactions (the current one and every later one)."""
+    session.info[_SCOPE_KEY] = principal
+    if session.in_transaction():
+        session.execute(_APPLY, _parameters(principal, _role(session)))
+
+
+def clear_scope(session: Session) -> None:
+    """Forget the scope at the end of the request.
+
+    A request's own session closes (its settings go with the transaction); a
+    session bound to an outer connection (tests) outlives the request, and what
+    was set in a released savepoint lives on in that connection: reset it.
+    """
+    if session.info.pop(_SCOPE_KEY, None) is None:
+        return
+    if session.in_transaction() or isinstance(session.bind, Connection):
+        # a failed transaction: its rollback resets everything anyway
+        with suppress(SQLAlchemyError):
+            session.execute(_CLEAR)
+
+
+def scope_of(session: Session) -> Principal | None:
+    """The principal this session is scoped to, if any."""
+    principal: Principal | None = session.info.get(_SCOPE_KEY)
+    return principal
+
+
+@event.listens_for(Session, "after_begin")
+def _scope_new_transaction(
+    session: Session, transaction: SessionTransaction, connection: Connection
+) -> None:
+    """Each transaction a scoped session begins gets the role and settings again."""
+    principal = session.info.get(_SCOPE_KEY)
+    if principal is not None:
+        connection.execute(_APPLY, _parameters(principal, _role(session)))
+
+
+@contextmanager
+def unscoped(session: Session) -> Iterator[None]:
+    """Run system work that must see the whole township as the tables' owner.
+
+    For derived data the caller's edit implies (re-running the assignment after a
+    grid leader moved a household) and for DDL (a township's first import builds
+    and attaches a partition). The caller has been authorised before; outside a
+    request (CLI, tests, the demo) this does nothing.
+    """
+    if session.info.get(_SCOPE_KEY) is None:
+        yield
+        return
+    depth: int = session.info.get(_UNSCOPED_KEY, 0)
+    session.info[_UNSCOPED_KEY] = depth + 1
+    if session.in_transaction():
+        session.execute(_ROLE, {"role": "none"})
+    try:
+        yield
+    finally:
+        session.info[_UNSCOPED_KEY] = depth
+        if not depth and session.in_transaction():
+            with suppress(SQLAlchemyError):  # a failed one rolls back anyway
+                session.execute(_ROLE, {"role": APP_ROLE})
