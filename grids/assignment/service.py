@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis_service.core.auth.scope import unscoped
 from gis_service.core.bulk import paused_gc
 from gis_service.core.db import atomic
 from gis_service.core.errors import NotFound
@@ -50,7 +51,13 @@ def write_plan(session: Session, plan: Plan) -> int:
 
     A full run that changes more than ``SWAP_SHARE`` of the rows (or the first
     run) rebuilds the partition; anything else upserts only the changed rows.
+    Derived data, written as the owner (a partition swap is DDL).
     """
+    with unscoped(session):
+        return _write_plan(session, plan)
+
+
+def _write_plan(session: Session, plan: Plan) -> int:
     h = plan.households
     reason = plan.new_reason_codes()
     changed = (
@@ -173,10 +180,11 @@ def reassign(
     """Plan and store the assignment of households (all, or these ids).
 
     Atomic, serialised per township; returns the plan and the rows written.
-    Imports and edits call this (they need no summary).
+    Imports and edits call this (they need no summary). It runs unscoped: the
+    assignment is derived from the whole township, whoever's edit set it off.
     """
     require_township(session, township=township)
-    with atomic(session):
+    with atomic(session), unscoped(session):
         session.execute(LOCK, {"t": township})
         full = household_ids is None or _most_of_township(
             session, township, household_ids

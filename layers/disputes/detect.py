@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis_service.core.auth.scope import unscoped
 from gis_service.core.db import atomic
 from gis_service.core.settings import DisputeSettings
 from gis_service.core.sql_files import load_queries
@@ -111,6 +112,9 @@ def detect_disputes(
     ``dry_run``: the same run inside a transaction (or savepoint) rolled back, so a
     leader can try thresholds and see what would open, update, close and reopen
     without touching a review record.
+
+    Admin-only, over the whole township: it runs as the tables' owner, so its
+    temporary tables always have the same owner on a pooled connection.
     """
     require_township(session, township=township)
     if not dry_run:
@@ -130,7 +134,7 @@ def _detect(
 ) -> DetectionOut:
     """One detection run, stored (the caller may roll it back)."""
     started = time.perf_counter()
-    with atomic(session):
+    with atomic(session), unscoped(session):
         # ST_Relate's cost estimate is huge, so PostgreSQL would JIT-compile the
         # plan (~0.7 s at 100 000 parcels) for no gain.
         session.execute(text("SET LOCAL jit = off"))

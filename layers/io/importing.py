@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from gis_service.core.auth.scope import unscoped
 from gis_service.core.bulk import copy_frame, paused_gc
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput
@@ -149,7 +150,10 @@ def _write(
             raise _rejected(
                 list(prepared.errors), len(prepared.rows), prepared.warnings
             )
-        n = first_load.load(session, township=township, spec=spec, prepared=prepared)
+        with unscoped(session):  # builds and attaches a partition: owner's DDL
+            n = first_load.load(
+                session, township=township, spec=spec, prepared=prepared
+            )
         households_loaded(session, township=township)
         return {"inserted": n, "updated": 0, "unchanged": 0}, []
     for statement in staging.stage_ddl(spec):

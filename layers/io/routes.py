@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from gis_service.core import jobs
+from gis_service.core.auth.deps import CurrentUser
+from gis_service.core.auth.policy import check_patch
 from gis_service.core.deps import (
     BBoxDep,
     PageDep,
@@ -179,12 +181,19 @@ def get_item(
 )
 def patch_item(
     session: SessionDep,
+    user: CurrentUser,
     township: TownshipDep,
     layer: str,
     code: str,
     update: FeatureUpdate,
 ) -> GeoJSONResponse:
-    """Change properties and/or the geometry, validated like an import."""
+    """Change properties and/or the geometry, validated like an import.
+
+    Each role may change only some fields (a cadre never moves a household).
+    """
+    check_patch(
+        user, layer, [*update.properties, *update.model_fields_set - {"properties"}]
+    )
     body = editing.patch_feature(
         session,
         township=township,
