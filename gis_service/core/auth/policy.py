@@ -41,6 +41,7 @@ VIEWER_GETS = frozenset(
         f"{T}/demands/closure",
         f"{T}/disputes/summary",
         f"{T}/grids/checks",
+        "/summary/counties",
     }
 )
 GEOMETRY = "geometry"
