@@ -25,7 +25,8 @@ from gis_service.app.main import create_app
 from gis_service.core.db import make_engine
 from gis_service.core.embedded import _as_server_user, _free_port, _pg_bin
 from gis_service.core.replicas import WROTE_COOKIE
-from gis_service.core.settings import Settings
+from gis_service.core.settings import AuthSettings, Settings
+from tests.conftest import TEST_SECRET, bearer_for
 from tests.factories import TOWNSHIP, make_households, make_township
 
 pytestmark = pytest.mark.slow
@@ -123,8 +124,12 @@ def test_reads_go_to_the_replica_writes_and_fresh_reads_to_the_primary(
     settings = Settings(
         database_url=primary_url.render_as_string(hide_password=False),
         read_database_url=[replica_url.render_as_string(hide_password=False)],
+        auth=AuthSettings(secret=TEST_SECRET),
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    headers = bearer_for(primary)
+    with TestClient(
+        create_app(settings), raise_server_exceptions=False, headers=headers
+    ) as client:
         assert _codes(client) == {"OLD001"}  # a plain read: the paused replica
 
         renamed = client.put(f"/townships/{TOWNSHIP}", json={"name": "副本镇"})
