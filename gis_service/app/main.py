@@ -20,6 +20,7 @@ from gis_service.app.pages.routes import router as pages_router
 from gis_service.app.routes import router as service_router
 from gis_service.core.csp import ContentSecurityPolicy
 from gis_service.core.auth.deps import require_user
+from gis_service.core.auth.routes import audit_router
 from gis_service.core.auth.routes import router as auth_router
 from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(service_router))
     app.include_router(pages_router)
     app.include_router(_summaries_from_docstrings(auth_router))
+    app.include_router(_summaries_from_docstrings(audit_router))
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))
     app.include_router(_summaries_from_docstrings(province_router))

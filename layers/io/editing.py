@@ -22,6 +22,7 @@ from shapely.geometry import shape
 
 import grids.models  # noqa: F401  (every model's foreign keys are read)
 import layers.models  # noqa: F401
+from gis_service.core.auth import audit
 from gis_service.core.db import Base, atomic
 from gis_service.core.errors import Conflict, InvalidInput, NotFound
 from gis_service.core.geojson import feature
@@ -71,15 +72,21 @@ def list_features(
     limit: int = 100,
     offset: int = 0,
     url: str | None = None,
+    unmask: bool = False,
 ) -> dict[str, Any]:
-    """A page of features as a FeatureCollection with OGC paging members."""
+    """A page of features as a FeatureCollection with OGC paging members.
+
+    ``unmask`` shows personal data whole and writes an audit entry naming the rows.
+    """
     spec = get_layer(layer)
     where, params = querying.where_clause(spec, filters=filters or {}, bbox=bbox)
     params.update(t=township, limit=limit, offset=offset)
     matched = int(session.execute(querying.count(spec, where), params).scalar_one())
     statement = querying.select(spec, where, geometry=querying.GEOJSON, paged=True)
     rows = [dict(r) for r in session.execute(statement, params).mappings()]
-    features = [_feature(spec, row) for row in rows]
+    features = [_feature(spec, row, unmask) for row in rows]
+    if unmask:
+        _audit_unmasked(session, spec, township, [r[spec.key] for r in rows])
     links = page_links(
         url, limit=limit, offset=offset, matched=matched, media_type=GEOJSON
     )
@@ -92,12 +99,26 @@ def list_features(
     }
 
 
-def _feature(spec: LayerSpec, row: dict[str, Any]) -> dict[str, Any]:
-    return feature(querying.properties(spec, row), row["geometry"], fid=row[spec.key])
+def _feature(spec: LayerSpec, row: dict[str, Any], unmask: bool) -> dict[str, Any]:
+    props = querying.properties(spec, row, unmask=unmask)
+    return feature(props, row["geometry"], fid=row[spec.key])
+
+
+def _audit_unmasked(
+    session: Session, spec: LayerSpec, township: str, codes: list[str]
+) -> None:
+    """Record who saw which rows' personal data whole (before they are served)."""
+    if any(f.personal for f in spec.fields) and codes:
+        audit.record(
+            session,
+            action="unmask",
+            township=township,
+            rows={"layer": spec.name, "codes": codes},
+        )
 
 
 def get_feature(
-    session: Session, *, township: str, layer: str, code: str
+    session: Session, *, township: str, layer: str, code: str, unmask: bool = False
 ) -> dict[str, Any]:
     """One feature by its external code (contract number for parcels)."""
     spec = get_layer(layer)
@@ -106,7 +127,9 @@ def get_feature(
     row = session.execute(statement, {"t": township, "code": code}).mappings().first()
     if row is None:
         raise NotFound(f"{spec.name} {code!r} does not exist in township {township}")
-    return _feature(spec, dict(row))
+    if unmask:
+        _audit_unmasked(session, spec, township, [code])
+    return _feature(spec, dict(row), unmask)
 
 
 def patch_feature(

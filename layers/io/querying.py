@@ -121,14 +121,16 @@ def count(spec: LayerSpec, where: str) -> TextClause:
     )
 
 
-def properties(spec: LayerSpec, row: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready properties with personal data masked."""
+def properties(
+    spec: LayerSpec, row: dict[str, Any], *, unmask: bool = False
+) -> dict[str, Any]:
+    """JSON-ready properties with personal data masked (unless ``unmask``)."""
     out: dict[str, Any] = {}
     personal = {f.name for f in spec.fields if f.personal}
     for name, value in row.items():
         if name == "geometry":
             continue
-        if name in personal:
+        if name in personal and not unmask:
             value = MASKS[name](value)
         out[name] = _plain(value)
     return out

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from gis_service.core import jobs
-from gis_service.core.auth.deps import CurrentUser
+from gis_service.core.auth.deps import CurrentUser, UnmaskDep
 from gis_service.core.auth.policy import check_patch
 from gis_service.core.deps import (
     BBoxDep,
@@ -150,6 +150,7 @@ def list_items(
     bbox: BBoxDep,
     page: PageDep,
     filters: FiltersDep,
+    unmask: UnmaskDep,
 ) -> GeoJSONResponse:
     """Features as a GeoJSON FeatureCollection (bbox, attribute filters, paging)."""
     body = editing.list_features(
@@ -161,6 +162,7 @@ def list_items(
         limit=page.limit,
         offset=page.offset,
         url=str(request.url),
+        unmask=unmask,
     )
     return GeoJSONResponse(body)
 
@@ -169,10 +171,16 @@ def list_items(
     "/{layer}/items/{code}", response_class=GeoJSONResponse, response_model=AnyFeature
 )
 def get_item(
-    session: SessionDep, township: TownshipDep, layer: str, code: str
+    session: SessionDep,
+    township: TownshipDep,
+    layer: str,
+    code: str,
+    unmask: UnmaskDep,
 ) -> GeoJSONResponse:
     """One feature by its code (contract number for pasture parcels)."""
-    body = editing.get_feature(session, township=township, layer=layer, code=code)
+    body = editing.get_feature(
+        session, township=township, layer=layer, code=code, unmask=unmask
+    )
     return GeoJSONResponse(body)
 
 

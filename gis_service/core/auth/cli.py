@@ -114,6 +114,35 @@ def users_unlock(name: NameArg, as_json: JsonOpt = False) -> None:
     emit(row, as_json, _line)
 
 
+def audit(
+    township: Annotated[str | None, typer.Option("--township", "-t")] = None,
+    user: Annotated[str | None, typer.Option(help="one user's entries")] = None,
+    action: Annotated[str | None, typer.Option(help="unmask | write")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The audit log, newest first: unmasked reads and writes, who and from where."""
+    from gis_service.core.auth.audit import list_entries
+
+    with cli_errors(), cli_session() as session:
+        rows = list_entries(
+            session, township=township, user=user, action=action, limit=limit
+        )
+    emit(
+        rows,
+        as_json,
+        lambda rs: (
+            "\n".join(
+                f"{r['at'][:19]}  {r['user']:<16} {r['action']:<6} {r['method']:<6} "
+                f"{r['path']}  {r['address'] or ''}"
+                for r in rs
+            )
+            or "no entries"
+        ),
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``gridgis users`` to the root command."""
+    """Add ``gridgis users`` and ``gridgis audit`` to the root command."""
     app.add_typer(users_app, name="users", no_args_is_help=True)
+    app.command("audit")(audit)

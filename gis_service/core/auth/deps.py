@@ -12,11 +12,12 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from gis_service.core.auth import tokens
-from gis_service.core.auth.policy import check_route
+from gis_service.core.auth.audit import record, remember_request
+from gis_service.core.auth.policy import check_route, may_unmask
 from gis_service.core.auth.principal import Principal, resolve
 from gis_service.core.auth.scope import apply_scope, clear_scope
 from gis_service.core.auth.users import active_user
@@ -101,9 +102,23 @@ def optional_user(
     user = active_user(session, user_id=claims.user_id, version=claims.version)
     principal = resolve(session, user, via=via, csrf=claims.csrf)
     request.state.principal = principal
+    address = request.client.host if request.client else "unknown"
+    remember_request(
+        session, method=request.method, path=request.url.path, address=address
+    )
     apply_scope(session, principal)
     try:
         yield principal
+        if request.method not in SAFE_METHODS:  # a write that succeeded
+            record(
+                session,
+                action="write",
+                township=request.path_params.get("township"),
+                rows={
+                    "path": dict(request.path_params),
+                    "query": dict(request.query_params),
+                },
+            )
     finally:
         clear_scope(session)
 
@@ -146,3 +161,22 @@ def admin_user(user: CurrentUser) -> Principal:
 
 
 AdminUser = Annotated[Principal, Depends(admin_user)]
+
+
+def unmask_param(
+    user: CurrentUser,
+    unmask: Annotated[
+        bool,
+        Query(
+            description="show ID numbers and phones whole, for rows in your scope "
+            "(audited; never for viewers)"
+        ),
+    ] = False,
+) -> bool:
+    """Whether to unmask personal data; a viewer asking is refused (403)."""
+    if unmask and not may_unmask(user):
+        raise Forbidden(f"a {user.role} may not see personal data unmasked")
+    return unmask
+
+
+UnmaskDep = Annotated[bool, Depends(unmask_param)]

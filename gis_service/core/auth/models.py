@@ -103,7 +103,11 @@ class AuditEntry(Base):
     """Who read unmasked data or wrote, when, what, which rows, from where."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_township_code_at", "township_code", "at"),)
+    # No RETURNING on insert: only admins may read entries back (SELECT policy).
+    __table_args__ = (
+        Index("ix_audit_log_township_code_at", "township_code", "at"),
+        {"implicit_returning": False},
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     at: Mapped[datetime] = created_at()

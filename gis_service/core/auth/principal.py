@@ -17,8 +17,6 @@ _SCOPE = text(
             WHERE (CAST(:township AS text) IS NULL AND CAST(:county AS text) IS NULL)
                OR t.code = :township OR t.county = :county
             ORDER BY t.code) AS townships,
-      (SELECT g.path FROM grids g WHERE g.township_code = :township
-         AND g.code = :grid) AS grid_path,
       (SELECT c.id FROM cadres c WHERE c.township_code = :township
          AND c.code = :cadre) AS cadre_id,
       (SELECT c.home_grid_id FROM cadres c WHERE c.township_code = :township
@@ -54,7 +52,6 @@ class Principal:
     via: str  # "bearer" or "cookie"
     townships: tuple[str, ...]  # every township the scope touches
     all_townships: bool  # the installation's first admin: no scope limit
-    grid_path: str | None  # a grid leader's subtree: grids.path LIKE grid_path%
     cadre_id: int | None
     cadre_grid_id: int | None
     grid_ids: tuple[int, ...]  # grids a grid leader or cadre may see
@@ -95,7 +92,6 @@ def resolve(
         via=via,
         townships=tuple(row.townships),
         all_townships=everything,
-        grid_path=row.grid_path,
         cadre_id=row.cadre_id,
         cadre_grid_id=row.cadre_grid_id,
         grid_ids=tuple(sorted(row.grid_ids)),

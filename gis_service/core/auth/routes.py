@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 
-from gis_service.core.auth import tokens
+from gis_service.core.auth import audit, tokens
 from gis_service.core.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentUser
 from gis_service.core.auth.users import active_user, authenticate, user_out
 from gis_service.core.deps import SessionDep, SettingsDep
 from gis_service.core.errors import InvalidInput
+from gis_service.core.inputs import as_utc
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -125,3 +127,26 @@ def me(user: CurrentUser) -> dict[str, Any]:
         "townships": None if user.all_townships else list(user.townships),
         "via": user.via,
     }
+
+
+audit_router = APIRouter(tags=["auth"])
+
+
+@audit_router.get("/audit")
+def audit_log(
+    session: SessionDep,
+    township: Annotated[str | None, Query(max_length=12)] = None,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(pattern="^(unmask|write)$")] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> list[dict[str, Any]]:
+    """Audit entries, newest first (admins; their townships' entries only)."""
+    return audit.list_entries(
+        session,
+        township=township,
+        user=user,
+        action=action,
+        since=as_utc(since) if since else None,
+        limit=limit,
+    )
