@@ -133,10 +133,25 @@ def _answers(url: str) -> bool:
 
 
 @db_app.command("url")
-def db_url() -> None:
-    """Print the database URL GridGIS uses."""
+def db_url(
+    gdal: Annotated[
+        bool,
+        typer.Option(
+            "--gdal",
+            help="a read-only login for QGIS/ogrinfo that sees masked views only",
+        ),
+    ] = False,
+) -> None:
+    """Print the database URL GridGIS uses (or, --gdal, the read-only one)."""
     settings = get_settings()
-    typer.echo(resolve_database_url(settings.database_url, settings.embedded))
+    url = resolve_database_url(settings.database_url, settings.embedded)
+    if not gdal:
+        typer.echo(url)
+        return
+    from gis_service.core.auth.gdal import reader_connection
+
+    with cli_errors(), cli_session() as session:
+        typer.echo(reader_connection(session, settings, url))
 
 
 @db_app.command("distribution")
@@ -252,10 +267,23 @@ def demo(
         typer.echo(
             "demo township loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items())
         )
+        _print_demo_users()
     typer.echo(
         f"GridGIS is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
     _serve(host, port)
+
+
+def _print_demo_users() -> None:
+    """One user per role with a fresh password (shown here only, never stored)."""
+    from gis_service.app.demo.data import DEMO_TOWNSHIP
+    from gis_service.app.demo.users import demo_users
+
+    with cli_session() as session:
+        users = demo_users(session, township=DEMO_TOWNSHIP)
+    typer.echo("sign in (POST /auth/token, or /docs → Authorize) as:")
+    for name, role, password in users:
+        typer.echo(f"  {name:<12} {role:<12} password {password}")
 
 
 def _load_demo(households: int) -> dict[str, int]:

@@ -7,8 +7,10 @@ root, so as root every server command runs as the ``postgres`` OS user.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -72,8 +74,22 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     return cmd
 
 
-def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_as_server_user(cmd), capture_output=True, text=True)
+def _run(cmd: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _as_server_user(cmd), capture_output=True, text=True, input=stdin
+    )
+
+
+# Peer on the socket (only the OS users pg_ident.conf maps, as ``postgres``),
+# scram-sha-256 on TCP (QGIS, ogrinfo: the password in the data dir, or the
+# read-only role of ``gridgis db url --gdal``).
+HBA = """# GridGIS: written by gis_service.core.embedded
+local   all          all                    peer map=gridgis
+local   replication  all                    peer map=gridgis
+host    all          all   127.0.0.1/32     scram-sha-256
+host    all          all   ::1/128          scram-sha-256
+host    replication  all   127.0.0.1/32     scram-sha-256
+"""
 
 
 def _free_port() -> int:
@@ -92,6 +108,7 @@ class EmbeddedCluster:
         self.socket_dir = self.root / "run"
         self.meta_file = self.root / "cluster.json"
         self.log_file = self.root / "postgres.log"
+        self.password_file = self.root / "postgres.password"
 
     # -- state -----------------------------------------------------------------
     @property
@@ -247,6 +264,7 @@ class EmbeddedCluster:
                 raise EmbeddedClusterError(
                     f"pg_ctl start failed: {result.stderr.strip()[-300:]} {tail}"
                 )
+        self._secure()
         self._ensure_database()
 
     def stop(self) -> ClusterStatus:
@@ -260,6 +278,57 @@ class EmbeddedCluster:
                     f"pg_ctl stop failed: {result.stderr.strip()}"
                 )
         return self.status()
+
+    def password(self) -> str:
+        """The superuser's generated password (TCP logins), kept 0600 here."""
+        if not self.password_file.exists():
+            fd = os.open(
+                self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+            )
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(24))
+        return self.password_file.read_text().strip()
+
+    def _secure(self) -> None:
+        """Peer on the socket, scram-sha-256 on TCP (once; older clusters too).
+
+        initdb's ``--auth=trust`` let any local account in as superuser.
+        """
+        hba = self.pgdata / "pg_hba.conf"
+        if hba.read_text().startswith(HBA.splitlines()[0]):
+            return
+        users = {"postgres", getpass.getuser()}
+        ident = "".join(f"gridgis  {u}  postgres\n" for u in sorted(users))
+        statement = (
+            "SET password_encryption = 'scram-sha-256'; "
+            f"ALTER ROLE postgres PASSWORD '{self.password()}';"
+        )
+        result = _run([*self._psql("postgres"), "-f", "-"], stdin=statement)
+        if result.returncode != 0:
+            raise EmbeddedClusterError(f"cannot set the password: {result.stderr}")
+        for path, text_ in ((self.pgdata / "pg_ident.conf", ident), (hba, HBA)):
+            path.write_text(text_)
+            if os.geteuid() == 0:
+                shutil.chown(path, "postgres", "postgres")
+        reload = _run([_pg_bin("pg_ctl"), "reload", "-D", str(self.pgdata)])
+        if reload.returncode != 0:
+            raise EmbeddedClusterError(f"pg_ctl reload failed: {reload.stderr}")
+
+    def _psql(self, database: str) -> list[str]:
+        return [
+            _pg_bin("psql"),
+            "-h",
+            str(self.socket_dir),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qtA",
+        ]
 
     def _ensure_database(self) -> None:
         psql = [

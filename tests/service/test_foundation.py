@@ -92,7 +92,8 @@ def test_migration_round_trip(server_url: URL) -> None:
                 conn.execute(
                     text("SELECT f_table_name || '.' || f_geometry_column, "
                          "type || ':' || srid FROM geometry_columns "
-                         "WHERE f_table_name NOT IN (SELECT viewname FROM pg_views)")
+                         "WHERE f_table_schema = 'public' AND f_table_name NOT IN "
+                         "(SELECT viewname FROM pg_views WHERE schemaname = 'public')")
                 ).all()
             )  # fmt: skip
             gist = conn.execute(

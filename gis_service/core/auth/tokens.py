@@ -26,7 +26,8 @@ ISSUER = "gridgis"
 KINDS = ("access", "refresh", "session")
 
 
-def _secret_file(settings: Settings) -> Path:
+def secret_file(settings: Settings) -> Path:
+    """Where the generated signing key is kept."""
     if settings.auth.secret_file is not None:
         return settings.auth.secret_file
     return settings.embedded.data_dir.parent / (
@@ -38,7 +39,7 @@ def signing_key(settings: Settings) -> str:
     """The configured key, else the generated one (created 0600 on first use)."""
     if settings.auth.secret:
         return settings.auth.secret
-    path = _secret_file(settings)
+    path = secret_file(settings)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
