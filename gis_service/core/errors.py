@@ -209,6 +209,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback, a generic 500 problem for the client."""
+    if getattr(getattr(exc, "orig", None), "pgcode", None) == "42501":
+        # the database refused (RLS or a missing grant): a scope the code did
+        # not check first; still no raw message for the client
+        logger.warning("refused by the database on %s: %s", request.url.path, exc)
+        problem = Forbidden("this is outside what your role and scope allow")
+        return problem_response(403, problem.to_problem(str(request.url.path)))
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     body = {
         "type": TYPE_BASE + "internal",

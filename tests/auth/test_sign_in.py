@@ -202,3 +202,18 @@ def test_generated_key_is_kept_0600(tmp_path) -> None:
     first = tokens.signing_key(settings)
     assert len(first) > 40 and tokens.signing_key(settings) == first
     assert (tmp_path / "key").stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_users_one_per_role_can_sign_in(
+    session: Session, anon: TestClient
+) -> None:
+    from gis_service.app.demo.load import load_demo
+    from gis_service.app.demo.users import demo_users
+
+    load_demo(session, households=40)
+    users = demo_users(session, township="620623101000")
+    assert [role for _, role, _ in users] == ["admin", "grid_leader", "cadre", "viewer"]
+    again = demo_users(session, township="620623101000")  # fresh passwords
+    assert {p for *_, p in users}.isdisjoint({p for *_, p in again})
+    for name, _, password in again:
+        assert sign_in(anon, username=name, password=password).status_code == 200
