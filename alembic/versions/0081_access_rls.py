@@ -128,6 +128,8 @@ SCOPES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     'hazards': (f"{WIDE} OR grid_id = ANY ({GRIDS})", ('admin', 'grid_leader')),
     'roads': ('true', ('admin',)),
+    # long jobs (imports, assignment and detection runs) are an admin's
+    'jobs': (f"{ROLE} = 'admin'", ('admin',)),
 }
 VIEWS = ('households_assigned',)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from gis_service.app.main import create_app
 from gis_service.core import jobs
 from gis_service.core.db import make_engine
-from gis_service.core.settings import Settings
+from tests.conftest import app_settings, bearer_for
 from tests.factories import TOWNSHIP, make_township
 
 pytestmark = pytest.mark.slow
@@ -114,8 +114,11 @@ def test_an_import_queued_with_prefer_async_runs_on_a_worker(
         for i in range(40)
     ]
     body = json.dumps({"type": "FeatureCollection", "features": features})
-    app = create_app(Settings(database_url=scratch_url.render_as_string(False)))
-    with worker(scratch_url), TestClient(app) as client:
+    app = create_app(app_settings(scratch_url))
+    engine = make_engine(scratch_url.render_as_string(False))
+    headers = bearer_for(engine)
+    engine.dispose()
+    with worker(scratch_url), TestClient(app, headers=headers) as client:
         queued = client.post(
             f"/townships/{TOWNSHIP}/layers/households/import",
             files={"file": ("hh.geojson", body, "application/geo+json")},
