@@ -58,6 +58,11 @@ class Principal:
     csrf: str | None = None
 
     @property
+    def name(self) -> str:
+        """Who acted, as workflow records name them (the user name)."""
+        return self.username
+
+    @property
     def is_admin(self) -> bool:
         """Admins import, run assignments and detections, and read the audit log."""
         return self.role == "admin"
