@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from gis_service.app.demo.load import load_demo
 from gis_service.app.main import create_app
 from gis_service.core.db import make_engine
-from gis_service.core.settings import Settings
-from tests.conftest import drop_database, migrated_database
+from tests.conftest import app_settings, bearer_for, drop_database, migrated_database
 
 T = "620623101000"
 W = f"/w/{T}"
@@ -45,9 +44,10 @@ def demo(server_url: URL) -> Iterator[Engine]:
 
 @pytest.fixture
 def client(demo: Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=str(demo.url)))
+    app = create_app(app_settings(demo.url))
     app.state.engine = demo
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    headers = bearer_for(demo)
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client
 
 
