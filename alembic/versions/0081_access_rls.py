@@ -127,6 +127,12 @@ SCOPES: dict[str, tuple[str, tuple[str, ...]]] = {
         ('admin',),
     ),
     'hazards': (f"{WIDE} OR grid_id = ANY ({GRIDS})", ('admin', 'grid_leader')),
+    'hazard_events': (
+        f"{WIDE} OR EXISTS (SELECT 1 FROM hazards z WHERE z.township_code = "
+        "hazard_events.township_code AND z.id = hazard_events.hazard_id)",
+        ('admin', 'grid_leader'),
+    ),
+    'shelters': ('true', ('admin',)),
     'roads': ('true', ('admin',)),
     # long jobs (imports, assignment and detection runs) are an admin's
     'jobs': (f"{ROLE} = 'admin'", ('admin',)),

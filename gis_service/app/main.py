@@ -18,10 +18,10 @@ from gis_service.app.jobs import register_handlers
 from gis_service.app.jobs import router as jobs_router
 from gis_service.app.pages.routes import router as pages_router
 from gis_service.app.routes import router as service_router
-from gis_service.core.csp import ContentSecurityPolicy
 from gis_service.core.auth.deps import require_user
 from gis_service.core.auth.routes import audit_router
 from gis_service.core.auth.routes import router as auth_router
+from gis_service.core.csp import ContentSecurityPolicy
 from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
 from gis_service.core.embedded import resolve_database_url

@@ -153,7 +153,6 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
 
-
     auth: AuthSettings = Field(default_factory=AuthSettings)
     host: str = "127.0.0.1"
     port: int = 8000
