@@ -1,7 +1,7 @@
 """Users, sign-in attempts and the append-only audit log.
 
 Revision ID: 0080_access
-Revises: 0090_hazards
+Revises: 0110_sizes
 Create Date: 2026-12-02 12:30:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = '0080_access'
-down_revision: str | None = '0090_hazards'
+down_revision: str | None = '0110_sizes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
