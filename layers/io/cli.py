@@ -27,6 +27,33 @@ def _render_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def problem_lines(exc: Any) -> list[str]:
+    """Each named problem (up to 20) and the warnings, one line each."""
+    lines = []
+    for err in exc.errors[:20]:
+        where = _where(err)
+        field = err.get("field")
+        lines.append(
+            f"  {where}{field}: {err.get('reason')}"
+            if field
+            else f"  {where}{err.get('reason')}"
+        )
+    if len(exc.errors) > 20:
+        lines.append(f"  … {len(exc.errors) - 20} more (--json lists them all)")
+    lines += [f"warning: {w}" for w in exc.extra.get("warnings", [])]
+    return lines
+
+
+def _where(err: dict[str, Any]) -> str:
+    """``row 5 (H0004) `` for a table, ``feature 3 (H0004) `` for a vector file."""
+    code = f" ({err['code']})" if err.get("code") else ""
+    if err.get("row") is not None:
+        return f"row {err['row']}{code} "
+    if err.get("feature") is not None:
+        return f"feature {err['feature']}{code} "
+    return ""
+
+
 def import_command(
     layer: Annotated[
         str,
@@ -49,9 +76,18 @@ def import_command(
     source_layer: Annotated[
         str | None, typer.Option("--layer", help="layer inside a GeoPackage")
     ] = None,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="TARGET=SOURCE: read field TARGET from the file's column SOURCE, "
+            "e.g. --map parent_code=parent_id (repeatable; lon/lat/wkt too)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Import a layer file (all or nothing; re-importing changes nothing)."""
+    from gis_service.core.columns import parse_field_map
     from gis_service.core.errors import GridGISError
     from layers.io.importing import import_file
 
@@ -67,14 +103,12 @@ def import_command(
                 dry_run=dry_run,
                 encoding=encoding,
                 source_layer=source_layer,
+                field_map=parse_field_map(field_map),
             )
         except GridGISError as exc:
-            for err in exc.errors[:20]:
-                typer.echo(
-                    f"  feature {err.get('feature')} ({err.get('code')}) "
-                    f"{err.get('field')}: {err.get('reason')}",
-                    err=True,
-                )
+            if not as_json:
+                for line in problem_lines(exc):
+                    typer.echo(line, err=True)
             raise
         emit(report, as_json, _render_report)
 

@@ -11,7 +11,7 @@ it would produce, and rolls back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,13 +56,18 @@ def import_file(
     dry_run: bool = False,
     encoding: str | None = None,
     source_layer: str | None = None,
+    field_map: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Import one file into ``layer`` of ``township``; return the import report."""
     spec = get_layer(layer)
     ensure_township(session, township)
     with paused_gc():
         read = read_features(
-            path, filename=filename, layer=source_layer, encoding=encoding
+            path,
+            filename=filename,
+            layer=source_layer,
+            encoding=encoding,
+            columns=field_map,
         )
         report = import_features(
             session,
@@ -72,6 +77,7 @@ def import_file(
             crs=crs,
             repair=repair,
             dry_run=dry_run,
+            field_map=field_map,
         )
     report["source_layer"] = read.source_layer
     logger.info("import %s into %s/%s: %s", filename, township, spec.name, report)
@@ -87,10 +93,11 @@ def import_features(
     crs: str | None = None,
     repair: bool = False,
     dry_run: bool = False,
+    field_map: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Validate and upsert already-read features (shared by import and PATCH)."""
     try:
-        prepared = prepare(read, spec, crs=crs)
+        prepared = prepare(read, spec, crs=crs, field_map=field_map)
     except BaseException:
         session.rollback()
         raise
@@ -140,9 +147,7 @@ def _write(
         session, township=township, spec=spec, present=present
     ):
         if prepared.errors:
-            raise _rejected(
-                list(prepared.errors), len(prepared.rows), prepared.warnings
-            )
+            raise _rejected(list(prepared.errors), prepared)
         n = first_load.load(session, township=township, spec=spec, prepared=prepared)
         households_loaded(session, township=township)
         return {"inserted": n, "updated": 0, "unchanged": 0}, []
@@ -162,10 +167,13 @@ def _write(
     for check in staging.checks(spec, present):
         errors += [
             {"feature": r[0], "code": r[1], "field": r[2], "reason": r[3]}
+            if r[0] is not None
+            else {"feature": None, "code": None, "field": r[2], "reason": r[3],
+                  "features": r[4]}
             for r in session.execute(check, params)
-        ]
+        ]  # fmt: skip
     if errors:
-        raise _rejected(errors, len(prepared.rows), prepared.warnings)
+        raise _rejected(errors, prepared)
     moved: set[int] = set()
     if spec.name == "households" and staging.GEOMETRY in present:
         moved = set(session.execute(staging.MOVED_HOUSEHOLDS, params).scalars())
@@ -224,19 +232,30 @@ def _rebuild_tree(session: Session, township: str) -> None:
         )
 
 
-def _rejected(
-    errors: list[dict[str, Any]], features: int, warnings: list[str]
-) -> InvalidInput:
-    """The 422 listing every rejected feature (capped), nothing written."""
-    errors.sort(key=lambda e: (e["feature"], e["field"]))
-    rejected = pd.Series([e["feature"] for e in errors]).nunique()
+def _rejected(errors: list[dict[str, Any]], prepared: Prepared) -> InvalidInput:
+    """The 422 listing every rejected feature (capped), nothing written.
+
+    Tables also say each problem's ``row`` as the spreadsheet shows it (the
+    header is row 1); a problem of the whole file has ``feature`` None.
+    """
+    features = len(prepared.rows)
+    errors.sort(key=lambda e: (e["feature"] is not None, e["feature"] or 0, e["field"]))
+    whole_file = [e for e in errors if e["feature"] is None]
+    if whole_file:
+        rejected = int(max(e.get("features", features) for e in whole_file))
+    else:
+        rejected = int(pd.Series([e["feature"] for e in errors]).nunique())
+    if prepared.first_row is not None:
+        for e in errors:
+            if e["feature"] is not None:
+                e["row"] = int(e["feature"]) + prepared.first_row
     return InvalidInput(
         f"{rejected} of {features} features rejected ({len(errors)} problems); "
         "nothing was written",
         errors=errors[:MAX_REPORTED_ERRORS],
-        rejected=int(rejected),
+        rejected=rejected,
         features=features,
         errors_truncated=len(errors) > MAX_REPORTED_ERRORS,
         written=False,
-        warnings=warnings,
+        warnings=prepared.warnings,
     )

@@ -14,6 +14,7 @@ import logging
 import re
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from gis_service.core.columns import header_keys, normalise
 from gis_service.core.errors import InvalidInput, UnsupportedMedia
 from gis_service.core.inputs import storable
 
@@ -35,8 +37,8 @@ logger = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
-LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
-LAT_NAMES = ("lat", "latitude", "y", "纬度")
+LON_NAMES = ("lon", "lng", "longitude", "x", "经度", "东经", "经度(°)", "x坐标")
+LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬", "纬度(°)", "y坐标")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
 
 
@@ -53,6 +55,7 @@ class ReadResult:
     # (feature, property) of GeoJSON strings holding an escaped NUL (\u0000),
     # which GDAL silently cuts short there
     nul_cells: list[tuple[int, str]] = field(default_factory=list)
+    first_row: int | None = None  # tables: the first data row's number (header 1)
 
 
 def read_features(
@@ -61,12 +64,17 @@ def read_features(
     filename: str | None = None,
     layer: str | None = None,
     encoding: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> ReadResult:
-    """Read ``path`` (named ``filename`` by the uploader) into raw features."""
+    """Read ``path`` (named ``filename`` by the uploader) into raw features.
+
+    ``columns`` maps fields to the file's headers (``lon``/``lat``/``wkt`` pick
+    a table's coordinate columns).
+    """
     name = (filename or path.name).lower()
     suffix = Path(name).suffix
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, suffix, encoding)
+        return _read_table(path, suffix, encoding, columns or {})
     if suffix == ".zip":
         with tempfile.TemporaryDirectory(prefix="gridgis-zip-") as tmp:
             return _read_vector(_unzip_shapefile(path, Path(tmp)), layer, encoding)
@@ -180,7 +188,9 @@ def _read_vector(path: Path, layer: str | None, encoding: str | None) -> ReadRes
     return ReadResult(frame, crs, source_layer=chosen)
 
 
-def _read_table(path: Path, suffix: str, encoding: str | None) -> ReadResult:
+def _read_table(
+    path: Path, suffix: str, encoding: str | None, columns: Mapping[str, str]
+) -> ReadResult:
     """CSV/XLSX with lon/lat columns or a WKT column; all cells read as text."""
     try:
         if suffix in (".xlsx", ".xls"):
@@ -201,10 +211,18 @@ def _read_table(path: Path, suffix: str, encoding: str | None) -> ReadResult:
             errors=[{"field": "file", "reason": "unreadable"}],
         ) from None
     table = table.replace({"": None}).astype(object).where(table.notna(), None)
-    lookup = {str(c).strip().lower(): c for c in table.columns}
-    lon_col = next((lookup[n] for n in LON_NAMES if n in lookup), None)
-    lat_col = next((lookup[n] for n in LAT_NAMES if n in lookup), None)
-    wkt_col = next((lookup[n] for n in WKT_NAMES if n in lookup), None)
+    lookup: dict[str, object] = {}
+    for c in table.columns:
+        for key in header_keys(c):
+            lookup.setdefault(key, c)
+    lon_col, lat_col, wkt_col = (
+        _pick(lookup, columns.get(target), names)
+        for target, names in (
+            ("lon", LON_NAMES),
+            ("lat", LAT_NAMES),
+            ("wkt", WKT_NAMES),
+        )
+    )
     missing = None
     if lon_col is not None and lat_col is not None:
         lon = pd.to_numeric(table[lon_col], errors="coerce").to_numpy(float)
@@ -229,8 +247,27 @@ def _read_table(path: Path, suffix: str, encoding: str | None) -> ReadResult:
     frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, index=table.index))
     has_geometry = (lon_col is not None and lat_col is not None) or wkt_col is not None
     return ReadResult(
-        frame, None, missing_coordinates=missing, has_geometry=has_geometry
+        frame,
+        None,
+        missing_coordinates=missing,
+        has_geometry=has_geometry,
+        first_row=2,
     )
+
+
+def _pick(
+    lookup: dict[str, object], given: str | None, names: tuple[str, ...]
+) -> object | None:
+    """The column a mapping names (else a 422), or the first known name present."""
+    if given is not None:
+        column = lookup.get(normalise(given))
+        if column is None:
+            raise InvalidInput(
+                f"--map ...={given}: the table has no column {given!r}",
+                errors=[{"field": "field_map", "reason": f"no column {given!r}"}],
+            )
+        return column
+    return next((lookup[n] for n in names if n in lookup), None)
 
 
 def _short(exc: BaseException) -> str:

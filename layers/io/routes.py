@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import JSONResponse
 
 from gis_service.core import jobs
+from gis_service.core.columns import parse_field_map
 from gis_service.core.deps import BBoxDep, PageDep, SessionDep, TownshipDep
 from layers.io import editing, export, importing
 from layers.io.schemas import FeatureUpdate, ImportReport
@@ -88,12 +89,21 @@ def import_layer(
         str | None, Form(description="e.g. GBK for old shapefiles")
     ] = None,
     source_layer: Annotated[str | None, Form(alias="layer")] = None,
+    field_map: Annotated[
+        list[str] | None,
+        Form(
+            description="TARGET=SOURCE (repeat the field, or separate by newlines) "
+            'or a JSON object {"parent_code": "parent_id"}: read field TARGET from '
+            "the file's column SOURCE"
+        ),
+    ] = None,
     background: jobs.AsyncDep = False,
 ) -> Any:
     """Import a GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX (all or nothing)."""
     if background:
         options = {"crs": crs, "repair": repair, "dry_run": dry_run,
-                   "encoding": encoding, "source_layer": source_layer}  # fmt: skip
+                   "encoding": encoding, "source_layer": source_layer,
+                   "field_map": parse_field_map(field_map)}  # fmt: skip
         return jobs.accepted(
             jobs.submit(
                 session,
@@ -116,6 +126,7 @@ def import_layer(
         dry_run=dry_run,
         encoding=encoding,
         source_layer=source_layer,
+        field_map=parse_field_map(field_map),
     )
 
 

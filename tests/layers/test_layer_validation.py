@@ -379,7 +379,7 @@ def test_nul_characters_are_refused_not_cut_or_a_500(
     response = upload(client, "households", table)
     assert response.status_code == 422, response.text
     assert response.json()["errors"] == [
-        {"feature": 0, "code": "T1", "field": "head_name", "reason": reason}
+        {"feature": 0, "row": 2, "code": "T1", "field": "head_name", "reason": reason}
     ]
     # GDAL would cut "a\u0000b" to "a" without a word; the importer says so.
     geojson = tmp_path / "h.geojson"
