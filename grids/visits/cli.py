@@ -68,20 +68,38 @@ def import_visits(
     ],
     township: TownshipOpt,
     far_m: FarM = visits.FAR_FIX_M,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="TARGET=SOURCE: read field TARGET (household, visited_at, ...) "
+            "from column SOURCE; repeatable",
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="the CSV's encoding, e.g. GBK (else detected)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a day's visits from a CSV or JSON file: all or nothing."""
+    from gis_service.core.columns import parse_field_map
+
     media = "application/json" if file.suffix.lower() == ".json" else "text/csv"
     with cli_errors(), cli_session() as session:
         try:
             batch = visits.import_visits(
                 session, township=township, content=file.read_bytes(), media_type=media,
-                actor="cli", far_m=far_m,
+                actor="cli", far_m=far_m, field_map=parse_field_map(field_map),
+                encoding=encoding,
             )  # fmt: skip
         except InvalidInput as exc:
-            for err in exc.errors[:20]:
-                where = f"row {err.get('feature')}: {err.get('field')}"
-                typer.echo(f"{where}: {err.get('reason')}", err=True)
+            if not as_json:
+                for err in exc.errors[:20]:
+                    row = err.get("row", err.get("feature"))
+                    where = f"row {row}: " if row is not None else ""
+                    typer.echo(
+                        f"  {where}{err.get('field')}: {err.get('reason')}", err=True
+                    )
             raise
     emit(
         dump(batch),
@@ -89,6 +107,7 @@ def import_visits(
         lambda b: (
             f"{b['inserted']} visits, {b['demands']} demands recorded; "
             f"{b['far']} GPS fixes over {far_m:.0f} m"
+            + "".join(f"\nwarning: {w}" for w in b.get("warnings", []))
         ),
     )
 
