@@ -31,10 +31,10 @@ def is_utf8(data: bytes) -> bool:
 def detect(data: bytes) -> str | None:
     """The Chinese encoding ``data`` is in (GB18030 or Big5), or None."""
     best = from_bytes(data[:SAMPLE]).best()
-    if best is None:
-        return None
-    name = codecs.lookup(best.encoding).name.replace("-", "").replace("_", "")
-    found = CHINESE.get(name)
+    found = None
+    if best is not None:
+        name = codecs.lookup(best.encoding).name.replace("-", "").replace("_", "")
+        found = CHINESE.get(name)
     if found is None and _decodes(data[:SAMPLE], "gb18030"):
         found = "GB18030"  # short samples look like anything; GB18030 is likelier
     return found

@@ -71,10 +71,17 @@ def import_command(
     repair: Annotated[bool, typer.Option(help="ST_MakeValid invalid polygons")] = False,
     dry_run: Annotated[bool, typer.Option(help="validate, write nothing")] = False,
     encoding: Annotated[
-        str | None, typer.Option(help="attribute encoding, e.g. GBK")
+        str | None,
+        typer.Option(
+            help="attribute encoding, e.g. GBK (default: UTF-8, else detected with "
+            "a warning)"
+        ),
     ] = None,
     source_layer: Annotated[
-        str | None, typer.Option("--layer", help="layer inside a GeoPackage")
+        str | None,
+        typer.Option(
+            "--layer", "--sheet", help="layer inside a GeoPackage, sheet of a workbook"
+        ),
     ] = None,
     field_map: Annotated[
         list[str] | None,

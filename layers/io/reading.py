@@ -26,9 +26,12 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from gis_service.core.charsets import encoding_advice
 from gis_service.core.columns import header_keys, normalise
 from gis_service.core.errors import InvalidInput, UnsupportedMedia
 from gis_service.core.inputs import storable
+from layers.io.encodings import dbf_encoding
+from layers.io.tables import read_table
 
 # A 0-d object array: np.where into object arrays without tripping numpy's stubs.
 NONE = np.array(None, dtype=object)
@@ -74,7 +77,7 @@ def read_features(
     name = (filename or path.name).lower()
     suffix = Path(name).suffix
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, suffix, encoding, columns or {})
+        return _read_table(path, suffix, encoding, columns or {}, layer)
     if suffix == ".zip":
         with tempfile.TemporaryDirectory(prefix="gridgis-zip-") as tmp:
             return _read_vector(_unzip_shapefile(path, Path(tmp)), layer, encoding)
@@ -166,6 +169,9 @@ def _read_vector(path: Path, layer: str | None, encoding: str | None) -> ReadRes
             errors=[{"field": "layer", "reason": f"one of {', '.join(names)}"}],
         )
     chosen = layer or names[0]
+    warnings: list[str] = []
+    if encoding is None and path.suffix.lower() == ".shp":
+        encoding, warnings = dbf_encoding(path)
     kwargs = {"encoding": encoding} if encoding else {}
     try:
         # Through Arrow: GDAL hands over whole columns (~0.2 s instead of ~0.4 s
@@ -177,6 +183,8 @@ def _read_vector(path: Path, layer: str | None, encoding: str | None) -> ReadRes
             errors=[{"field": "encoding", "reason": "wrong or unknown encoding"}],
         ) from None
     except Exception as exc:
+        if "wrapping" in str(exc).lower() or "utf" in str(exc).lower():
+            raise encoding_advice("the attributes") from None  # Arrow met bad UTF-8
         raise UnsupportedMedia(
             f"cannot read layer {chosen!r}: {_short(exc)}",
             errors=[{"field": "file", "reason": "unreadable"}],
@@ -185,32 +193,18 @@ def _read_vector(path: Path, layer: str | None, encoding: str | None) -> ReadRes
         frame = gpd.GeoDataFrame(frame, geometry=[None] * len(frame))
     crs = CRS.from_user_input(frame.crs) if frame.crs is not None else None
     frame = frame.set_crs(None, allow_override=True)
-    return ReadResult(frame, crs, source_layer=chosen)
+    return ReadResult(frame, crs, source_layer=chosen, warnings=warnings)
 
 
 def _read_table(
-    path: Path, suffix: str, encoding: str | None, columns: Mapping[str, str]
+    path: Path,
+    suffix: str,
+    encoding: str | None,
+    columns: Mapping[str, str],
+    sheet: str | None,
 ) -> ReadResult:
     """CSV/XLSX with lon/lat columns or a WKT column; all cells read as text."""
-    try:
-        if suffix in (".xlsx", ".xls"):
-            table = pd.read_excel(path, dtype=str)
-        else:
-            table = pd.read_csv(
-                path, dtype=str, encoding=encoding or "utf-8-sig", keep_default_na=False
-            )
-    except (UnicodeDecodeError, LookupError):
-        raise InvalidInput(
-            f"cannot decode the table as {encoding or 'UTF-8'}; pass encoding=GB18030 "
-            "for tables saved by Chinese Excel",
-            errors=[{"field": "encoding", "reason": "wrong or unknown encoding"}],
-        ) from None
-    except Exception as exc:
-        raise UnsupportedMedia(
-            f"cannot read the table: {_short(exc)}",
-            errors=[{"field": "file", "reason": "unreadable"}],
-        ) from None
-    table = table.replace({"": None}).astype(object).where(table.notna(), None)
+    table, warnings, first_row = read_table(path, suffix, encoding, sheet)
     lookup: dict[str, object] = {}
     for c in table.columns:
         for key in header_keys(c):
@@ -251,7 +245,8 @@ def _read_table(
         None,
         missing_coordinates=missing,
         has_geometry=has_geometry,
-        first_row=2,
+        first_row=first_row,
+        warnings=warnings,
     )
 
 

@@ -88,7 +88,10 @@ def import_layer(
     encoding: Annotated[
         str | None, Form(description="e.g. GBK for old shapefiles")
     ] = None,
-    source_layer: Annotated[str | None, Form(alias="layer")] = None,
+    source_layer: Annotated[
+        str | None,
+        Form(alias="layer", description="GeoPackage layer or workbook sheet"),
+    ] = None,
     field_map: Annotated[
         list[str] | None,
         Form(
