@@ -28,6 +28,7 @@ from grids.visits.routes import province_router
 from grids.visits.routes import router as visits_router
 from layers.disputes.routes import router as disputes_router
 from layers.io.routes import router as layers_router
+from layers.io.routes import schema_router as layer_schema_router
 from layers.ogc.routes import router as ogc_router
 from maps.assets import URL_PREFIX, assets_available
 from maps.routes import router as maps_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(province_router))
     app.include_router(_summaries_from_docstrings(routing_router))
     app.include_router(_summaries_from_docstrings(layers_router))
+    app.include_router(_summaries_from_docstrings(layer_schema_router))
     app.include_router(_summaries_from_docstrings(disputes_router))
     app.include_router(_summaries_from_docstrings(maps_router))
     app.include_router(_summaries_from_docstrings(jobs_router))

@@ -6,13 +6,18 @@ Domain packages build their commands on these; the typer root in
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from gis_service.core.db import make_engine
@@ -22,6 +27,26 @@ from gis_service.core.settings import Settings, get_settings
 from gis_service.core.townships import check_township_code, require_township
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
+
+
+def render_table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Sequence[int] = ()
+) -> str:
+    """Rows as a plain table aligned by display width (a Chinese character is two)."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for j, name in enumerate(headers):
+        table.add_column(
+            Text(name), no_wrap=True, justify="right" if j in right else "left"
+        )
+    for row in rows:
+        table.add_row(*(Text("" if c is None else str(c)) for c in row))
+    console = Console(
+        width=10_000, no_color=True, highlight=False, markup=False, emoji=False,
+        file=io.StringIO(), legacy_windows=False, color_system=None,
+    )  # fmt: skip
+    with console.capture() as captured:
+        console.print(table)
+    return "\n".join(line.rstrip() for line in captured.get().splitlines()).strip("\n")
 
 
 def fail(reason: str) -> None:

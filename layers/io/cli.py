@@ -182,7 +182,47 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return out
 
 
+layers_app = typer.Typer(help="What each layer's files hold.", no_args_is_help=True)
+
+
+def template_command(
+    layer: Annotated[str, typer.Argument(help="households|grids|cadres|...")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", dir_okay=False, help="FILE.xlsx or FILE.csv"),
+    ],
+) -> None:
+    """Write a template to fill in: Chinese and English headers, drop-downs, example."""
+    from layers.io.templates import template_csv, template_xlsx
+
+    with cli_errors():
+        suffix = out.suffix.lower()
+        if suffix not in (".xlsx", ".csv"):
+            raise InvalidInput(f"--out {out.name}: name the file .xlsx or .csv")
+        out.write_bytes(
+            template_csv(layer) if suffix == ".csv" else template_xlsx(layer)
+        )
+        typer.echo(f"模板已写入 {out}")
+
+
+@layers_app.command("describe")
+def describe_command(
+    layer: Annotated[str, typer.Argument(help="households|grids|cadres|...")],
+    as_json: JsonOpt = False,
+) -> None:
+    """The layer's columns: types, required, allowed values, other names."""
+    from layers.io.templates import describe, json_schema
+
+    with cli_errors():
+        if as_json:
+            emit(json_schema(layer), True)
+        else:
+            typer.echo(describe(layer))
+
+
 def register(app: typer.Typer) -> None:
     """Add this package's commands to ``app``."""
     app.command("import")(import_command)
     app.command("export")(export_command)
+    app.command("template")(template_command)
+    app.add_typer(layers_app, name="layers")

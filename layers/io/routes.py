@@ -14,10 +14,11 @@ from fastapi.responses import JSONResponse
 from gis_service.core import jobs
 from gis_service.core.columns import parse_field_map
 from gis_service.core.deps import BBoxDep, PageDep, SessionDep, TownshipDep
-from layers.io import editing, export, importing
+from layers.io import editing, export, importing, templates
 from layers.io.schemas import FeatureUpdate, ImportReport
 
 router = APIRouter(prefix="/townships/{township}/layers", tags=["layers"])
+schema_router = APIRouter(prefix="/layers", tags=["layers"])
 GEOJSON = "application/geo+json"
 
 
@@ -216,4 +217,31 @@ def export_items(
         out.content,
         media_type=out.media_type,
         headers={"Content-Disposition": disposition},
+    )
+
+
+@schema_router.get("/{layer}/schema")
+def layer_schema(layer: str) -> JSONResponse:
+    """The layer's columns as JSON Schema: types, required, allowed values, aliases."""
+    return JSONResponse(
+        templates.json_schema(layer), media_type="application/schema+json"
+    )
+
+
+@schema_router.get("/{layer}/template")
+def layer_template(
+    layer: str,
+    fmt: Annotated[str, Query(alias="format", pattern="^(xlsx|csv)$")] = "xlsx",
+) -> Response:
+    """A file to fill in: Chinese and English headers, drop-downs, an example row."""
+    if fmt == "csv":
+        content, media = templates.template_csv(layer), "text/csv; charset=utf-8"
+    else:
+        content = templates.template_xlsx(layer)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"{layer}-template.{fmt}"
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
