@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,6 +49,13 @@ class DisputeSettings(BaseModel):
     area_tolerance: float = 0.10  # mapped vs contract area differing by more: flagged
 
 
+class ImportSettings(BaseModel):
+    """How imports treat doubtful data."""
+
+    id_numbers: Literal["flag", "reject"] = "flag"  # invalid GB 11643 numbers
+    max_distance_km: float = 50.0  # data farther from the township's grids: refused
+
+
 class Settings(BaseSettings):
     """All GridGIS settings; nested fields use ``__`` (``GRIDGIS_MAP__BASEMAP``)."""
 
@@ -65,6 +72,7 @@ class Settings(BaseSettings):
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     map: MapSettings = Field(default_factory=MapSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
     host: str = "127.0.0.1"
     port: int = 8000
     page_limit_max: int = 10_000

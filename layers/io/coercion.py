@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from gis_service.core.idnumbers import normalise_id_numbers
 from gis_service.core.inputs import (
     CHINA_UTC_OFFSET,
     MAX_YEAR,
@@ -28,6 +29,7 @@ from gis_service.core.vocab import canonical
 from layers.io.reading import NONE
 from layers.io.specs import Field
 
+WARN_ROWS = 20
 TAG_SPLIT = re.compile(r"\s*[,;，；、|]\s*")
 TZ_SUFFIX = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 INT_MAX = 2**31 - 1
@@ -39,9 +41,29 @@ FALSE = {"false", "f", "0", "no", "n", "否"}
 class Report:
     """Collects per-feature errors."""
 
-    def __init__(self, codes: NDArray[np.object_]) -> None:
+    def __init__(
+        self,
+        codes: NDArray[np.object_],
+        *,
+        first_row: int | None = None,
+        id_numbers: str = "flag",
+    ) -> None:
         self.codes = codes
         self.errors: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self.first_row = first_row  # tables: rows as the spreadsheet numbers them
+        self.id_numbers = id_numbers  # reject | flag invalid ID numbers
+
+    def warn(self, mask: NDArray[np.bool_], reasons: NDArray[np.object_]) -> None:
+        """A warning per flagged row (the first 20, then how many more)."""
+        rows = np.flatnonzero(mask)
+        for i in rows[:WARN_ROWS]:
+            where = f"row {i + self.first_row}" if self.first_row else f"feature {i}"
+            code = self.codes[i]
+            named = "" if pd.isna(code) else f" ({code})"
+            self.warnings.append(f"{where}{named}: {reasons[i]}")
+        if len(rows) > WARN_ROWS:
+            self.warnings.append(f"… and {len(rows) - WARN_ROWS} more rows like these")
 
     def add(self, mask: NDArray[np.bool_], name: str, reasons: Any) -> None:
         """Record a reason (a string, a sequence, or ``f(i)``) for rows in ``mask``.
@@ -141,6 +163,13 @@ def coerce(
     if f.personal:
         keep = np.array([t is not None and "*" in t for t in text], dtype=bool)
         text[keep] = None  # a masked value (from an export) keeps the stored one
+    if f.check == "gb11643":
+        text, reasons = normalise_id_numbers(text)
+        bad = ~pd.isna(reasons)
+        if report.id_numbers == "reject":
+            report.add(bad, f.name, reasons)
+        elif bad.any():
+            report.warn(bad, reasons)
     return text, keep
 
 

@@ -39,6 +39,7 @@ class Field:
     label: str = ""  # the Chinese header (templates, messages)
     example: str = ""  # a value for the template's example row
     value_aliases: tuple[tuple[str, str], ...] = ()  # (word, value) for enum/tags
+    check: str | None = None  # "gb11643": a resident ID number
     shp_name: str | None = None  # <= 10 characters for the dBASE table
     ref: tuple[str, str] | None = None  # (table, id column) resolved by code
     sql_type: str | None = None  # the staging type when it differs from the kind's

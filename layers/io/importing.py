@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.bulk import copy_frame, paused_gc
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput
+from gis_service.core.settings import get_settings
 from gis_service.core.townships import require_township
 from grids.tree.hierarchy import hierarchy_warnings
 from layers.io import first_load, staging
@@ -97,7 +98,13 @@ def import_features(
 ) -> dict[str, Any]:
     """Validate and upsert already-read features (shared by import and PATCH)."""
     try:
-        prepared = prepare(read, spec, crs=crs, field_map=field_map)
+        prepared = prepare(
+            read,
+            spec,
+            crs=crs,
+            field_map=field_map,
+            id_numbers=get_settings().imports.id_numbers,
+        )
     except BaseException:
         session.rollback()
         raise

@@ -101,6 +101,7 @@ LAYERS: dict[str, LayerSpec] = {
                     "id_number",
                     max_len=18,
                     personal=True,
+                    check="gb11643",
                     label="身份证号",
                     aliases=("身份证号", "身份证号码", "户主身份证号", "公民身份号码"),
                     hints=("身份证", "证件号码"),

@@ -46,6 +46,7 @@ def prepare(
     *,
     crs: str | None = None,
     field_map: Mapping[str, str] | None = None,
+    id_numbers: str = "flag",
 ) -> Prepared:
     """Check and type every feature of ``read`` for layer ``spec``."""
     frame, column_warnings = canonical_columns(read.frame, spec, field_map)
@@ -54,7 +55,7 @@ def prepare(
     key = (
         texts(frame[spec.key]) if spec.key in frame else np.full(n, None, dtype=object)
     )
-    report = Report(key)
+    report = Report(key, first_row=read.first_row, id_numbers=id_numbers)
     for i, name in read.nul_cells:  # GeoJSON: GDAL cut these strings short
         report.add(np.arange(n) == i, name, NUL_REASON)
     rows = pd.DataFrame({"_idx": np.arange(n)})
@@ -78,4 +79,5 @@ def prepare(
             lambda i: f"duplicate {spec.key} (first at feature {first[i]})",
         )
     rows["geom"] = geoms
+    warnings += report.warnings
     return Prepared(rows, present, report.errors, warnings, crs_label, read.first_row)
