@@ -91,6 +91,12 @@ def import_command(
             "e.g. --map parent_code=parent_id (repeatable; lon/lat/wkt too)",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="import even when the data lies far from the township's grids"
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import a layer file (all or nothing; re-importing changes nothing)."""
@@ -111,6 +117,7 @@ def import_command(
                 encoding=encoding,
                 source_layer=source_layer,
                 field_map=parse_field_map(field_map),
+                force=force,
             )
         except GridGISError as exc:
             if not as_json:

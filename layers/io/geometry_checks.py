@@ -6,6 +6,7 @@ feature and set to None so later checks skip it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,11 +14,28 @@ import pandas as pd
 from numpy.typing import NDArray
 
 import shapely
+from pyproj import CRS
 
 from layers.io.coercion import Report
-from layers.io.crs import parse_crs, resolve_crs, to_wgs84
+from layers.io.crs import looks_projected, parse_crs, resolve_crs, to_wgs84
+from layers.io.crs_sanity import (
+    Extent,
+    check_near,
+    middle,
+    refuse_unprojected,
+)
 from layers.io.reading import NONE, ReadResult
 from layers.io.specs import LayerSpec
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the township is, how far data may lie from it, and whether to check."""
+
+    extent: Extent
+    max_km: float = 50.0
+    force: bool = False
+
 
 # Mainland China, Hainan and the South China Sea islands, generously.
 CHINA = (73.4, 3.5, 135.1, 53.6)
@@ -30,7 +48,11 @@ ACCEPTED_TYPES = {
 
 
 def geometries(
-    read: ReadResult, spec: LayerSpec, report: Report, crs: str | None
+    read: ReadResult,
+    spec: LayerSpec,
+    report: Report,
+    crs: str | None,
+    place: Place | None = None,
 ) -> tuple[NDArray[np.object_], list[str], str]:
     """Check, convert to EPSG:4326, promote to the layer's type, round to 1e-7°."""
     geoms = np.asarray(read.frame.geometry.values, dtype=object).copy()
@@ -87,9 +109,19 @@ def geometries(
     good = present & ~wrong & ~bad_coord
     geoms[~good] = None
     file_crs, option = read.crs, parse_crs(crs)
-    source, crs_warnings = resolve_crs(file_crs, option, shapely.bounds(geoms[good]))
+    raw_bounds = shapely.bounds(geoms[good])
+    raw = middle(raw_bounds)
+    undeclared = file_crs is None and option is None
+    if place and raw and undeclared and looks_projected(raw_bounds):
+        refuse_unprojected(*raw, place.extent, place.max_km)
+    source, crs_warnings = resolve_crs(file_crs, option, raw_bounds)
     warnings += crs_warnings
     geoms[good] = to_wgs84(geoms[good], source)
+    if place is not None and not place.force:
+        epsg = source.to_epsg() if isinstance(source, CRS) else None
+        landed = middle(shapely.bounds(geoms[good]))
+        check_near(raw=raw, landed=landed, source_epsg=epsg, extent=place.extent,
+                   max_km=place.max_km)  # fmt: skip
     _check_extent(geoms, good, report)
     geoms[multi_point] = shapely.get_geometry(geoms[multi_point], 0)
     geoms = _promote(geoms, spec.geometry_kind)

@@ -26,6 +26,8 @@ from gis_service.core.settings import get_settings
 from gis_service.core.townships import require_township
 from grids.tree.hierarchy import hierarchy_warnings
 from layers.io import first_load, staging
+from layers.io.crs_sanity import township_extent
+from layers.io.geometry_checks import Place
 from layers.io.hooks import (
     grids_or_cadres_changed,
     households_loaded,
@@ -58,8 +60,13 @@ def import_file(
     encoding: str | None = None,
     source_layer: str | None = None,
     field_map: Mapping[str, str] | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Import one file into ``layer`` of ``township``; return the import report."""
+    """Import one file into ``layer`` of ``township``; return the import report.
+
+    ``force`` imports data that lies farther from the township's grids than
+    ``GRIDGIS_IMPORTS__MAX_DISTANCE_KM`` (checked, with the likely cause, otherwise).
+    """
     spec = get_layer(layer)
     ensure_township(session, township)
     with paused_gc():
@@ -79,6 +86,7 @@ def import_file(
             repair=repair,
             dry_run=dry_run,
             field_map=field_map,
+            force=force,
         )
     report["source_layer"] = read.source_layer
     logger.info("import %s into %s/%s: %s", filename, township, spec.name, report)
@@ -95,15 +103,22 @@ def import_features(
     repair: bool = False,
     dry_run: bool = False,
     field_map: Mapping[str, str] | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Validate and upsert already-read features (shared by import and PATCH)."""
+    settings = get_settings().imports
     try:
+        extent = township_extent(session, township) if read.has_geometry else None
+        place = None if extent is None else Place(
+            extent, settings.max_distance_km, force
+        )  # fmt: skip
         prepared = prepare(
             read,
             spec,
             crs=crs,
             field_map=field_map,
-            id_numbers=get_settings().imports.id_numbers,
+            id_numbers=settings.id_numbers,
+            place=place,
         )
     except BaseException:
         session.rollback()

@@ -101,13 +101,17 @@ def import_layer(
             "the file's column SOURCE"
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        Form(description="import even when the data lies far from the township"),
+    ] = False,
     background: jobs.AsyncDep = False,
 ) -> Any:
     """Import a GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX (all or nothing)."""
     if background:
         options = {"crs": crs, "repair": repair, "dry_run": dry_run,
                    "encoding": encoding, "source_layer": source_layer,
-                   "field_map": parse_field_map(field_map)}  # fmt: skip
+                   "field_map": parse_field_map(field_map), "force": force}  # fmt: skip
         return jobs.accepted(
             jobs.submit(
                 session,
@@ -131,6 +135,7 @@ def import_layer(
         encoding=encoding,
         source_layer=source_layer,
         field_map=parse_field_map(field_map),
+        force=force,
     )
 
 

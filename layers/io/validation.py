@@ -21,7 +21,7 @@ import pandas as pd
 
 from layers.io.coercion import NUL_REASON, Report, coerce, texts
 from layers.io.columns import canonical_columns
-from layers.io.geometry_checks import geometries
+from layers.io.geometry_checks import Place, geometries
 from layers.io.reading import ReadResult
 from layers.io.specs import LayerSpec
 
@@ -47,6 +47,7 @@ def prepare(
     crs: str | None = None,
     field_map: Mapping[str, str] | None = None,
     id_numbers: str = "flag",
+    place: Place | None = None,
 ) -> Prepared:
     """Check and type every feature of ``read`` for layer ``spec``."""
     frame, column_warnings = canonical_columns(read.frame, spec, field_map)
@@ -59,7 +60,7 @@ def prepare(
     for i, name in read.nul_cells:  # GeoJSON: GDAL cut these strings short
         report.add(np.arange(n) == i, name, NUL_REASON)
     rows = pd.DataFrame({"_idx": np.arange(n)})
-    geoms, geom_warnings, crs_label = geometries(read, spec, report, crs)
+    geoms, geom_warnings, crs_label = geometries(read, spec, report, crs, place)
     warnings += geom_warnings
     rows[spec.key] = key
     present = [f.name for f in spec.fields if f.name in frame.columns]

@@ -307,7 +307,7 @@ def test_projected_numbers_without_crs_say_what_to_pass(
 ) -> None:
     path = _table(tmp_path, lon=["35512345", "35512400"], lat=["4105678", "4105700"])
     body = upload(client, "households", path).json()
-    assert "pass crs=EPSG:4523" in body["detail"]
+    assert "pass --crs EPSG:4523" in body["detail"]
     assert "3° Gauss-Krüger zone 35" in body["detail"]
 
 
