@@ -73,10 +73,21 @@ def db_status(as_json: JsonOpt = False) -> None:
 
 
 @db_app.command("url")
-def db_url() -> None:
+def db_url(
+    gdal: Annotated[
+        bool,
+        typer.Option(
+            "--gdal",
+            help='as a GDAL/QGIS connection string: ogrinfo "$(gridgis db url --gdal)"',
+        ),
+    ] = False,
+) -> None:
     """Print the database URL GridGIS uses."""
+    from gis_service.core.db import gdal_connection
+
     settings = get_settings()
-    typer.echo(resolve_database_url(settings.database_url, settings.embedded))
+    url = resolve_database_url(settings.database_url, settings.embedded)
+    typer.echo(gdal_connection(url) if gdal else url)
 
 
 @db_app.command("distribution")
@@ -146,6 +157,20 @@ def townships_add(
             + ("created" if r["created"] else "updated")
         ),
     )
+
+
+@townships_app.command("use")
+def townships_use(
+    code: Annotated[str, typer.Argument(help="12-digit township code")],
+) -> None:
+    """Make CODE the default township of every command (-t may then be left out)."""
+    from gis_service.core.cli import _known_township, township_file
+
+    _known_township(code)
+    path = township_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(code + "\n", encoding="utf-8")
+    typer.echo(f"默认乡镇: {code} (saved in {path}; GRIDGIS_TOWNSHIP overrides it)")
 
 
 @townships_app.command("list")

@@ -65,10 +65,10 @@ LABELS: dict[str, dict[str, str]] = {
         "closed": "已关闭",
     },
     "coverage": {
-        "covered": "已覆盖",
-        "due": "将到期",
+        "visited": "已走访",
         "overdue": "已逾期",
-        "never": "从未走访",
+        "never_visited": "从未走访",
+        "unassigned": "未分配",
     },
 }
 

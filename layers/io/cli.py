@@ -128,7 +128,13 @@ def import_command(
 
 
 def export_command(
-    layer: Annotated[str, typer.Argument(help="the layer to export")],
+    layer: Annotated[
+        str,
+        typer.Argument(
+            help="a layer, or a ledger: visits|demands|disputes|coverage|uncovered "
+            "(.xlsx 台账, .gpkg, .geojson)"
+        ),
+    ],
     township: TownshipOpt,
     out: Annotated[
         Path, typer.Option("--out", "-o", dir_okay=False, help="file to write")
@@ -137,8 +143,8 @@ def export_command(
         str | None,
         typer.Option(
             "--format",
-            help="geojson|gpkg|shp (default: from the suffix: .geojson, .gpkg, "
-            ".shp.zip)",
+            help="geojson|gpkg|shp|xlsx (default: from the suffix: .geojson, .gpkg, "
+            ".shp.zip, .xlsx)",
         ),
     ] = None,
     where: Annotated[
@@ -151,6 +157,10 @@ def export_command(
     ] = None,
     bbox: Annotated[
         str | None, typer.Option(help="minLon,minLat,maxLon,maxLat (EPSG:4326)")
+    ] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option(help="the CRS of a .gpkg/.shp.zip, e.g. EPSG:4490 (CGCS2000)"),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -170,6 +180,7 @@ def export_command(
             fmt=fmt,
             filters=filters,
             bbox=parse_bbox(bbox),
+            crs=crs,
         )
         out.write_bytes(result.content)
         emit({"file": str(out), "format": fmt, "bytes": len(result.content)}, as_json)

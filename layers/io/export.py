@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 import geopandas as gpd
 import pyogrio
 import shapely
+from pyproj import CRS
 
 from gis_service.core.errors import InvalidInput
 from layers.io import querying
+from layers.io.crs import parse_crs
 from layers.io.specs import LayerSpec, get_layer
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,8 @@ FORMATS = {
 
 
 _SUGGESTED = {"geojson": "geojson", "gpkg": "gpkg", "shp": "shp.zip"}
-SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp"}
+SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp",
+            ".xlsx": "xlsx"}  # fmt: skip
 
 
 def format_for_file(path: Path, fmt: str | None = None) -> str:
@@ -73,6 +76,17 @@ def format_for_file(path: Path, fmt: str | None = None) -> str:
     return fmt
 
 
+def target_crs(value: str) -> CRS:
+    """An export's CRS option as a pyproj CRS; a 422 for anything unknown."""
+    parsed = parse_crs(value)
+    if not isinstance(parsed, CRS):
+        raise InvalidInput(
+            f"cannot export in {value!r}: give an EPSG code such as EPSG:4490",
+            errors=[{"field": "crs", "reason": "an EPSG code"}],
+        )
+    return parsed
+
+
 @dataclass
 class Export:
     """An exported file: its bytes, media type and a download name."""
@@ -90,12 +104,19 @@ def export_layer(
     fmt: str = "geojson",
     filters: dict[str, str] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    crs: str | None = None,
 ) -> Export:
     """The features of ``layer`` in ``township`` as one file of format ``fmt``.
 
     ``filters`` and ``bbox`` select as the list endpoint does (e.g. one grid's
-    subtree, one tag); without them, the whole layer.
+    subtree, one tag); without them, the whole layer. The ledgers (visits,
+    demands, disputes, coverage, uncovered) export as XLSX, GeoPackage or GeoJSON.
+    ``crs`` reprojects a GeoPackage or Shapefile (GeoJSON stays EPSG:4326).
     """
+    from layers.io.ledgers import COLUMNS, export_ledger
+
+    if layer in COLUMNS:
+        return export_ledger(session, township=township, ledger=layer, fmt=fmt, crs=crs)
     spec = get_layer(layer)
     if fmt not in FORMATS:
         raise InvalidInput(
@@ -111,7 +132,7 @@ def export_layer(
     name = f"{township}_{spec.name}.{suffix}"
     if fmt == "geojson":
         return Export(_geojson(spec, rows), media_type, name)
-    return Export(_ogr(spec, rows, fmt), media_type, name)
+    return Export(_ogr(spec, rows, fmt, crs), media_type, name)
 
 
 def _geojson(spec: LayerSpec, rows: list[dict[str, Any]]) -> bytes:
@@ -154,9 +175,13 @@ def _frame(
     return gpd.GeoDataFrame(records, columns=columns, geometry=list(geoms), crs=4326)
 
 
-def _ogr(spec: LayerSpec, rows: list[dict[str, Any]], fmt: str) -> bytes:
+def _ogr(
+    spec: LayerSpec, rows: list[dict[str, Any]], fmt: str, crs: str | None = None
+) -> bytes:
     """A GeoPackage, or a zipped shapefile with .cpg (UTF-8) and .prj."""
     frame = _frame(spec, rows, short=fmt == "shp")
+    if crs:
+        frame = frame.to_crs(target_crs(crs))
     with tempfile.TemporaryDirectory(prefix="gridgis-export-") as tmp:
         folder = Path(tmp)
         if fmt == "gpkg":

@@ -210,13 +210,18 @@ def export_items(
     bbox: BBoxDep,
     filters: FiltersDep,
     fmt: Annotated[
-        str, Query(alias="format", description="geojson|gpkg|shp")
+        str, Query(alias="format", description="geojson|gpkg|shp (ledgers: xlsx)")
     ] = "geojson",
+    crs: Annotated[
+        str | None,
+        Query(description="CRS of a GeoPackage/Shapefile, e.g. EPSG:4490"),
+    ] = None,
 ) -> Response:
     """The layer, or what bbox and filters select, as a file (EPSG:4326)."""
     out = export.export_layer(
-        session, township=township, layer=layer, fmt=fmt, filters=filters, bbox=bbox
-    )
+        session, township=township, layer=layer, fmt=fmt, filters=filters, bbox=bbox,
+        crs=crs,
+    )  # fmt: skip
     disposition = f'attachment; filename="{out.filename}"'
     return Response(
         out.content,
