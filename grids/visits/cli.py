@@ -22,6 +22,7 @@ from gis_service.core.cli import (
     fail,
     validated,
 )
+from gis_service.core.display import rows_table
 from gis_service.core.errors import InvalidInput
 from grids.visits import coverage, demands
 from grids.visits import log as visits
@@ -44,20 +45,8 @@ Limit = Annotated[int, typer.Option(min=1, max=10_000)]
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A plain text table of some columns."""
-    if not rows:
-        return "(none)"
-    cells = [
-        [("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows
-    ]
-    widths = [
-        max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)
-    ]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += [
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells
-    ]
-    return "\n".join(lines)
+    """Rows as a table aligned by display width, with Chinese headers and names."""
+    return rows_table(rows, columns)
 
 
 # -- visits -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ eastings with a code for 6-digit ones), and X/Y read the survey way round (X is
 the northing in Chinese surveying). Rather than guess one, every CGCS2000
 Gauss-Krüger zone is tried both ways round on the file's middle point and the
 one that lands at the township is named, with ``--crs`` to pass. The township
-is where its grids are (else its households); with neither, nothing is checked.
+is where its grids are; before its grids are imported, nothing is checked.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from layers.io.crs import CGCS2000_GK
 
 Extent = tuple[float, float, float, float]
 
+# Grids only: reading households here (before the import's lock) held a lock on
+# the partitioned parent that a concurrent first load's ATTACH waits for.
 _EXTENT = text(
     """
     SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
-      SELECT COALESCE(
-        (SELECT ST_Extent(geom) FROM grids WHERE township_code = :t),
-        (SELECT ST_Extent(geom) FROM households WHERE township_code = :t)
-      )::geometry AS e) x WHERE e IS NOT NULL
+      SELECT ST_Extent(geom)::geometry AS e FROM grids WHERE township_code = :t
+    ) x WHERE e IS NOT NULL
     """
 )
 
@@ -53,7 +53,7 @@ class Fit:
 
 
 def township_extent(session: Session, township: str) -> Extent | None:
-    """The bounding box of the township's grids (else households), or None."""
+    """The bounding box of the township's grids, or None."""
     row = session.execute(_EXTENT, {"t": township}).first()
     return None if row is None or row[0] is None else tuple(map(float, row))  # type: ignore[return-value]
 

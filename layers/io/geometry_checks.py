@@ -120,8 +120,11 @@ def geometries(
     if place is not None and not place.force:
         epsg = source.to_epsg() if isinstance(source, CRS) else None
         landed = middle(shapely.bounds(geoms[good]))
-        check_near(raw=raw, landed=landed, source_epsg=epsg, extent=place.extent,
-                   max_km=place.max_km)  # fmt: skip
+        # lon/lat outside China: the per-feature check says why (e.g. swapped)
+        outside = epsg in (4326, 4490, None) and not _in_china(landed)
+        if not outside:
+            check_near(raw=raw, landed=landed, source_epsg=epsg,
+                       extent=place.extent, max_km=place.max_km)  # fmt: skip
     _check_extent(geoms, good, report)
     geoms[multi_point] = shapely.get_geometry(geoms[multi_point], 0)
     geoms = _promote(geoms, spec.geometry_kind)
@@ -132,6 +135,11 @@ def geometries(
         geoms = shapely.transform(geoms, lambda c: np.round(c, PRECISION))
     label = source if isinstance(source, str) else _crs_label(source)
     return geoms, warnings, label
+
+
+def _in_china(point: tuple[float, float] | None) -> bool:
+    x0, y0, x1, y1 = CHINA
+    return point is not None and x0 <= point[0] <= x1 and y0 <= point[1] <= y1
 
 
 def _crs_label(crs: Any) -> str:

@@ -62,3 +62,26 @@ def test_no_township_is_a_one_line_reason(
     result = CliRunner().invoke(app, ["coverage", "grids"])
     assert result.exit_code == 1
     assert "gridgis townships use CODE" in result.output
+
+
+GOLDEN = """\
+户号    户主     事由       逾期天数   距驻点(米)   最近走访           户类别
+─────────────────────────────────────────────────────────────────────────────────
+H0001   多杰     政策宣传         12        1,235   2026-06-01 09:00   低保、特困
+H10     何玉兰   矛盾调解                      80"""
+
+
+def test_rows_read_well_and_align_by_display_width() -> None:
+    from gis_service.core.display import rows_table
+
+    rows = [
+        {"household": "H0001", "head_name": "多杰", "purpose": "policy",
+         "overdue_days": 12.4, "distance_to_base_m": 1234.56789,
+         "last_visit": "2026-06-01T01:00:00+00:00", "tags": ["低保", "特困"]},
+        {"household": "H10", "head_name": "何玉兰", "purpose": "mediation",
+         "overdue_days": None, "distance_to_base_m": 80.2, "last_visit": None,
+         "tags": []},
+    ]  # fmt: skip
+    out = rows_table(rows, ["household", "head_name", "purpose", "overdue_days",
+                            "distance_to_base_m", "last_visit", "tags"])  # fmt: skip
+    assert out == GOLDEN
