@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +27,19 @@ def _render_report(report: dict[str, Any]) -> str:
         for r in report["repairs"]
     ]
     return "\n".join(lines)
+
+
+def stages() -> Callable[[str], None]:
+    """Print each finished stage with the time since the start (to stderr)."""
+    start = time.monotonic()
+    step = iter(range(1, 100))
+
+    def say(what: str) -> None:
+        typer.echo(
+            f"[{next(step)}] {what} ({time.monotonic() - start:.1f} s)", err=True
+        )
+
+    return say
 
 
 def problem_lines(exc: Any) -> list[str]:
@@ -118,6 +133,7 @@ def import_command(
                 source_layer=source_layer,
                 field_map=parse_field_map(field_map),
                 force=force,
+                progress=None if as_json else stages(),
             )
         except GridGISError as exc:
             if not as_json:

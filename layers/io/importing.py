@@ -11,7 +11,7 @@ it would produce, and rolls back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from layers.io.validation import Prepared, prepare
 logger = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 1000
+_REASSIGNED = ("households", "grids", "cadres")
 
 
 def ensure_township(session: Session, township: str) -> None:
@@ -61,6 +62,7 @@ def import_file(
     source_layer: str | None = None,
     field_map: Mapping[str, str] | None = None,
     force: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Import one file into ``layer`` of ``township``; return the import report.
 
@@ -77,6 +79,8 @@ def import_file(
             encoding=encoding,
             columns=field_map,
         )
+        if progress is not None:
+            progress(f"读取 {len(read.frame)} 条")
         report = import_features(
             session,
             township=township,
@@ -87,6 +91,7 @@ def import_file(
             dry_run=dry_run,
             field_map=field_map,
             force=force,
+            progress=progress,
         )
     report["source_layer"] = read.source_layer
     logger.info("import %s into %s/%s: %s", filename, township, spec.name, report)
@@ -104,8 +109,12 @@ def import_features(
     dry_run: bool = False,
     field_map: Mapping[str, str] | None = None,
     force: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Validate and upsert already-read features (shared by import and PATCH)."""
+    """Validate and upsert already-read features (shared by import and PATCH).
+
+    ``progress`` hears each stage as it ends (the CLI prints them).
+    """
     settings = get_settings().imports
     try:
         extent = township_extent(session, township) if read.has_geometry else None
@@ -125,9 +134,17 @@ def import_features(
         raise
     if read.has_geometry:
         prepared.present.append(staging.GEOMETRY)
+    if progress is not None:
+        progress(f"校验 {len(prepared.rows)} 条, {len(prepared.errors)} 个问题")
     scope = _rolled_back(session) if dry_run else atomic(session)
     with scope:
         counts, repairs = _write(session, township, spec, prepared, repair, dry_run)
+        if progress is not None:
+            progress(
+                f"写入{'(试运行)' if dry_run else ''}: 新增 {counts['inserted']}, "
+                f"更新 {counts['updated']}"
+                + (", 已重新分配网格员" if spec.name in _REASSIGNED else "")
+            )
         if spec.name == "grids":
             prepared.warnings += hierarchy_warnings(session, township=township)
     return {
