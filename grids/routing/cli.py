@@ -26,15 +26,29 @@ from grids.visits.schemas import DayPlanRequest, RoutePlan, RouteRequest
 route_app = typer.Typer(help="Visit-route planning.", no_args_is_help=True)
 
 
+DISTANCE_WORDS = {"great_circle": "直线距离", "road_network": "沿道路距离"}
+
+
 def _route_render(plan: dict[str, Any]) -> str:
-    quality = "optimal" if plan["optimal"] else f"gap ≤ {plan['gap']:.1%}"
+    quality = (
+        "最优路线"
+        if plan["optimal"]
+        else f"近似最优(与最优相差不超过 {plan['gap']:.0%})"
+    )
+    distance = DISTANCE_WORDS.get(plan["distance"], plan["distance"])
     lines = [
-        f"{plan['distance']} · {plan['method']} · {plan['total_m']:.0f} m · "
-        f"{plan['minutes']:.0f} min · {quality}"
+        f"{distance} · 共 {plan['total_m']:,.0f} 米 · 约 {plan['minutes']:.0f} 分钟"
+        f" · {quality}"
     ]
     for day in plan["days"]:
-        stops = " → ".join(s["household"] or "?" for s in day["stops"])
-        head = f"day {day['day']}: {day['total_m']:.0f} m, {day['minutes']:.0f} min"
+        stops = " → ".join(
+            f"{s['household']} {s.get('head_name') or ''}".strip()
+            if s.get("household")
+            else "?"
+            for s in day["stops"]
+        )
+        metres, minutes = f"{day['total_m']:,.0f}", f"{day['minutes']:.0f}"
+        head = f"第 {day['day']} 天: {metres} 米, 约 {minutes} 分钟"
         lines.append(f"{head}: {stops}")
     return "\n".join(lines + plan["flags"])
 

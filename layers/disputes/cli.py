@@ -7,8 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from gis_service.core.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
+from gis_service.core.cli import (
+    JsonOpt,
+    TownshipOpt,
+    cli_errors,
+    cli_session,
+    emit,
+    render_table,
+)
 from gis_service.core.settings import get_settings
+from gis_service.core.vocab import label
 from layers.disputes import review as dispute_review
 from layers.disputes.detect import detect_disputes
 from layers.disputes.schemas import DetectionCreate, DisputeList
@@ -19,17 +27,16 @@ disputes_app = typer.Typer(
 
 
 def _render_list(data: dict[str, Any]) -> str:
-    lines = [f"{data['total']} disputes"]
+    rows = []
     for item in data["items"]:
-        sides = " vs ".join(
+        sides = " 与 ".join(
             f"{p['contract_no']} ({(p['holder'] or {}).get('household_code', '?')})"
             for p in item["parcels"]
         )
-        lines.append(
-            f"#{item['id']:<6} {item['status']:<10} {item['overlap_area_mu']:>10.2f} mu"
-            f"  {sides}"
-        )
-    return "\n".join(lines)
+        status = label("dispute_status", item["status"])
+        rows.append([f"#{item['id']}", status, f"{item['overlap_area_mu']:.2f}", sides])
+    table = render_table(["编号", "状态", "重叠(亩)", "地块(承包户)"], rows, right=[2])
+    return f"共 {data['total']} 起纠纷\n{table}"
 
 
 @disputes_app.command("detect")
