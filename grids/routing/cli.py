@@ -77,9 +77,11 @@ def plan(
         str | None, typer.Option(help="LON,LAT (default cadre base)")
     ] = None,
     open_route: Annotated[bool, typer.Option("--open", help="do not return")] = False,
-    per_day: Annotated[int | None, typer.Option(min=1)] = None,
-    speed_kmh: float = 15.0,
-    time_limit: float = 2.0,
+    per_day: Annotated[
+        int | None, typer.Option(min=1, help="households per day (split days)")
+    ] = None,
+    speed_kmh: Annotated[float, typer.Option(help="travel speed, km/h")] = 15.0,
+    time_limit: Annotated[float, typer.Option(help="solver time limit, s")] = 2.0,
     geojson: Annotated[
         Path | None, typer.Option(help="write the route GeoJSON here")
     ] = None,
@@ -107,12 +109,12 @@ def plan(
 def day_plan(
     grid: str,
     township: TownshipOpt,
-    per_day: Annotated[int, typer.Option(min=1)] = 14,
+    per_day: Annotated[int, typer.Option(min=1, help="households per day")] = 14,
     rebalance: Annotated[
         bool, typer.Option("--rebalance", help="any cadre, any household")
     ] = False,
-    open_route: Annotated[bool, typer.Option("--open")] = False,
-    time_limit: float = 2.0,
+    open_route: Annotated[bool, typer.Option("--open", help="do not return")] = False,
+    time_limit: Annotated[float, typer.Option(help="solver time limit, s")] = 2.0,
     as_of: Until = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -42,10 +42,18 @@ def _render_list(data: dict[str, Any]) -> str:
 @disputes_app.command("detect")
 def detect(
     township: TownshipOpt,
-    min_area_m2: Annotated[float | None, typer.Option(min=0)] = None,
-    min_share: Annotated[float | None, typer.Option(min=0, max=1)] = None,
-    area_tolerance: Annotated[float | None, typer.Option(min=0)] = None,
-    actor: str = "detection",
+    min_area_m2: Annotated[
+        float | None, typer.Option(min=0, help="smaller overlaps are slivers (m²)")
+    ] = None,
+    min_share: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="... and those under this share of a parcel"),
+    ] = None,
+    area_tolerance: Annotated[
+        float | None,
+        typer.Option(min=0, help="mapped vs contract area difference flagged"),
+    ] = None,
+    actor: Annotated[str, typer.Option(help="who runs the detection")] = "detection",
     as_json: JsonOpt = False,
 ) -> None:
     """Detect overlaps and reconcile the dispute records (counts new/updated/closed)."""
@@ -69,11 +77,15 @@ def detect(
 @disputes_app.command("list")
 def list_(
     township: TownshipOpt,
-    status: str | None = None,
-    grid: str | None = None,
-    min_area_m2: Annotated[float | None, typer.Option(min=0)] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    status: Annotated[
+        str | None, typer.Option(help="open, mediating, resolved, dismissed")
+    ] = None,
+    grid: Annotated[str | None, typer.Option(help="grid code (its subtree)")] = None,
+    min_area_m2: Annotated[
+        float | None, typer.Option(min=0, help="only overlaps at least this big (m²)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 100,
+    offset: Annotated[int, typer.Option(min=0, help="skip this many")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """List disputes, largest overlap first."""
@@ -106,7 +118,7 @@ def move(
     dispute_id: int,
     to: Annotated[str, typer.Option(help="mediating, resolved or dismissed")],
     actor: Annotated[str, typer.Option(help="who takes this step")],
-    note: str | None = None,
+    note: Annotated[str | None, typer.Option(help="a note for the history")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Move a dispute one review step (fails if the step is not allowed)."""
@@ -138,8 +150,11 @@ def summary(township: TownshipOpt, as_json: JsonOpt = False) -> None:
 @disputes_app.command("findings")
 def findings(
     township: TownshipOpt,
-    kind: str | None = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="sliver, self_overlap, area_mismatch, invalid_geometry"),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """Data-quality findings of the latest detection run."""
