@@ -12,7 +12,6 @@ import json
 import logging
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,10 @@ from sqlalchemy.orm import Session
 import geopandas as gpd
 import pyogrio
 import shapely
-from pyproj import CRS
 
 from gis_service.core.errors import InvalidInput
 from layers.io import querying
-from layers.io.crs import parse_crs
+from layers.io.outputs import Export, target_crs
 from layers.io.specs import LayerSpec, get_layer
 
 logger = logging.getLogger(__name__)
@@ -74,26 +72,6 @@ def format_for_file(path: Path, fmt: str | None = None) -> str:
             errors=[{"field": "out", "reason": f"suffix does not match {fmt}"}],
         )
     return fmt
-
-
-def target_crs(value: str) -> CRS:
-    """An export's CRS option as a pyproj CRS; a 422 for anything unknown."""
-    parsed = parse_crs(value)
-    if not isinstance(parsed, CRS):
-        raise InvalidInput(
-            f"cannot export in {value!r}: give an EPSG code such as EPSG:4490",
-            errors=[{"field": "crs", "reason": "an EPSG code"}],
-        )
-    return parsed
-
-
-@dataclass
-class Export:
-    """An exported file: its bytes, media type and a download name."""
-
-    content: bytes
-    media_type: str
-    filename: str
 
 
 def export_layer(

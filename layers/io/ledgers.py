@@ -31,7 +31,7 @@ from gis_service.core.inputs import CHINA_TZ
 from gis_service.core.privacy import mask_phone
 from gis_service.core.vocab import label
 from grids.visits.coverage import household_statuses
-from layers.io.export import Export, target_crs
+from layers.io.outputs import Export, target_crs
 
 # (key, Chinese header, kind): kind is text | int | float | time | date | tags
 # | vocab:<name> (a code shown by its Chinese name in XLSX)
