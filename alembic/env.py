@@ -84,6 +84,10 @@ def _run(connection: object) -> None:
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,
+        # One transaction around every pending migration: a failure half-way
+        # leaves the schema (and alembic_version) as it was before the command.
+        transaction_per_migration=False,
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         context.run_migrations()

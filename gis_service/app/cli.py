@@ -64,12 +64,32 @@ def db_stop(as_json: JsonOpt = False) -> None:
 
 @db_app.command("status")
 def db_status(as_json: JsonOpt = False) -> None:
-    """Show whether the embedded cluster exists and runs, and its URL."""
+    """Show whether the database exists, runs and answers (exit 1 if it does not)."""
     with cli_errors():
         settings = get_settings()
         status = dataclasses.asdict(EmbeddedCluster(settings.embedded).status())
         status["configured_url"] = settings.database_url
+        if settings.database_url:
+            status["answering"] = _answers(settings.database_url)
         emit(status, as_json)
+    if not status["answering"]:
+        raise typer.Exit(1)  # scripts and monitors see a database that is down
+
+
+def _answers(url: str) -> bool:
+    """Whether the configured database accepts a connection within 5 s."""
+    from sqlalchemy.exc import DBAPIError
+
+    from gis_service.core.db import make_engine
+
+    engine = make_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            return True
+    except DBAPIError:
+        return False
+    finally:
+        engine.dispose()
 
 
 @db_app.command("url")
@@ -244,6 +264,18 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
     """
     import uvicorn
 
+    from gis_service.app.main import startup_check
+    from gis_service.core.db import make_engine
+    from gis_service.core.schema import SchemaMismatch
+
+    settings = get_settings()
+    engine = make_engine(resolve_database_url(settings.database_url, settings.embedded))
+    try:
+        startup_check(engine, settings)  # one line, not a traceback, on a bad schema
+    except SchemaMismatch as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
     uvicorn.run(
         "gis_service.app.main:create_app",
         factory=True,

@@ -10,18 +10,30 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from gis_service import __version__
 from gis_service.app.jobs import register_handlers
 from gis_service.app.jobs import router as jobs_router
 from gis_service.app.pages.routes import router as pages_router
 from gis_service.app.routes import router as service_router
+from gis_service.core.csp import ContentSecurityPolicy
 from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
 from gis_service.core.embedded import resolve_database_url
 from gis_service.core.errors import install_error_handlers
+from gis_service.core.faults import (
+    install_fault_handlers,
+    is_disconnect,
+    with_retries,
+)
+from gis_service.core.idempotency import Idempotency, remove_expired
+from gis_service.core.limits import RequestGuard
 from gis_service.core.replicas import ReadRouter, remember_writes
+from gis_service.core.schema import check_schema
 from gis_service.core.settings import Settings
+from gis_service.core.uploads import remove_stale_uploads
 from grids.assignment.routes import router as grids_router
 from grids.routing.routes import router as routing_router
 from grids.visits.routes import province_router
@@ -42,15 +54,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        remove_stale_uploads(settings.limits)
         if getattr(app.state, "engine", None) is None:
             url = resolve_database_url(settings.database_url, settings.embedded)
-            app.state.engine = make_engine(url, echo=settings.sql_echo)
+            app.state.engine = make_engine(
+                url,
+                echo=settings.sql_echo,
+                pool_size=settings.db.pool_size,
+                max_overflow=settings.db.max_overflow,
+                pool_timeout=settings.db.pool_timeout_s,
+            )
             owned = True
+            startup_check(app.state.engine, settings)
+        else:
+            owned = False  # a test injected its own engine
         replicas = [make_engine(u) for u in settings.read_database_url]
         if replicas:
             app.state.read_router = ReadRouter(app.state.engine, replicas)
-        else:
-            owned = False  # a test injected its own engine
         yield
         for replica in replicas:
             replica.dispose()
@@ -68,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = None
     install_error_handlers(app)
+    install_fault_handlers(app)
     register_handlers()
     if settings.read_database_url:
         app.middleware("http")(remember_writes)
@@ -83,6 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(maps_router))
     app.include_router(_summaries_from_docstrings(jobs_router))
     app.include_router(_summaries_from_docstrings(ogc_router))
+    cdn = settings.map.assets != "local" or not assets_available()
+    app.add_middleware(ContentSecurityPolicy, cdn=cdn)
+    app.add_middleware(Idempotency)
+    app.add_middleware(RequestGuard, limits=settings.limits)
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
@@ -101,8 +126,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def startup_check(engine: Engine, settings: Settings) -> None:
+    """Start even if the database is down (503 until it answers); refuse a stale schema.
+
+    Raises ``SchemaMismatch`` (one line naming the version and the fixing command)
+    when the database answers with a schema other than the code's head.
+    """
+    try:
+        if settings.db.check_schema:
+            check_schema(engine)
+        remove_expired(engine)  # idempotency answers past their 24 hours
+    except DBAPIError as exc:
+        if not is_disconnect(exc):
+            raise
+        logger.error(
+            "database unreachable at start-up (%s); serving 503 until it answers",
+            str(exc.orig).strip().splitlines()[0][:160] if exc.orig else "no answer",
+        )
+
+
 def _summaries_from_docstrings(router: APIRouter) -> APIRouter:
-    """Use each route's one-line docstring as its OpenAPI summary."""
+    """Use each route's one-line docstring as its OpenAPI summary (and retry faults)."""
+    with_retries(router)
     for route in router.routes:
         if isinstance(route, APIRoute) and not route.summary and route.description:
             first = route.description.strip().split("\n\n")[0]

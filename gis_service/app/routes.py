@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeout
 
 from gis_service import __version__
 from gis_service.app.schemas import TownshipOut, TownshipUpdate
 from gis_service.core import townships
 from gis_service.core.deps import SessionDep, TownshipDep
+from gis_service.core.faults import ServiceUnavailable, classify
 
 router = APIRouter()
 _NO_TOWNSHIP = (
@@ -20,12 +23,24 @@ _NO_TOWNSHIP = (
 
 @router.get("/health", tags=["service"])
 def health(session: SessionDep) -> dict[str, Any]:
-    """Service and database health with the PostgreSQL and PostGIS versions."""
-    return {
-        "status": "ok",
-        "gridgis": __version__,
-        **townships.database_versions(session),
-    }
+    """Service and database health with the PostgreSQL and PostGIS versions.
+
+    503 (with Retry-After) while the database does not answer; the next call
+    after it returns is 200 again, no restart needed.
+    """
+    try:
+        versions = townships.database_versions(session)
+    except (DBAPIError, SATimeout) as exc:
+        problem = classify(exc)
+        if problem is None:
+            raise
+        raise ServiceUnavailable(
+            "数据库暂不可用 (the database does not answer)",
+            retry_after=5,
+            database="unavailable",
+            gridgis=__version__,
+        ) from None
+    return {"status": "ok", "database": "ok", "gridgis": __version__, **versions}
 
 
 @router.get("/townships", tags=["townships"])

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Engine, MetaData, create_engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -33,16 +33,46 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, echo=echo, **kwargs)
 
 
+# Long-running request classes: whole-file imports, detection and assignment runs.
+_LONG = ("/import", "/detect", "/assignment/run", "/grids/redraw")
+
+
+def statement_budget(request: Request) -> float:
+    """Seconds a statement of this request may run (its request class's budget)."""
+    budgets = request.app.state.settings.db
+    path = request.url.path
+    if request.method in ("GET", "HEAD") and not path.endswith("/export"):
+        return float(budgets.read_timeout_s)
+    if any(path.endswith(tail) for tail in _LONG) or path.endswith("/export"):
+        return float(budgets.import_timeout_s)
+    return float(budgets.write_timeout_s)
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: one session per request (a replica's for plain reads)."""
+    """FastAPI dependency: one session per request (a replica's for plain reads).
+
+    Every transaction it begins gets ``SET LOCAL statement_timeout`` from the
+    request class, so a runaway query is cancelled (a 503) and its connection
+    goes back to the pool instead of holding it.
+    """
+    timeout_ms = int(statement_budget(request) * 1000)
+
+    def budget(session: Session) -> Session:
+        @event.listens_for(session, "after_begin")
+        def _budget(_s: Session, _t: SessionTransaction, conn: Connection) -> None:
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout_ms}")
+
+        return session
+
     router = getattr(request.app.state, "read_router", None)
     if router is None:
         engine: Engine = request.app.state.engine
         with Session(engine) as session:
-            yield session
+            yield budget(session)
         return
     # Read replicas configured: a plain read may be served by one of them.
     with router.connect(request) as conn, Session(bind=conn) as session:
+        budget(session)
         yield session
 
 

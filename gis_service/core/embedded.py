@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class ClusterStatus:
     data_dir: str
     initialised: bool
     running: bool
+    answering: bool
     port: int | None
     url: str | None
 
@@ -104,6 +106,32 @@ class EmbeddedCluster:
             _run([_pg_bin("pg_ctl"), "status", "-D", str(self.pgdata)]).returncode == 0
         )
 
+    def answering(self) -> bool:
+        """Whether the server accepts connections.
+
+        pg_ctl says "running" for a postmaster killed with SIGKILL whose zombie
+        nobody has reaped; only an answer counts.
+        """
+        if not (self.initialised and self.port):
+            return False
+        ready = [_pg_bin("pg_isready"), "-q", "-t", "3", "-h", str(self.socket_dir)]
+        return _run([*ready, "-p", str(self.port)]).returncode == 0
+
+    def _clear_dead_postmaster(self) -> None:
+        """Remove postmaster.pid when its process is gone or a zombie (a crash)."""
+        pid_file = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        stat = Path(f"/proc/{pid}/stat")
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            state = "gone"
+        if state in ("gone", "Z", "X"):
+            pid_file.unlink(missing_ok=True)
+
     def url(self) -> str:
         """SQLAlchemy URL over the Unix socket."""
         return (
@@ -117,6 +145,7 @@ class EmbeddedCluster:
             data_dir=str(self.root),
             initialised=self.initialised,
             running=self.running(),
+            answering=self.answering(),
             port=self.port,
             url=self.url() if self.port else None,
         )
@@ -153,9 +182,31 @@ class EmbeddedCluster:
         if result.returncode != 0:
             raise EmbeddedClusterError(f"initdb failed: {result.stderr.strip()[-400:]}")
 
-    def start(self) -> ClusterStatus:
-        """Create if needed, start if stopped, and make sure the database exists."""
+    def start(self, *, wait_s: float = 60.0) -> ClusterStatus:
+        """Create if needed, start if stopped, and make sure the database exists.
+
+        After a crash the old postmaster may linger (a zombie, or its backends
+        still holding shared memory): retry until it is gone and the new server
+        has run crash recovery, for up to ``wait_s`` seconds.
+        """
         self.init()
+        deadline = time.monotonic() + wait_s
+        # A pid file left behind: a crash, so failures are retried until the
+        # old server's processes are gone.
+        crashed = (self.pgdata / "postmaster.pid").exists()
+        while True:
+            try:
+                self._start_once()
+                return self.status()
+            except EmbeddedClusterError:
+                if not crashed or time.monotonic() > deadline:
+                    raise
+                self._clear_dead_postmaster()
+                time.sleep(1.0)
+
+    def _start_once(self) -> None:
+        if self.running() and not self.answering():
+            self._clear_dead_postmaster()
         if not self.running():
             options = (
                 f"-k {self.socket_dir} -p {self.port} "
@@ -187,7 +238,6 @@ class EmbeddedCluster:
                     f"pg_ctl start failed: {result.stderr.strip()[-300:]} {tail}"
                 )
         self._ensure_database()
-        return self.status()
 
     def stop(self) -> ClusterStatus:
         """Stop the server (fast shutdown); the data stays."""

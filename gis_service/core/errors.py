@@ -55,6 +55,10 @@ class GridGISError(Exception):
         body.update(self.extra)
         return body
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (Retry-After on a 503)."""
+        return {}
+
 
 class InvalidInput(GridGISError):
     """A parameter or body value is malformed or out of range."""
@@ -115,9 +119,13 @@ class Forbidden(GridGISError):
     slug = "forbidden"
 
 
-def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
+def problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A JSONResponse with the problem+json media type."""
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -130,7 +138,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GridGISError)
     async def _gridgis(request: Request, exc: GridGISError) -> JSONResponse:
-        return problem_response(exc.status, exc.to_problem(str(request.url.path)))
+        return problem_response(
+            exc.status, exc.to_problem(str(request.url.path)), exc.headers()
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(
@@ -150,23 +160,48 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        body = {
+        if exc.status_code == 405:  # Allow names every method of the path
+            return problem_response(
+                405, _http_body(request, exc), {"Allow": _allowed(request)}
+            )
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(exc.status_code, _http_body(request, exc), headers)
+
+    def _http_body(request: Request, exc: StarletteHTTPException) -> dict[str, Any]:
+        return {
             "type": "about:blank",
             "title": str(exc.detail) if exc.status_code != 404 else "Not found",
             "status": exc.status_code,
             "detail": str(exc.detail),
             "instance": str(request.url.path),
         }
-        return problem_response(exc.status_code, body)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = {
-            "type": TYPE_BASE + "internal",
-            "title": "Internal error",
-            "status": 500,
-            "detail": "an unexpected error occurred; it has been logged",
-            "instance": str(request.url.path),
-        }
-        return problem_response(500, body)
+    app.add_exception_handler(Exception, unexpected)
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback, a generic 500 problem for the client."""
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = {
+        "type": TYPE_BASE + "internal",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "an unexpected error occurred; it has been logged",
+        "instance": str(request.url.path),
+    }
+    return problem_response(500, body)
+
+
+def _allowed(request: Request) -> str:
+    """The methods the matched path answers (for a 405's Allow header)."""
+    from starlette.routing import Match
+
+    methods = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(methods) or "GET"

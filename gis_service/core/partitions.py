@@ -11,14 +11,28 @@ it is checked to be 12 digits; nothing else is formatted into DDL.
 
 from __future__ import annotations
 
+import logging
+import random
 import re
+import time
+from collections.abc import Sequence
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput
+from gis_service.core.faults import ServiceUnavailable, sqlstate
 from gis_service.core.models import TOWNSHIP_CODE_PATTERN
 
+logger = logging.getLogger(__name__)
+
+# Below deadlock_timeout (1 s): this side gives up before PostgreSQL would pick
+# a victim, so readers never see a deadlock caused by a swap.
+SWAP_WAIT = "200ms"
+SWAP_ATTEMPTS = 40
+_LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")
+_SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :v, true)")
 _EXISTS = text("SELECT to_regclass(:name) IS NOT NULL")
 _PAGE_COST = text("SELECT current_setting('random_page_cost')")
 _SET_PAGE_COST = text("SELECT set_config('random_page_cost', :v, true)")
@@ -72,3 +86,36 @@ def attach(
     session.execute(_SET_PAGE_COST, {"v": page_cost})
     if analyze:
         session.execute(text(f"ANALYZE {name}"))
+
+
+def lock_for_swap(session: Session, tables: Sequence[str]) -> None:
+    """Take every lock a partition swap needs at once, backing off instead of waiting.
+
+    DETACH, DROP and ATTACH each take ACCESS EXCLUSIVE locks on the parent and
+    on the tables its foreign keys reference, one after another; a reader that
+    already holds one of them and waits for another closes a cycle (a deadlock,
+    one side's 500). Here they are requested together, each attempt allowed
+    only ``SWAP_WAIT``; on a timeout the attempt's locks are released (savepoint
+    rollback), readers go on, and after a short random pause it tries again.
+    ``tables`` are code constants, never request values.
+    """
+    statement = text(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        savepoint = session.begin_nested()
+        try:
+            previous = session.execute(_LOCK_TIMEOUT).scalar_one()
+            session.execute(_SET_LOCK_TIMEOUT, {"v": SWAP_WAIT})
+            session.execute(statement)
+            session.execute(_SET_LOCK_TIMEOUT, {"v": previous})
+            savepoint.commit()
+            return
+        except OperationalError as exc:
+            if sqlstate(exc) not in ("55P03", "40P01"):
+                raise
+            savepoint.rollback()
+            time.sleep(random.uniform(0.02, 0.1) * min(attempt, 5))
+    logger.warning("partition swap: readers held %s; gave up", ", ".join(tables))
+    raise ServiceUnavailable(
+        "数据正被大量读取，请稍后重试 (the tables stayed busy; nothing was written)",
+        retry_after=5,
+    )

@@ -56,6 +56,32 @@ class ImportSettings(BaseModel):
     max_distance_km: float = 50.0  # data farther from the township's grids: refused
 
 
+class DatabaseSettings(BaseModel):
+    """Pool and per-request-class statement budgets (a slow query -> 503)."""
+
+    pool_size: int = 10
+    max_overflow: int = 10
+    pool_timeout_s: float = 10.0  # waiting for a connection longer -> 503
+    read_timeout_s: float = 30.0  # GET and other reads
+    write_timeout_s: float = 120.0  # POST/PUT/PATCH/DELETE
+    import_timeout_s: float = 900.0  # layer imports and detection runs
+    check_schema: bool = True  # refuse to start on a schema other than head
+
+
+class LimitSettings(BaseModel):
+    """Caps decided before any work is done (413/422/503 instead of exhaustion)."""
+
+    max_body_bytes: int = 200 * 1024 * 1024  # uploads; larger -> 413 unread
+    max_json_bytes: int = 10 * 1024 * 1024  # JSON bodies
+    max_inflight: int = 64  # requests being served at once; more -> 503
+    max_features: int = 500_000  # per import
+    max_vertices: int = 100_000  # per feature
+    zip_max_members: int = 1_000
+    zip_max_bytes: int = 2 * 1024 * 1024 * 1024  # total uncompressed
+    zip_max_ratio: float = 200.0  # uncompressed / compressed, per member
+    upload_dir: Path | None = None  # private temp dir; None: <tmp>/gridgis-<uid>
+
+
 class Settings(BaseSettings):
     """All GridGIS settings; nested fields use ``__`` (``GRIDGIS_MAP__BASEMAP``)."""
 
@@ -73,6 +99,8 @@ class Settings(BaseSettings):
     map: MapSettings = Field(default_factory=MapSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     host: str = "127.0.0.1"
     port: int = 8000
     page_limit_max: int = 10_000

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 PARENT = "household_assignments"
 COLUMNS = ("household_id", "grid_id", "cadre_id", "pinned", "reason", "assigned_at")
+# What DETACH/DROP/ATTACH of a partition locks: the parent and the referenced tables.
+SWAP_TABLES = (PARENT, "households", "grids", "cadres")
 LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.assign:' || :t))")
 
 _STAGE = (
@@ -171,6 +173,9 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
     ):
         session.execute(text(ddl))
     partitions.bound_check(session, PARENT, township, fresh)
+    # Every lock the swap below takes, at once and without queueing into a
+    # deadlock with readers (see partitions.lock_for_swap).
+    partitions.lock_for_swap(session, SWAP_TABLES)
     if partition_exists(session, township=township):
         session.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
         session.execute(text(f"DROP TABLE {name}"))

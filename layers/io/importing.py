@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.bulk import copy_frame, paused_gc
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput
-from gis_service.core.settings import get_settings
+from gis_service.core.settings import LimitSettings, get_settings
 from gis_service.core.townships import require_township
 from grids.tree.hierarchy import hierarchy_warnings
 from layers.io import first_load, staging
@@ -63,6 +63,7 @@ def import_file(
     field_map: Mapping[str, str] | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    limits: LimitSettings | None = None,
 ) -> dict[str, Any]:
     """Import one file into ``layer`` of ``township``; return the import report.
 
@@ -78,6 +79,7 @@ def import_file(
             layer=source_layer,
             encoding=encoding,
             columns=field_map,
+            limits=limits,
         )
         if progress is not None:
             progress(f"读取 {len(read.frame)} 条")

@@ -30,6 +30,8 @@ from gis_service.core.charsets import encoding_advice
 from gis_service.core.columns import header_keys, normalise
 from gis_service.core.errors import InvalidInput, UnsupportedMedia
 from gis_service.core.inputs import storable
+from gis_service.core.settings import LimitSettings
+from layers.io.archives import checked_members, extract_member
 from layers.io.encodings import dbf_encoding
 from layers.io.tables import read_table
 
@@ -67,27 +69,82 @@ def read_features(
     filename: str | None = None,
     layer: str | None = None,
     encoding: str | None = None,
+    limits: LimitSettings | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> ReadResult:
     """Read ``path`` (named ``filename`` by the uploader) into raw features.
 
     ``columns`` maps fields to the file's headers (``lon``/``lat``/``wkt`` pick
-    a table's coordinate columns).
+    a table's coordinate columns; ``layer`` is also a workbook's sheet).
+
+    The caps in ``limits`` are checked before the work they bound: an archive's
+    central directory before inflating, a layer's feature count before reading.
     """
+    limits = limits or LimitSettings()
     name = (filename or path.name).lower()
     suffix = Path(name).suffix
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, suffix, encoding, columns or {}, layer)
-    if suffix == ".zip":
-        with tempfile.TemporaryDirectory(prefix="gridgis-zip-") as tmp:
-            return _read_vector(_unzip_shapefile(path, Path(tmp)), layer, encoding)
-    if suffix in VECTOR_SUFFIXES:
-        read = _read_vector(path, layer, encoding)
+        read = _read_table(path, suffix, encoding, columns or {}, layer)
+    elif suffix == ".zip":
+        # Next to the upload (a private folder) when it is one, else in /tmp.
+        private = path.parent.name.startswith("gridgis-upload-")
+        with tempfile.TemporaryDirectory(
+            prefix="gridgis-zip-", dir=path.parent if private else None
+        ) as tmp:
+            shp = _unzip_shapefile(path, Path(tmp), limits)
+            read = _read_vector(shp, layer, encoding, limits)
+    elif suffix in VECTOR_SUFFIXES:
+        read = _read_vector(path, layer, encoding, limits)
         if suffix in (".geojson", ".json"):
             read.nul_cells = _json_nul_cells(path)
-        return read
-    raise UnsupportedMedia(
-        f"cannot read {filename or path.name!r}: expected GeoJSON, GeoPackage, "
+    else:
+        raise _unsupported(filename or path.name, suffix)
+    check_size(read.frame, limits)
+    return read
+
+
+def _too_many(count: int, limits: LimitSettings) -> InvalidInput:
+    return InvalidInput(
+        f"the file has {count} features; at most {limits.max_features} are "
+        "imported at once (split the file)",
+        errors=[
+            {
+                "field": "file",
+                "reason": "too many features",
+                "limit": limits.max_features,
+                "value": count,
+            }
+        ],
+    )
+
+
+def check_size(frame: gpd.GeoDataFrame, limits: LimitSettings) -> None:
+    """422 naming the limit and the value: too many features or vertices."""
+    if len(frame) > limits.max_features:
+        raise _too_many(len(frame), limits)
+    if not len(frame):
+        return
+    vertices = shapely.get_num_coordinates(np.asarray(frame.geometry.values))
+    worst = int(np.argmax(vertices))
+    if int(vertices[worst]) > limits.max_vertices:
+        raise InvalidInput(
+            f"feature {worst} has {int(vertices[worst])} vertices; the limit is "
+            f"{limits.max_vertices} per feature (simplify it)",
+            errors=[
+                {
+                    "feature": worst,
+                    "field": "geometry",
+                    "reason": "too many vertices",
+                    "limit": limits.max_vertices,
+                    "value": int(vertices[worst]),
+                }
+            ],
+        )
+
+
+def _unsupported(name: str, suffix: str) -> UnsupportedMedia:
+    return UnsupportedMedia(
+        f"cannot read {name!r}: expected GeoJSON, GeoPackage, "
         "a zipped Shapefile, CSV or XLSX",
         errors=[
             {"field": "file", "reason": f"unsupported suffix {suffix or '(none)'}"}
@@ -118,13 +175,13 @@ def _json_nul_cells(path: Path) -> list[tuple[int, str]]:
     ]
 
 
-def _unzip_shapefile(path: Path, into: Path) -> Path:
+def _unzip_shapefile(path: Path, into: Path, limits: LimitSettings) -> Path:
     """Extract a zipped shapefile safely and return its .shp."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = [
                 m
-                for m in archive.infolist()
+                for m in checked_members(archive, limits)
                 if not m.is_dir() and not m.filename.startswith("__MACOSX")
             ]
             shps = [m for m in members if m.filename.lower().endswith(".shp")]
@@ -137,8 +194,7 @@ def _unzip_shapefile(path: Path, into: Path) -> Path:
             for member in members:
                 if member.filename.rsplit(".", 1)[0] != stem:
                     continue
-                target = into / Path(member.filename).name  # flattens, no ../ escape
-                target.write_bytes(archive.read(member))
+                extract_member(archive, member, into / Path(member.filename).name)
             return into / Path(shps[0].filename).name
     except zipfile.BadZipFile:
         raise UnsupportedMedia(
@@ -147,7 +203,9 @@ def _unzip_shapefile(path: Path, into: Path) -> Path:
         ) from None
 
 
-def _read_vector(path: Path, layer: str | None, encoding: str | None) -> ReadResult:
+def _read_vector(
+    path: Path, layer: str | None, encoding: str | None, limits: LimitSettings
+) -> ReadResult:
     """GeoJSON, GeoPackage or Shapefile through pyogrio."""
     try:
         layers = pyogrio.list_layers(path)
@@ -169,6 +227,9 @@ def _read_vector(path: Path, layer: str | None, encoding: str | None) -> ReadRes
             errors=[{"field": "layer", "reason": f"one of {', '.join(names)}"}],
         )
     chosen = layer or names[0]
+    count = _feature_count(path, chosen)
+    if count > limits.max_features:
+        raise _too_many(count, limits)
     warnings: list[str] = []
     if encoding is None and path.suffix.lower() == ".shp":
         encoding, warnings = dbf_encoding(path)
@@ -194,6 +255,14 @@ def _read_vector(path: Path, layer: str | None, encoding: str | None) -> ReadRes
     crs = CRS.from_user_input(frame.crs) if frame.crs is not None else None
     frame = frame.set_crs(None, allow_override=True)
     return ReadResult(frame, crs, source_layer=chosen, warnings=warnings)
+
+
+def _feature_count(path: Path, layer: str) -> int:
+    """The layer's feature count from its header (-1 when the driver cannot tell)."""
+    try:
+        return int(pyogrio.read_info(path, layer=layer)["features"])
+    except Exception:  # unreadable here: read_dataframe reports it properly
+        return -1
 
 
 def _read_table(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +12,14 @@ from fastapi.responses import JSONResponse
 
 from gis_service.core import jobs
 from gis_service.core.columns import parse_field_map
-from gis_service.core.deps import BBoxDep, PageDep, SessionDep, TownshipDep
+from gis_service.core.deps import (
+    BBoxDep,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+    TownshipDep,
+)
+from gis_service.core.uploads import new_upload_folder
 from layers.io import editing, export, importing, templates
 from layers.io.schemas import FeatureUpdate, ImportReport
 
@@ -22,9 +28,11 @@ schema_router = APIRouter(prefix="/layers", tags=["layers"])
 GEOJSON = "application/geo+json"
 
 
-def _upload_path(file: Annotated[UploadFile, File()]) -> Iterator[Path]:
+def _upload_path(
+    file: Annotated[UploadFile, File()], settings: SettingsDep
+) -> Iterator[Path]:
     """The uploaded file on disk (GDAL reads paths), removed after the request."""
-    folder = Path(tempfile.mkdtemp(prefix="gridgis-upload-"))
+    folder = new_upload_folder(settings.limits)
     name = Path(file.filename or "").name  # "." or ".." name no file (was a 500)
     path = folder / (name if name not in ("", ".", "..") else "upload")
     try:
@@ -74,6 +82,7 @@ FiltersDep = Annotated[dict[str, str], Depends(_filters)]
 @router.post("/{layer}/import", response_model=ImportReport, responses=jobs.ACCEPTED)
 def import_layer(
     session: SessionDep,
+    settings: SettingsDep,
     township: TownshipDep,
     layer: str,
     path: UploadDep,
@@ -136,6 +145,7 @@ def import_layer(
         source_layer=source_layer,
         field_map=parse_field_map(field_map),
         force=force,
+        limits=settings.limits,
     )
 
 

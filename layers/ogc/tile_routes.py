@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from gis_service.core.deps import SessionDep
+from gis_service.core.errors import NotAcceptable
 from layers.ogc.documents import JSON, MVT, link
 from layers.ogc.openapi import COLLECTION_ID, F
 from layers.ogc.params import single_values
@@ -115,9 +116,12 @@ def tileset(request: Request, session: SessionDep, collectionId: str) -> Respons
 def _tile(
     request: Request, session: SessionDep, collection_id: str, z: str, x: str, y: str
 ) -> Response:
-    single_values(request.query_params.multi_items(), ("f",))
-    if request.query_params.get("f") not in (None, "mvt"):
-        negotiate(request.query_params.get("f"), None, html=False)
+    f = single_values(request.query_params.multi_items(), ("f",)).get("f")
+    if f not in (None, "mvt"):
+        raise NotAcceptable(
+            f"f={f!r}: tiles are served as mvt only",
+            errors=[{"field": "f", "reason": "unsupported format"}],
+        )
     township, kind, _ = resolve(session, collection_id)
     zi, xi, yi = check_tile(kind, z, x, y)
     tile = render_tile(session, kind=kind, township=township, z=zi, x=xi, y=yi)

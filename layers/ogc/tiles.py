@@ -13,7 +13,16 @@ from functools import cache
 from typing import Any
 
 import morecantile
-from sqlalchemy import Double, Text, bindparam, cast, func, literal_column, select
+from sqlalchemy import (
+    Double,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import BadRequest, NotFound
@@ -21,6 +30,7 @@ from layers.ogc.collections import Kind
 from layers.ogc.crs import STORAGE_SRID
 
 TMS_ID = "WebMercatorQuad"
+_SERIAL = text("SET LOCAL max_parallel_workers_per_gather = 0")
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 22
@@ -106,6 +116,9 @@ def render_tile(
         .select_from(rows)
         .where(rows.c.geom.is_not(None))
     )
+    # A tile is a few hundred rows through an index: a parallel worker's start-up
+    # costs more than the whole query (ST_AsMVTGeom's cost makes the planner try).
+    session.execute(_SERIAL)
     tile = session.scalar(statement)
     return bytes(tile) if tile else b""
 

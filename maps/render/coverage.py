@@ -24,7 +24,15 @@ from maps.render.elements import (
     encode_column,
     encode_points,
 )
-from maps.render.page import area_text, bounds_of, finish_map, html_table, to_html
+from maps.render.page import (
+    area_text,
+    bounds_of,
+    escaped_features,
+    finish_map,
+    html_table,
+    to_html,
+    tooltip_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +77,7 @@ DETAIL_FIELDS = ("code", "name", "members", "village", "tags", "cadre", "last", 
 # the popup still shows code, village, tags, cadre and last visit.
 PERSONAL_FIELDS = ("name", "phone")
 PERSONAL_DETAIL_LIMIT = 20_000
+GRID_TIP = ("name", "code", "level", "households", "coverage_label", "up_to_date_label")
 LABEL_LIMIT = 400  # more grids than this: labels are left to the hover tooltips
 
 
@@ -173,25 +182,18 @@ def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> Non
         by_depth.setdefault(p["depth"], []).append(feature)
     # Deepest first, so the thick borders of the upper levels are drawn on top.
     for depth in sorted(by_depth, reverse=True):
-        features = by_depth[depth]
+        features = escaped_features(by_depth[depth], GRID_TIP)
         level = features[0]["properties"]["level"]
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},
-            name=f"网格边界: {level}",
+            name=f"网格边界: {html.escape(str(level))}",
             style_function=lambda f: {
                 **border_style(f["properties"]["depth"], f["properties"]["is_leaf"]),
                 "fillColor": f["properties"]["fill_color"],
                 "fillOpacity": 0.35,
             },
             tooltip=folium.GeoJsonTooltip(
-                fields=[
-                    "name",
-                    "code",
-                    "level",
-                    "households",
-                    "coverage_label",
-                    "up_to_date_label",
-                ],
+                fields=list(GRID_TIP),
                 aliases=["网格", "编码", "层级", "户数", "走访覆盖率", "按时走访率"],
             ),
         ).add_to(m)
@@ -274,7 +276,7 @@ def _add_hazards(
                 prefix="fa",
             ),
             popup=folium.Popup(popup, max_width=300),
-            tooltip=f"{z['code']} {z['kind']}",
+            tooltip=tooltip_text(f"{z['code']} {z['kind']}"),
         ).add_to(group)
         if z["status"] != "closed" and z.get("warn_radius_m"):
             folium.Circle(
@@ -309,7 +311,10 @@ def _add_hazard_points(
         for z, x, y in zip(hazards, lon.tolist(), lat.tolist(), strict=True)
     ]
     folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
+        {
+            "type": "FeatureCollection",
+            "features": escaped_features(features, ("code", "kind", "status")),
+        },
         marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
         style_function=lambda f: {
             "color": f["properties"]["color"],
@@ -325,6 +330,12 @@ def _add_disputes(m: folium.Map, disputes: dict[str, Any]) -> None:
     for f in disputes["features"]:
         p = f["properties"]
         p["area_label"] = area_text(p["overlap_area_m2"])
+    disputes = {
+        **disputes,
+        "features": escaped_features(
+            disputes["features"], ("id", "status", "parcel_a", "parcel_b")
+        ),
+    }
     folium.GeoJson(
         disputes,
         name=f"争议重叠区 ({len(disputes['features'])})",

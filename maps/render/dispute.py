@@ -11,12 +11,13 @@ import folium
 
 from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_geometry
 from maps.render.elements import MapControl
-from maps.render.page import area_text, bounds_of, finish_map
+from maps.render.page import area_text, bounds_of, escaped_features, finish_map
 
 logger = logging.getLogger(__name__)
 
 SIDE_COLORS = {"a": "#1e88e5", "b": "#43a047"}
 OVERLAP_COLOR = "#e53935"
+PARCEL_TIP = ("contract_no", "holder_label", "holder_phone", "area_label")
 
 
 @dataclass
@@ -71,9 +72,10 @@ def render_dispute(data: DisputeData, options: MapOptions) -> folium.Map:
     parcels = shift_collection(data.parcels, options)
     for f in parcels["features"]:
         p = _parcel_label(f["properties"])
+        (shown,) = escaped_features([{**f, "properties": p}], PARCEL_TIP)
         folium.GeoJson(
-            {**f, "properties": p},
-            name=f"地块 {p['contract_no']}",
+            shown,
+            name=f"地块 {html.escape(str(p['contract_no']))}",
             style_function=lambda _f, c=SIDE_COLORS.get(p["side"], "#555"): {
                 "color": c,
                 "weight": 2,
@@ -81,7 +83,7 @@ def render_dispute(data: DisputeData, options: MapOptions) -> folium.Map:
                 "fillOpacity": 0.25,
             },
             tooltip=folium.GeoJsonTooltip(
-                fields=["contract_no", "holder_label", "holder_phone", "area_label"],
+                fields=list(PARCEL_TIP),
                 aliases=["承包合同", "承包户", "电话", "面积"],
             ),
         ).add_to(m)

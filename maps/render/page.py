@@ -65,6 +65,36 @@ def html_table(rows: Iterable[tuple[str, Any]]) -> str:
     return f"<table class='gridgis-popup'>{body}</table>"
 
 
+def escaped_features(
+    features: Iterable[dict[str, Any]], fields: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Copies of GeoJSON features whose tooltip ``fields`` are HTML-escaped.
+
+    folium's GeoJsonTooltip puts property values into ``innerHTML`` as they are,
+    so a grid named ``<img onerror=...>`` would run; the originals stay raw.
+    """
+    names = list(fields)
+    return [
+        {
+            **f,
+            "properties": {
+                **f["properties"],
+                **{
+                    k: html.escape(str(f["properties"][k]))
+                    for k in names
+                    if isinstance(f["properties"].get(k), str)
+                },
+            },
+        }
+        for f in features
+    ]
+
+
+def tooltip_text(text: str) -> str:
+    """A plain-text tooltip for folium (which renders tooltip text as HTML)."""
+    return html.escape(text)
+
+
 def area_text(m2: float | None) -> str:
     """An area in m² and mu (亩), as parcels are reported."""
     if m2 is None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from maps.render.basemaps import MapOptions, new_map, shift_lonlat
 from maps.render.elements import MapControl
-from maps.render.page import bounds_of, finish_map, html_table
+from maps.render.page import bounds_of, finish_map, html_table, tooltip_text
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def render_route(route: RouteData, options: MapOptions) -> folium.Map:
                 icon_anchor=(12, 12),
                 class_name="gridgis-stop-icon",
             ),
-            tooltip=f"{int(stop['seq'])}. {stop.get('label', '')}",
+            tooltip=tooltip_text(f"{int(stop['seq'])}. {stop.get('label', '')}"),
             popup=folium.Popup(
                 html_table(
                     [("顺序", stop["seq"]), ("农户", stop.get("label"))]
@@ -145,7 +145,7 @@ def render_route(route: RouteData, options: MapOptions) -> folium.Map:
         folium.Marker(
             [float(by), float(bx)],
             icon=folium.Icon(color="darkblue", icon="house", prefix="fa"),
-            tooltip=f"起点: {route.start.get('label', '')}",
+            tooltip=tooltip_text(f"起点: {route.start.get('label', '')}"),
         ).add_to(folium.FeatureGroup(name="起点").add_to(m))
         xs.append(float(bx))
         ys.append(float(by))

@@ -101,6 +101,8 @@ def test_bad_tiles(client: TestClient, data: Any) -> None:
     assert client.get(f"/ogc/tiles/{TOWNSHIP}.roads/3/0/0.pbf").status_code == 404
     bad = client.get(f"/ogc/tiles/{TOWNSHIP}.households/3/0/0.pbf?x=1")
     assert bad.status_code == 400
+    json = client.get(f"/ogc/tiles/{TOWNSHIP}.households/3/0/0.pbf?f=json")
+    assert json.status_code == 406
 
 
 def test_tile_metadata(client: TestClient, data: Any) -> None:

@@ -39,7 +39,11 @@ def test_coverage_page_is_html_with_local_assets_and_masked_data(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
-    assert '<script src="/static/maps/vendor/leaflet/leaflet.js">' in page
+    # each script carries the response's CSP nonce
+    nonce = response.headers["content-security-policy"].split("'nonce-")[1][:22]
+    assert (
+        f'<script nonce="{nonce}" src="/static/maps/vendor/leaflet/leaflet.js">' in page
+    )
     assert "cdn.jsdelivr.net" not in page and "cdnjs.cloudflare.com" not in page
     assert PHONE not in page and ID_NUMBER not in page
     assert "138****5678" in page

@@ -1,0 +1,228 @@
+"""``Idempotency-Key`` on POST: a retry gets the first answer and writes nothing.
+
+One ASGI middleware for every POST (visits, demands, transitions, imports,
+detection runs ...), not per route. The key is claimed in PostgreSQL
+(``idempotency_keys``) before the request runs, so two workers or two racing
+retries cannot both run it; the answer is stored with the request's
+fingerprint for 24 hours. A retry with the same key and the same request gets
+the stored answer; with a different request, a 422; while the first is still
+running, a 409. A 5xx (or 409/429, which a retry may well get past) releases
+the key so the client can try again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gis_service.core.faults import classify
+from gis_service.core.limits import send_problem
+
+logger = logging.getLogger(__name__)
+
+HEADER = b"idempotency-key"
+TTL = "24 hours"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as RFC drafts use
+_RELEASED = {409, 429}
+_MAX_STORED = 5 * 1024 * 1024
+
+_CLAIM = text(
+    f"""
+    INSERT INTO idempotency_keys (key, fingerprint)
+    VALUES (:key, :fp)
+    ON CONFLICT (key) DO UPDATE
+       SET fingerprint = EXCLUDED.fingerprint, created_at = now(), status = NULL,
+           content_type = NULL, body = NULL
+     WHERE idempotency_keys.created_at < now() - interval '{TTL}'
+    RETURNING key
+    """
+)
+_STORED = text(
+    "SELECT fingerprint, status, content_type, body FROM idempotency_keys"
+    " WHERE key = :key"
+)
+_SAVE = text(
+    "UPDATE idempotency_keys SET status = :status, content_type = :ctype,"
+    " body = :body WHERE key = :key AND fingerprint = :fp"
+)
+_RELEASE = text("DELETE FROM idempotency_keys WHERE key = :key AND status IS NULL")
+_EXPIRE = text(
+    f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{TTL}'"
+)
+
+
+def fingerprint(scope: Scope, body: bytes) -> str:
+    """What makes two requests "the same": method, path, query, media type, body.
+
+    A multipart body's boundary is random per attempt, so it is left out.
+    """
+    ctype = ""
+    for key, value in scope.get("headers", ()):
+        if key.lower() == b"content-type":
+            ctype = value.decode("latin-1")
+    boundary = re.search(r"boundary=\"?([^\";]+)", ctype)
+    if boundary:
+        body = body.replace(boundary.group(1).encode("latin-1"), b"-")
+        ctype = ctype.split(";")[0]
+    digest = hashlib.sha256()
+    for part in (scope["method"], scope["path"], scope.get("query_string", b""), ctype):
+        digest.update(part if isinstance(part, bytes) else str(part).encode())
+        digest.update(b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def remove_expired(engine: Engine) -> None:
+    """Forget answers older than the TTL (run at start; claims also overwrite them)."""
+    with engine.begin() as conn:
+        conn.execute(_EXPIRE)
+
+
+class Idempotency:
+    """The middleware described above; requests without the header pass through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Claim the key, replay a stored answer, or run and store the answer."""
+        key = (
+            dict(scope.get("headers", ())).get(HEADER)
+            if scope["type"] == "http"
+            else None
+        )
+        if key is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope["path"])
+        text_key = key.decode("latin-1")
+        if not _KEY.match(text_key):
+            detail = "Idempotency-Key must be 1-255 printable ASCII characters"
+            await send_problem(send, 400, "Bad request", detail, path)
+            return
+        body, more = await _read_all(receive)
+        if more is None:
+            return  # the client went away
+        fp = fingerprint(scope, body)
+        engine: Engine = scope["app"].state.engine
+        try:
+            claimed = await to_thread.run_sync(_claim, engine, text_key, fp)
+        except DBAPIError as exc:
+            problem = classify(exc)
+            if problem is None:
+                raise
+            await send_problem(
+                send, problem.status, problem.title, problem.detail, path,
+                problem.headers(),
+            )  # fmt: skip
+            return
+        if not claimed[0]:
+            await self._answer_stored(send, path, fp, claimed[1])
+            return
+        await self._run(scope, send, engine, text_key, fp, body)
+
+    async def _answer_stored(self, send: Send, path: str, fp: str, stored: Any) -> None:
+        if stored is None:  # expired and claimed by another between the two reads
+            await send_problem(send, 409, "Conflict", "retry with the key again", path)
+            return
+        their_fp, status, ctype, body = stored
+        if their_fp != fp:
+            detail = (
+                "this Idempotency-Key was used with a different request; use a new key"
+            )
+            await send_problem(send, 422, "Invalid input", detail, path)
+            return
+        if status is None:
+            detail = "a request with this Idempotency-Key is still running; retry later"
+            await send_problem(
+                send, 409, "Conflict", detail, path, {"Retry-After": "1"}
+            )
+            return
+        headers = [
+            (b"content-type", (ctype or "application/json").encode("latin-1")),
+            (b"content-length", str(len(body)).encode()),
+            (b"idempotent-replayed", b"true"),
+        ]
+        await send(
+            {"type": "http.response.start", "status": status, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": bytes(body)})
+
+    async def _run(
+        self, scope: Scope, send: Send, engine: Engine, key: str, fp: str, body: bytes
+    ) -> None:
+        status = 500
+        ctype = ""
+        chunks: list[bytes] = []
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def keep(message: Message) -> None:
+            nonlocal status, ctype
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        ctype = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay, keep)
+        finally:
+            answer = b"".join(chunks)
+            keep_it = status < 500 and status not in _RELEASED
+            keep_it = keep_it and len(answer) <= _MAX_STORED
+            try:
+                await to_thread.run_sync(
+                    _finish, engine, key, fp, status if keep_it else None, ctype, answer
+                )
+            except DBAPIError:  # the answer was sent; a retry will simply run again
+                logger.warning("idempotency key %s: could not store the answer", key)
+
+
+def _claim(engine: Engine, key: str, fp: str) -> tuple[bool, Any]:
+    """(True, None) if this request may run, else (False, the stored row)."""
+    with engine.begin() as conn:
+        if conn.execute(_CLAIM, {"key": key, "fp": fp}).first() is not None:
+            return True, None
+        return False, conn.execute(_STORED, {"key": key}).first()
+
+
+def _finish(
+    engine: Engine, key: str, fp: str, status: int | None, ctype: str, body: bytes
+) -> None:
+    with engine.begin() as conn:
+        if status is None:
+            conn.execute(_RELEASE, {"key": key})
+        else:
+            conn.execute(
+                _SAVE,
+                {"key": key, "fp": fp, "status": status, "ctype": ctype, "body": body},
+            )
+
+
+async def _read_all(receive: Receive) -> tuple[bytes, bool | None]:
+    """The whole request body (already capped by the RequestGuard)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"", None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
