@@ -75,6 +75,44 @@ def fresh_database(server: URL, households: int) -> URL:
     return url
 
 
+BENCH_SECRET = "gridgis-bench-signing-key-not-for-production-0123456789"
+
+
+def sign_in(url: URL) -> tuple[dict[str, str], dict[str, str]]:
+    """Server env and request headers for a grid leader of the whole township.
+
+    With sign-in (the access work) every /ogc request runs under the leader's
+    row-level security, so the numbers are with role scoping on; before it,
+    nothing to do.
+    """
+    try:
+        from gis_service.core.auth import tokens
+        from gis_service.core.auth.users import add_user
+        from gis_service.core.settings import AuthSettings, Settings
+    except ImportError:
+        return {}, {}
+    engine = make_engine(url.render_as_string(hide_password=False))
+    with Session(engine) as session:
+        root = session.execute(
+            text("SELECT code FROM grids WHERE township_code = :t AND parent_id IS NULL"
+                 " ORDER BY code LIMIT 1"), {"t": DEMO},
+        ).scalar_one()  # fmt: skip
+        add_user(
+            session, username="bench-leader", password=os.urandom(16).hex(),
+            role="grid_leader", township=DEMO, grid=root,
+        )  # fmt: skip
+        user = session.execute(
+            text("SELECT id, token_version FROM users WHERE username = 'bench-leader'")
+        ).one()
+    engine.dispose()
+    settings = Settings(database_url="postgresql://unused",
+                        auth=AuthSettings(secret=BENCH_SECRET))  # fmt: skip
+    token, _ = tokens.issue(
+        settings, user_id=user.id, version=user.token_version, kind="access"
+    )
+    return {"GRIDGIS_AUTH__SECRET": BENCH_SECRET}, {"Authorization": f"Bearer {token}"}
+
+
 def tipg_python(venv: Path) -> Path:
     """tipg's interpreter, installing tipg into its own venv when missing."""
     python = venv / "bin" / "python"
@@ -87,7 +125,9 @@ def tipg_python(venv: Path) -> Path:
     return python
 
 
-def start(argv: list[str], env: dict[str, str], probe: str) -> subprocess.Popen[bytes]:
+def start(
+    argv: list[str], env: dict[str, str], probe: str, headers: dict[str, str]
+) -> subprocess.Popen[bytes]:
     """Start a server process and wait until ``probe`` answers 200."""
     proc = subprocess.Popen(
         argv, env={**os.environ, **env}, cwd=ROOT,
@@ -99,7 +139,7 @@ def start(argv: list[str], env: dict[str, str], probe: str) -> subprocess.Popen[
             err = proc.stderr.read().decode() if proc.stderr else ""
             raise RuntimeError(f"{argv[2:5]} exited: {err[-2000:]}")
         try:
-            if httpx.get(probe, timeout=5).status_code == 200:
+            if httpx.get(probe, headers=headers, timeout=5).status_code == 200:
                 return proc
         except httpx.HTTPError:
             pass
@@ -109,7 +149,7 @@ def start(argv: list[str], env: dict[str, str], probe: str) -> subprocess.Popen[
 
 
 async def _hammer(
-    urls: list[str], clients: int, seconds: float, count: Any
+    urls: list[str], clients: int, seconds: float, count: Any, headers: dict[str, str]
 ) -> tuple[int, int]:
     """Requests and units (features or tiles) done by ``clients`` in ``seconds``."""
     done = [0, 0]
@@ -118,7 +158,9 @@ async def _hammer(
 
     async def worker(start_at: int) -> None:
         i = start_at
-        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        async with httpx.AsyncClient(
+            timeout=120, limits=limits, headers=headers
+        ) as client:
             while time.monotonic() < stop:
                 response = await client.get(urls[i % len(urls)])
                 if response.status_code not in (200, 204):
@@ -133,10 +175,12 @@ async def _hammer(
     return int(done[0] / elapsed), int(done[1] / elapsed)
 
 
-def rate(urls: list[str], clients: int, seconds: float, count: Any) -> tuple[int, int]:
+def rate(
+    urls: list[str], clients: int, seconds: float, count: Any, headers: dict[str, str]
+) -> tuple[int, int]:
     """Requests/s and units/s (after a short warm-up)."""
-    asyncio.run(_hammer(urls, min(clients, 2), 1.0, count))
-    return asyncio.run(_hammer(urls, clients, seconds, count))
+    asyncio.run(_hammer(urls, min(clients, 2), 1.0, count, headers))
+    return asyncio.run(_hammer(urls, clients, seconds, count, headers))
 
 
 def tile_urls(template: str, bbox: tuple[float, ...]) -> list[str]:
@@ -158,18 +202,22 @@ def main() -> None:
     args = parser.parse_args()
 
     url = fresh_database(server_url(args.server_url), args.households)
+    auth_env, auth = sign_in(url)
+    print("GridGIS requests run as:", "a grid leader (RLS on)" if auth else "anyone")
     sqlalchemy_url = url.render_as_string(hide_password=False)
     # tipg (asyncpg through pydantic) needs a TCP host; the cluster listens on it.
     host = url.host or "127.0.0.1"
     port = url.port or url.query.get("port", 5432)
-    asyncpg_url = f"postgresql://{url.username}@{host}:{port}/{url.database}"
+    password = f":{url.password}" if url.password else ""
+    asyncpg_url = f"postgresql://{url.username}{password}@{host}:{port}/{url.database}"
     gport, tport = 18931, 18932
     ours = start(
         [sys.executable, "-m", "uvicorn", "--factory",
          "gis_service.app.main:create_app", "--port", str(gport),
          "--log-level", "warning"],
-        {"GRIDGIS_DATABASE_URL": sqlalchemy_url},
+        {"GRIDGIS_DATABASE_URL": sqlalchemy_url, **auth_env},
         f"http://127.0.0.1:{gport}/ogc/",
+        auth,
     )  # fmt: skip
     peer = start(
         [str(tipg_python(args.tipg_venv)), "-m", "uvicorn", "tipg.main:app",
@@ -177,10 +225,12 @@ def main() -> None:
         {"DATABASE_URL": asyncpg_url, "TIPG_DB_SCHEMAS": '["public"]',
          "TIPG_MAX_FEATURES_PER_QUERY": "10000"},
         f"http://127.0.0.1:{tport}/collections",
+        {},
     )  # fmt: skip
     try:
         first = httpx.get(
-            f"http://127.0.0.1:{gport}/ogc/collections/{DEMO}.households"
+            f"http://127.0.0.1:{gport}/ogc/collections/{DEMO}.households",
+            headers=auth,
         ).json()
         bbox = tuple(first["extent"]["spatial"]["bbox"][0])
         servers = {
@@ -196,19 +246,20 @@ def main() -> None:
                 "WebMercatorQuad/{z}/{x}/{y}",
             ),
         }
+        headers = {"gridgis": auth, "tipg": {}}
         for name, (items, _) in servers.items():
-            body = httpx.get(items, timeout=60).json()
+            body = httpx.get(items, headers=headers[name], timeout=60).json()
             print(f"{name}: one page = {len(body['features'])} features")
         results: dict[tuple[str, str, int], int] = {}
         for clients in CONCURRENCY:
             for name, (items, tiles) in servers.items():
                 _, per_s = rate(
                     [items], clients, args.seconds,
-                    lambda r: len(r.json()["features"]),
+                    lambda r: len(r.json()["features"]), headers[name],
                 )  # fmt: skip
                 results[("items", name, clients)] = per_s
                 urls = tile_urls(tiles, bbox)
-                per_s, _ = rate(urls, clients, args.seconds, lambda r: 1)
+                per_s, _ = rate(urls, clients, args.seconds, lambda r: 1, headers[name])
                 results[("tiles", name, clients)] = per_s
         print(f"\n{'workload':<28}{'gridgis':>10}{'tipg':>10}{'ratio':>8}")
         for what, unit in (("items", "features/s (1000/page)"),

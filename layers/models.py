@@ -31,7 +31,14 @@ from gis_service.core.models import (
     updated_at,
 )
 
-HAZARD_KINDS = ("fire", "flood", "landslide", "road", "building", "other")
+HAZARD_KINDS = (
+    "fire", "flood", "landslide", "road", "building", "electrical", "other",
+)  # fmt: skip
+HAZARD_KIND_LABELS = {
+    "fire": "火灾", "flood": "洪涝", "landslide": "滑坡", "road": "道路",
+    "building": "房屋", "electrical": "用电", "other": "其他",
+}  # fmt: skip
+MAX_WARN_RADIUS_M = 50_000.0  # a larger radius is a typo, not a warning zone
 HAZARD_SEVERITIES = ("low", "medium", "high", "critical")
 HAZARD_STATUSES = ("found", "rectifying", "closed")
 DISPUTE_STATUSES = ("open", "mediating", "resolved", "dismissed", "closed")
@@ -76,7 +83,18 @@ class Hazard(Base):
         enum_check("kind", HAZARD_KINDS, "kind_known"),
         enum_check("severity", HAZARD_SEVERITIES, "severity_known"),
         enum_check("status", HAZARD_STATUSES, "status_known"),
-        CheckConstraint("warn_radius_m > 0", name="warn_radius_positive"),
+        CheckConstraint(
+            "warn_radius_m IS NULL OR (warn_radius_m > 0 AND warn_radius_m <= 50000)",
+            name="warn_radius_range",
+        ),
+        CheckConstraint(
+            "GeometryType(geom) IN ('POINT', 'MULTIPOLYGON')",
+            name="geom_point_or_polygon",
+        ),
+        ForeignKeyConstraint(
+            ["township_code", "cadre_id"], ["cadres.township_code", "cadres.id"]
+        ),
+        Index("ix_hazards_cadre", "township_code", "cadre_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity())
@@ -90,14 +108,15 @@ class Hazard(Base):
         String(20), nullable=False, server_default="found"
     )
     description: Mapped[str | None] = mapped_column(Text)
-    warn_radius_m: Mapped[float] = mapped_column(
-        Double, nullable=False, server_default="500"
-    )
+    # NULL: the kind's default radius (settings.hazards.warn_radius_m)
+    warn_radius_m: Mapped[float | None] = mapped_column(Double)
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     deadline: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     grid_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    geom = mapped_column(geometry("POINT"), nullable=False)
+    cadre_id: Mapped[int | None] = mapped_column(BigInteger)  # NULL: grid's nearest
+    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    geom = mapped_column(geometry("GEOMETRY"), nullable=False)  # point or polygon
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

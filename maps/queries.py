@@ -39,15 +39,21 @@ GRID_SHAPES = text(
     """
 )
 
+# Points or polygons: the marker sits on a point inside; a polygon also brings
+# its outline. ``warn_radius_m`` is NULL when the kind's default applies.
 HAZARDS = text(
     """
     SELECT z.id, z.code, z.kind, z.severity, z.status, z.description,
            z.warn_radius_m, z.found_at, z.deadline,
-           ST_X(z.geom) AS lon, ST_Y(z.geom) AS lat
+           ST_X(ST_PointOnSurface(z.geom)) AS lon,
+           ST_Y(ST_PointOnSurface(z.geom)) AS lat,
+           CASE WHEN GeometryType(z.geom) <> 'POINT'
+                THEN ST_AsGeoJSON(z.geom, 6) END AS outline
     FROM hazards z
     LEFT JOIN grids root ON root.township_code = z.township_code
                         AND root.path = CAST(:grid_path AS text)
     WHERE z.township_code = :t
+      AND (:closed OR z.status <> 'closed')
       AND (CAST(:grid_path AS text) IS NULL OR ST_Intersects(z.geom, root.geom))
     ORDER BY z.code
     """
@@ -111,10 +117,15 @@ def grid_shapes(
 
 
 def hazard_rows(
-    session: Session, *, township: str, grid_path: str | None
+    session: Session, *, township: str, grid_path: str | None, closed: bool = False
 ) -> list[dict[str, Any]]:
-    """Hazards in scope (inside the subtree's root polygon when a grid is given)."""
-    return _rows(session, HAZARDS, {"t": township, "grid_path": grid_path})
+    """Hazards in scope (touching the subtree's root when a grid is given).
+
+    Closed (已销号) hazards only when ``closed``: the map shows what is still open.
+    """
+    return _rows(
+        session, HAZARDS, {"t": township, "grid_path": grid_path, "closed": closed}
+    )
 
 
 def open_dispute_rows(

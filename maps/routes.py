@@ -43,6 +43,9 @@ def coverage_map(
             "default visit interval of the visit-rules)"
         ),
     ] = None,
+    closed_hazards: Annotated[
+        bool, Query(description="also draw closed (已销号) hazards")
+    ] = False,
 ) -> HTMLResponse:
     """Coverage map: grids by coverage, households by status, hazards, disputes."""
     page = service.coverage_page(
@@ -53,6 +56,8 @@ def coverage_map(
         basemap=basemap,
         as_of=as_of,
         since=since,
+        closed_hazards=closed_hazards,
+        hazard_settings=settings.hazards,
     )
     return HTMLResponse(page)
 

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from gis_service.core.errors import InvalidInput
 from gis_service.core.geojson import feature, feature_collection
 from gis_service.core.privacy import mask_id_number, mask_phone
-from gis_service.core.settings import MapSettings
+from gis_service.core.settings import HazardSettings, MapSettings
 from gis_service.core.townships import township_name
 from gis_service.core.units import MU_M2
 from grids.routing.planner import find_cadre, plan_route
 from grids.tree.scope import grid_path
 from grids.visits.coverage import coverage_by_grid, household_statuses
 from grids.visits.schemas import RoutePlan, RouteRequest
+from layers.models import HAZARD_KIND_LABELS
 from maps import queries
 from maps.assets import URL_PREFIX, assets_available
 from maps.render.basemaps import BASEMAPS, MapOptions
@@ -93,11 +94,15 @@ def coverage_data(
     grid: str | None = None,
     as_of: datetime | None = None,
     since: datetime | None = None,
+    closed_hazards: bool = False,
+    hazard_settings: HazardSettings | None = None,
 ) -> CoverageData:
     """Grids with coverage, households with status, hazards and open disputes.
 
     Household status and the grid numbers are those of ``grids.visits.coverage``: grids
-    are shaded by the share visited in [since, as_of), as GET coverage/grids.
+    are shaded by the share visited in [since, as_of), as GET coverage/grids. Closed
+    hazards are left out unless ``closed_hazards``; a hazard without its own radius
+    shows its kind's default (``hazard_settings``).
     """
     as_of = as_of or datetime.now(UTC)
     title = township_name(session, township=township)
@@ -128,12 +133,32 @@ def coverage_data(
         title=f"{title} · {grid}" if grid else title,
         grids=feature_collection(shapes),
         households=households,
-        hazards=queries.hazard_rows(session, township=township, grid_path=path),
+        hazards=_hazards(
+            queries.hazard_rows(
+                session, township=township, grid_path=path, closed=closed_hazards
+            ),
+            hazard_settings or HazardSettings(),
+        ),
         disputes=feature_collection(
             queries.open_dispute_rows(session, township=township, grid_path=path)
         ),
         period=f"{report.since.date().isoformat()} – {report.until.date().isoformat()}",
     )
+
+
+def _hazards(
+    rows: list[dict[str, Any]], settings: HazardSettings
+) -> list[dict[str, Any]]:
+    """Kind names in Chinese, the radius that applies, the outline as GeoJSON."""
+    for z in rows:
+        z["kind_label"] = HAZARD_KIND_LABELS.get(z["kind"], z["kind"])
+        if z["warn_radius_m"] is None:
+            z["warn_radius_m"] = settings.warn_radius_m.get(z["kind"])
+        if z.get("outline"):
+            z["outline"] = feature({}, z["outline"])["geometry"]
+        if z.get("deadline") is not None:
+            z["deadline"] = z["deadline"].isoformat()
+    return rows
 
 
 def coverage_map(
@@ -146,11 +171,19 @@ def coverage_map(
     as_of: datetime | None = None,
     since: datetime | None = None,
     asset_base: str = LOCAL_ASSET_BASE,
+    closed_hazards: bool = False,
+    hazard_settings: HazardSettings | None = None,
 ) -> folium.Map:
     """The coverage map of a township or of one grid's subtree."""
     options = map_options(settings, basemap=basemap, asset_base=asset_base)
     data = coverage_data(
-        session, township=township, grid=grid, as_of=as_of, since=since
+        session,
+        township=township,
+        grid=grid,
+        as_of=as_of,
+        since=since,
+        closed_hazards=closed_hazards,
+        hazard_settings=hazard_settings,
     )
     return render_coverage(data, options)
 

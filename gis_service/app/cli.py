@@ -382,6 +382,7 @@ def _register_packages() -> None:
     from grids.routing import cli as routing_cli
     from grids.visits import cli as visits_cli
     from layers.disputes import cli as disputes_cli
+    from layers.hazards import cli as hazards_cli
     from layers.io import cli as layers_cli
     from maps import cli as maps_cli
 
@@ -391,6 +392,7 @@ def _register_packages() -> None:
         visits_cli,
         routing_cli,
         disputes_cli,
+        hazards_cli,
         maps_cli,
     ):
         module.register(app)

@@ -30,6 +30,7 @@ from gis_service.core.faults import (
 )
 from gis_service.core.idempotency import Idempotency, remove_expired
 from gis_service.core.limits import RequestGuard
+from gis_service.core.openapi import document_problems
 from gis_service.core.replicas import ReadRouter, remember_writes
 from gis_service.core.schema import check_schema
 from gis_service.core.settings import Settings
@@ -39,6 +40,7 @@ from grids.routing.routes import router as routing_router
 from grids.visits.routes import province_router
 from grids.visits.routes import router as visits_router
 from layers.disputes.routes import router as disputes_router
+from layers.hazards.routes import router as hazards_router
 from layers.io.routes import router as layers_router
 from layers.io.routes import schema_router as layer_schema_router
 from layers.ogc.routes import router as ogc_router
@@ -101,10 +103,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(layers_router))
     app.include_router(_summaries_from_docstrings(layer_schema_router))
     app.include_router(_summaries_from_docstrings(disputes_router))
+    app.include_router(_summaries_from_docstrings(hazards_router))
     app.include_router(_summaries_from_docstrings(maps_router))
     app.include_router(_summaries_from_docstrings(jobs_router))
     app.include_router(_summaries_from_docstrings(ogc_router))
     cdn = settings.map.assets != "local" or not assets_available()
+    document_problems(app, limit_max=settings.page_limit_max)
     app.add_middleware(ContentSecurityPolicy, cdn=cdn)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestGuard, limits=settings.limits)

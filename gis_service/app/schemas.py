@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from gis_service.core.inputs import StrictInput
 
-class TownshipUpdate(BaseModel):
+
+class TownshipUpdate(StrictInput):
     """A township's name and county, for ``PUT /townships/{code}``."""
 
     name: str = Field(min_length=1, max_length=100, examples=["抓喜秀龙镇"])

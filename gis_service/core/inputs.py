@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, model_validator
 
 BIGINT_MAX = 2**63 - 1
 # PostgreSQL text holds neither NUL nor unpaired UTF-16 surrogates (not UTF-8).
@@ -90,8 +91,57 @@ def check_text(value: str) -> str:
     return value
 
 
-Day = Annotated[date, AfterValidator(check_day)]
-Instant = Annotated[datetime, AfterValidator(check_instant)]
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def not_a_number(value: object) -> object:
+    """Refuse a bare number where a date or time is meant.
+
+    pydantic reads ``0.5`` or ``"1700000000"`` as seconds since 1970, so
+    ``?until=0.5`` silently meant January 1970.
+    """
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and _NUMBER.match(value)
+    ):
+        raise ValueError(
+            "expected an ISO 8601 date or date-time such as 2025-06-01T09:00:00+08:00,"
+            " not a number"
+        )
+    return value
+
+
+def _numeric(annotation: object) -> bool:
+    """Whether a field's type is a number (int/float), not also a bool."""
+    args = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        return _numeric(args[0])
+    if args and get_origin(annotation) in (Union, UnionType):
+        return bool not in args and any(_numeric(a) for a in args)
+    return annotation in (int, float)
+
+
+class StrictInput(BaseModel):
+    """Base of request bodies: ``true``/``false`` is not a number.
+
+    Lax pydantic takes ``{"min_share": false}`` as 0.0; a client sending a
+    boolean there has a bug we should name, not a threshold we should run.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                key = field.alias or name
+                if isinstance(data.get(key), bool) and _numeric(field.annotation):
+                    raise ValueError(f"{key}: expected a number, not {data[key]!r}")
+        return data
+
+
+Day = Annotated[date, BeforeValidator(not_a_number), AfterValidator(check_day)]
+Instant = Annotated[
+    datetime, BeforeValidator(not_a_number), AfterValidator(check_instant)
+]
 Text = Annotated[str, AfterValidator(check_text)]
 RowId = Annotated[int, Ge(1), Le(BIGINT_MAX)]
 Offset = Annotated[int, Ge(0), Le(BIGINT_MAX)]

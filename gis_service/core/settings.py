@@ -82,6 +82,26 @@ class LimitSettings(BaseModel):
     upload_dir: Path | None = None  # private temp dir; None: <tmp>/gridgis-<uid>
 
 
+def _warn_radii() -> dict[str, float]:
+    return {
+        "landslide": 500.0, "flood": 1000.0, "fire": 300.0, "road": 100.0,
+        "building": 100.0, "electrical": 50.0, "other": 200.0,
+    }  # fmt: skip
+
+
+def _recheck_days() -> dict[str, int]:
+    return {"critical": 3, "high": 7, "medium": 14, "low": 30}
+
+
+class HazardSettings(BaseModel):
+    """Per-kind warn radii and re-check intervals of hazards (a hazard may override)."""
+
+    # Households within this many metres are warned (from a polygon's edge, 0 inside).
+    warn_radius_m: dict[str, float] = Field(default_factory=_warn_radii)
+    # An open hazard is due for a re-check this many days after its last check.
+    recheck_days: dict[str, int] = Field(default_factory=_recheck_days)
+
+
 class Settings(BaseSettings):
     """All GridGIS settings; nested fields use ``__`` (``GRIDGIS_MAP__BASEMAP``)."""
 
@@ -101,6 +121,7 @@ class Settings(BaseSettings):
     imports: ImportSettings = Field(default_factory=ImportSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    hazards: HazardSettings = Field(default_factory=HazardSettings)
     host: str = "127.0.0.1"
     port: int = 8000
     page_limit_max: int = 10_000

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from gis_service.core.inputs import StrictInput
+
 
 class ScoreOut(BaseModel, frozen=True):
     """One cadre assignment scored: distances, loads and priority spread."""
@@ -87,14 +89,14 @@ class CadreLoad(BaseModel):
     mean_distance_m: float | None
 
 
-class RedrawGrid(BaseModel):
+class RedrawGrid(StrictInput):
     """A new (unsaved) outline for one grid."""
 
     code: str
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon")
 
 
-class RedrawIn(BaseModel):
+class RedrawIn(StrictInput):
     """A redraw of one or more grids."""
 
     grids: list[RedrawGrid] = Field(min_length=1)

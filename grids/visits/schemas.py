@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gis_service.core.inputs import Day, Instant, RowId, Text
+from gis_service.core.inputs import Day, Instant, RowId, StrictInput, Text
 from gis_service.core.workflow import StatusEventOut
 
 Purpose = Literal["policy", "service", "mediation", "safety", "other"]
@@ -18,7 +18,7 @@ Category = Literal[
 Status = Literal["open", "in_progress", "resolved", "escalated"]
 
 
-class DemandIn(BaseModel):
+class DemandIn(StrictInput):
     """A demand raised on a visit (its household is the visit's)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -31,7 +31,7 @@ class DemandIn(BaseModel):
     )
 
 
-class VisitCreate(BaseModel):
+class VisitCreate(StrictInput):
     """One visit; naive times are China Standard Time (UTC+8)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -91,7 +91,7 @@ class DemandCreate(DemandIn):
     actor: str = Field("system", max_length=100)
 
 
-class DemandTransition(BaseModel):
+class DemandTransition(StrictInput):
     """Move a demand to a new status (the ledger keeps the history)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -153,7 +153,7 @@ class ClosureReport(BaseModel):
     grids: list[ClosureRow]
 
 
-class RuleSet(BaseModel):
+class RuleSet(StrictInput):
     """Visit-frequency rules: days between visits per tag, and for everyone."""
 
     default_days: int = Field(90, ge=1, le=3660)
@@ -284,7 +284,7 @@ class GridDayPlan(BaseModel):
     geojson: dict[str, Any]
 
 
-class RouteOptions(BaseModel):
+class RouteOptions(StrictInput):
     """How routes are measured, timed and solved."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gis_service.core.inputs import StrictInput
 from gis_service.core.settings import DisputeSettings
 from gis_service.core.workflow import StatusEventOut
 
@@ -14,7 +15,7 @@ ReviewStatus = Literal["mediating", "resolved", "dismissed"]
 FindingKind = Literal["sliver", "self_overlap", "area_mismatch", "invalid_geometry"]
 
 
-class DetectionCreate(BaseModel):
+class DetectionCreate(StrictInput):
     """A detection run; thresholds left out take the configured defaults."""
 
     # Upper bounds keep the SQL arithmetic finite (1e307 overflowed a double).
@@ -128,7 +129,7 @@ class DisputeList(BaseModel):
     items: list[DisputeOut]
 
 
-class TransitionCreate(BaseModel):
+class TransitionCreate(StrictInput):
     """A review step: who moves the dispute to which status, and why."""
 
     to: ReviewStatus

@@ -153,6 +153,28 @@ def _frame(
     return gpd.GeoDataFrame(records, columns=columns, geometry=list(geoms), crs=4326)
 
 
+def _geometry_type(spec: LayerSpec, frame: gpd.GeoDataFrame, fmt: str) -> str:
+    """The OGR layer type: a mixed point/polygon layer is one type per file.
+
+    A GeoPackage holds both (type ``Unknown``); a shapefile holds one, so a layer
+    with points and polygons is refused rather than half written.
+    """
+    if spec.geometry_kind != "PointOrPolygon":
+        return spec.geometry_kind
+    kinds = set(frame.geometry.dropna().geom_type)
+    if kinds <= {"Point"}:
+        return "Point"
+    if kinds <= {"MultiPolygon"}:
+        return "MultiPolygon"
+    if fmt == "gpkg":
+        return "Unknown"
+    raise InvalidInput(
+        f"a shapefile holds one geometry type but these {spec.name} are points and "
+        "polygons: export format=gpkg or geojson, or filter by one type",
+        errors=[{"field": "format", "reason": "mixed points and polygons"}],
+    )
+
+
 def _ogr(
     spec: LayerSpec, rows: list[dict[str, Any]], fmt: str, crs: str | None = None
 ) -> bytes:
@@ -160,6 +182,7 @@ def _ogr(
     frame = _frame(spec, rows, short=fmt == "shp")
     if crs:
         frame = frame.to_crs(target_crs(crs))
+    kind = _geometry_type(spec, frame, fmt)
     with tempfile.TemporaryDirectory(prefix="gridgis-export-") as tmp:
         folder = Path(tmp)
         if fmt == "gpkg":
@@ -169,7 +192,7 @@ def _ogr(
                 path,
                 layer=spec.name,
                 driver="GPKG",
-                geometry_type=spec.geometry_kind,
+                geometry_type=kind,
             )
             return path.read_bytes()
         path = folder / f"{spec.name}.shp"
@@ -178,7 +201,7 @@ def _ogr(
             path,
             driver="ESRI Shapefile",
             encoding="UTF-8",
-            geometry_type=spec.geometry_kind,
+            geometry_type=kind,
         )
         out = folder / "out.zip"
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:

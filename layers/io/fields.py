@@ -62,7 +62,7 @@ class LayerSpec:
     name: str
     table: str
     key: str
-    geometry_kind: str  # Point | MultiPolygon | MultiLineString
+    geometry_kind: str  # Point | MultiPolygon | MultiLineString | PointOrPolygon
     geometry_column: str = "geom"
     geometry_required: bool = True
     fields: tuple[Field, ...] = ()
@@ -72,6 +72,8 @@ class LayerSpec:
     computed: tuple[tuple[str, str], ...] = ()  # (column, SQL over stage row s)
     aliases: tuple[str, ...] = field(default=())
     view: str | None = None  # read from this view instead of ``table``
+    # (field, endpoint): a status only its workflow endpoint may change
+    workflow: tuple[str, str] | None = None
     label: str = ""  # the Chinese name of the layer
     example_geometry: str = ""  # WKT of the template's example row
 

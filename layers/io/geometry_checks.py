@@ -44,7 +44,9 @@ ACCEPTED_TYPES = {
     "Point": ("Point", "MultiPoint"),
     "MultiPolygon": ("Polygon", "MultiPolygon"),
     "MultiLineString": ("LineString", "MultiLineString"),
+    "PointOrPolygon": ("Point", "MultiPoint", "Polygon", "MultiPolygon"),
 }
+POLYGONAL = ("MultiPolygon", "PointOrPolygon")
 
 
 def geometries(
@@ -128,7 +130,7 @@ def geometries(
     _check_extent(geoms, good, report)
     geoms[multi_point] = shapely.get_geometry(geoms[multi_point], 0)
     geoms = _promote(geoms, spec.geometry_kind)
-    if spec.geometry_kind == "MultiPolygon":  # RFC 7946 winding, whatever the source
+    if spec.geometry_kind in POLYGONAL:  # RFC 7946 winding, whatever the source
         geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     coords = shapely.get_coordinates(geoms)
     if not np.array_equal(coords, np.round(coords, PRECISION)):
@@ -178,7 +180,7 @@ def _check_extent(
 
 def _promote(geoms: NDArray[np.object_], kind: str) -> NDArray[np.object_]:
     """Polygon -> MultiPolygon and LineString -> MultiLineString, vectorised."""
-    single = {"MultiPolygon": 3, "MultiLineString": 1}.get(kind)
+    single = {"MultiPolygon": 3, "PointOrPolygon": 3, "MultiLineString": 1}.get(kind)
     if single is None:
         return geoms
     mask = shapely.get_type_id(geoms) == single

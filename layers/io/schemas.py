@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from gis_service.core.inputs import StrictInput
+
 
 class RepairOut(BaseModel):
     """What ``repair`` changed in one feature."""
@@ -34,8 +36,8 @@ class ImportReport(BaseModel):
     repairs: list[RepairOut] = []
 
 
-class FeatureUpdate(BaseModel):
+class FeatureUpdate(StrictInput):
     """A PATCH: some properties and/or a new geometry (GeoJSON, EPSG:4326)."""
 
-    properties: dict[str, Any] = {}
+    properties: dict[str, Any] = Field(default_factory=dict)
     geometry: dict[str, Any] | None = None

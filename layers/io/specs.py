@@ -13,7 +13,13 @@ from gis_service.core.vocab import TAG_ALIASES, value_aliases
 from grids.models import CADRE_ROLES, HOUSEHOLD_TAGS
 from grids.tree.locate import covering_grid_sql
 from layers.io.fields import Field, LayerSpec, field_code
-from layers.models import HAZARD_KINDS, HAZARD_SEVERITIES, HAZARD_STATUSES
+from layers.models import (
+    HAZARD_KIND_LABELS,
+    HAZARD_KINDS,
+    HAZARD_SEVERITIES,
+    HAZARD_STATUSES,
+    MAX_WARN_RADIUS_M,
+)
 
 __all__ = ["LAYERS", "Field", "LayerSpec", "get_layer"]
 
@@ -26,8 +32,8 @@ _DESCRIPTION = Field(
     aliases=("descr", "描述", "隐患描述", "说明"),
 )  # fmt: skip
 _WARN_RADIUS = Field(
-    "warn_radius_m", "float", default="500", minimum=0, exclusive_min=True,
-    shp_name="warn_r_m", label="预警半径(米)",
+    "warn_radius_m", "float", minimum=0, exclusive_min=True,
+    maximum=MAX_WARN_RADIUS_M, shp_name="warn_r_m", label="预警半径(米)",
     aliases=("warn_r_m", "预警半径", "预警半径(米)", "预警半径(m)"), example="500",
 )  # fmt: skip
 _FOUND_AT = Field(
@@ -43,6 +49,8 @@ _CLOSED_AT = Field(
 )  # fmt: skip
 _GK_POINT = "POINT (102.505 37.105)"
 _SQUARE = "POLYGON ((102.5 37.1, 102.52 37.1, 102.52 37.12, 102.5 37.12, 102.5 37.1))"
+SEVERITY_WORDS = (("低", "low"), ("一般", "medium"), ("中", "medium"),
+                  ("较大", "high"), ("高", "high"), ("重大", "critical"))  # fmt: skip
 
 LAYERS: dict[str, LayerSpec] = {
     spec.name: spec
@@ -306,7 +314,7 @@ LAYERS: dict[str, LayerSpec] = {
             "hazards",
             "hazards",
             "code",
-            "Point",
+            "PointOrPolygon",
             fields=(
                 field_code("隐患编号", ("隐患编号", "隐患编码"), "Z01"),
                 Field(
@@ -316,7 +324,10 @@ LAYERS: dict[str, LayerSpec] = {
                     values=HAZARD_KINDS,
                     label="隐患类型",
                     aliases=("隐患类型", "类型", "灾害类型"),
-                    value_aliases=value_aliases("hazard_kind"),
+                    value_aliases=(
+                        *((v, k) for k, v in HAZARD_KIND_LABELS.items()),
+                        *value_aliases("hazard_kind"),
+                    ),
                     example="滑坡",
                 ),
                 Field(
@@ -326,7 +337,7 @@ LAYERS: dict[str, LayerSpec] = {
                     values=HAZARD_SEVERITIES,
                     label="等级",
                     aliases=("等级", "风险等级", "严重程度", "级别"),
-                    value_aliases=value_aliases("severity"),
+                    value_aliases=SEVERITY_WORDS,
                     example="较大",
                 ),
                 Field(
@@ -344,11 +355,43 @@ LAYERS: dict[str, LayerSpec] = {
                 _FOUND_AT,
                 _DEADLINE,
                 _CLOSED_AT,
+                Field(
+                    "cadre_code",
+                    max_len=64,
+                    shp_name="cadre",
+                    label="责任人编号",
+                    aliases=("cadre", "责任人"),
+                    ref=("cadres", "cadre_id"),
+                ),
             ),
             filters=("grid", "status", "kind", "severity"),
             read_only=("grid_code",),
+            # The deepest grid holding all of it (a polygon across two grids gets
+            # their parent); the leaf grids it touches are listed by the hazards API.
             computed=(("grid_id", covering_grid_sql("s")),),
             label="隐患点",
+            example_geometry="POINT (102.51 37.11)",
+            workflow=(
+                "status",
+                "POST /townships/{township}/hazards/{code}/transitions",
+            ),
+        ),
+        LayerSpec(
+            "shelters",
+            "shelters",
+            "code",
+            "Point",
+            fields=(
+                field_code("安置点编号", ("安置点编号",), "S1"),
+                Field("name", required=True, max_len=200, aliases=("名称",)),
+                Field("address", max_len=200, aliases=("地址",)),
+                Field(
+                    "capacity", "int", minimum=0, maximum=1_000_000, aliases=("容量",)
+                ),
+                Field("phone", max_len=20, aliases=("电话",)),
+            ),
+            aliases=("避险安置点",),
+            label="避险安置点",
             example_geometry="POINT (102.51 37.11)",
         ),
         LayerSpec(

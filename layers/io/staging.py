@@ -23,7 +23,11 @@ from layers.io.specs import Field, LayerSpec
 STAGE = "_stage_import"
 GEOMETRY = "geometry"  # marks a file that carries geometries in ``present``
 
-_GEOMETRY_DIMENSION = {"Point": 1, "MultiLineString": 2, "MultiPolygon": 3}
+# Repairs extract this dimension (a point is always valid, so only polygons of a
+# PointOrPolygon layer are ever repaired).
+_GEOMETRY_DIMENSION = {
+    "Point": 1, "MultiLineString": 2, "MultiPolygon": 3, "PointOrPolygon": 3,
+}  # fmt: skip
 
 
 def stage_ddl(spec: LayerSpec) -> list[TextClause]:
@@ -193,6 +197,23 @@ def checks(spec: LayerSpec, present: frozenset[str]) -> list[TextClause]:
             )
     if spec.geometry_required and GEOMETRY not in present:
         out.append(_needed_by_new(spec, GEOMETRY, "geometry (lon/lat or WKT)"))
+    if spec.workflow is not None and spec.workflow[0] in present:
+        name, endpoint = spec.workflow
+        head, tail = endpoint.split("{township}", 1)
+        middle, rest = tail.split("{code}", 1)
+        reason = (
+            f"'{name} changes only through the workflow: {head}' || :t || "
+            f"'{middle}' || s.{key} || '{rest} (was ' || cur.{name} || ', got ' || "
+            f"s.{name} || '); import and PATCH cannot change it'"
+        )
+        out.append(
+            text(
+                f"SELECT s._idx, s.{key}, '{name}', {reason} FROM {STAGE} s "
+                f"JOIN {spec.table} cur ON cur.township_code = :t "
+                f"AND cur.{key} = s.{key} "
+                f"WHERE s.{name} IS NOT NULL AND s.{name} <> cur.{name}"
+            )
+        )
     return out
 
 

@@ -21,16 +21,15 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    text,
 )
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import BadRequest, NotFound
 from layers.ogc.collections import Kind
 from layers.ogc.crs import STORAGE_SRID
+from layers.ogc.service import quick_plans
 
 TMS_ID = "WebMercatorQuad"
-_SERIAL = text("SET LOCAL max_parallel_workers_per_gather = 0")
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 22
@@ -116,9 +115,7 @@ def render_tile(
         .select_from(rows)
         .where(rows.c.geom.is_not(None))
     )
-    # A tile is a few hundred rows through an index: a parallel worker's start-up
-    # costs more than the whole query (ST_AsMVTGeom's cost makes the planner try).
-    session.execute(_SERIAL)
+    quick_plans(session)
     tile = session.scalar(statement)
     return bytes(tile) if tile else b""
 

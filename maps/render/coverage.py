@@ -24,14 +24,18 @@ from maps.render.elements import (
     encode_column,
     encode_points,
 )
+from maps.render.hazards import (
+    HAZARD_COLORS,
+    HAZARD_LABELS,
+    HAZARD_MARKER_LIMIT,
+    add_hazards,
+)
 from maps.render.page import (
     area_text,
     bounds_of,
     escaped_features,
     finish_map,
-    html_table,
     to_html,
-    tooltip_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,18 +62,6 @@ COVERAGE_STEPS = (
     (0.0, "#d73027"),
 )
 NO_HOUSEHOLDS_COLOR = "#bdbdbd"
-HAZARD_ICONS = {
-    "fire": "fire",
-    "flood": "water",
-    "landslide": "mountain",
-    "road": "road",
-    "building": "building",
-    "other": "triangle-exclamation",
-}
-HAZARD_COLORS = {"found": "red", "rectifying": "orange", "closed": "green"}
-HAZARD_LABELS = {"found": "已发现", "rectifying": "整改中", "closed": "已销号"}
-# Above this many hazards they are drawn as one layer of dots (see _add_hazard_points).
-HAZARD_MARKER_LIMIT = 300
 DISPUTE_COLOR = "#e53935"
 DETAIL_FIELDS = ("code", "name", "members", "village", "tags", "cadre", "last", "phone")
 # Above this many households the high-cardinality personal fields (head's name,
@@ -90,8 +82,10 @@ class CoverageData:
     ``period``: the coverage period shown in the legend. ``households``: dicts with
     lon, lat, status (one of STATUSES), priority and optional, already masked,
     detail fields (DETAIL_FIELDS). ``hazards``: dicts with lon, lat, code, kind,
-    status, severity, description, warn_radius_m. ``disputes``: FeatureCollection
-    of open overlaps, properties id, status, overlap_area_m2, parcel_a, parcel_b.
+    kind_label, status, severity, description, deadline, warn_radius_m and, for a
+    polygon, its GeoJSON ``outline`` (see ``maps.render.hazards``). ``disputes``:
+    FeatureCollection of open overlaps, properties id, status, overlap_area_m2,
+    parcel_a, parcel_b.
     """
 
     title: str
@@ -155,7 +149,7 @@ def render_coverage(
     if len(data.households) > personal_detail_limit:
         fields = tuple(f for f in DETAIL_FIELDS if f not in PERSONAL_FIELDS)
     _add_households(m, data.households, lon, lat, fields)
-    _add_hazards(m, data.hazards, options)
+    add_hazards(m, data.hazards, options)
     _add_disputes(m, shift_collection(data.disputes, options))
     m.add_child(
         MapControl(
@@ -245,87 +239,6 @@ def _add_households(
         ).add_to(m)
 
 
-def _add_hazards(
-    m: folium.Map, hazards: list[dict[str, Any]], options: MapOptions
-) -> None:
-    group = folium.FeatureGroup(name=f"隐患 ({len(hazards)})")
-    lon = np.array([z["lon"] for z in hazards], dtype=float)
-    lat = np.array([z["lat"] for z in hazards], dtype=float)
-    lon, lat = shift_lonlat(lon, lat, options)
-    if len(hazards) > HAZARD_MARKER_LIMIT:
-        _add_hazard_points(group, hazards, lon, lat)
-        group.add_to(m)
-        return
-    for z, x, y in zip(hazards, lon, lat, strict=True):
-        where = [float(y), float(x)]
-        popup = html_table(
-            [
-                ("隐患", z["code"]),
-                ("类型", z["kind"]),
-                ("等级", z.get("severity")),
-                ("状态", HAZARD_LABELS.get(z["status"], z["status"])),
-                ("说明", z.get("description")),
-                ("预警半径", f"{z.get('warn_radius_m') or 0:.0f} m"),
-            ]
-        )
-        folium.Marker(
-            where,
-            icon=folium.Icon(
-                color=HAZARD_COLORS.get(z["status"], "gray"),
-                icon=HAZARD_ICONS.get(z["kind"], "circle-exclamation"),
-                prefix="fa",
-            ),
-            popup=folium.Popup(popup, max_width=300),
-            tooltip=tooltip_text(f"{z['code']} {z['kind']}"),
-        ).add_to(group)
-        if z["status"] != "closed" and z.get("warn_radius_m"):
-            folium.Circle(
-                where, radius=float(z["warn_radius_m"]), color="#b71c1c",
-                weight=1, fill=True, fill_opacity=0.06, dash_array="4 4",
-            ).add_to(group)  # fmt: skip
-    group.add_to(m)
-
-
-def _add_hazard_points(
-    group: folium.FeatureGroup,
-    hazards: list[dict[str, Any]],
-    lon: np.ndarray,
-    lat: np.ndarray,
-) -> None:
-    """Many hazards as one GeoJSON layer of coloured dots, not one marker each.
-
-    A marker with its icon and popup costs ~1.5 KB of page per hazard; a large
-    township's thousands of hazards would outweigh its households layer.
-    """
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
-            "properties": {
-                "code": z["code"],
-                "kind": z["kind"],
-                "status": HAZARD_LABELS.get(z["status"], z["status"]),
-                "color": HAZARD_COLORS.get(z["status"], "gray"),
-            },
-        }
-        for z, x, y in zip(hazards, lon.tolist(), lat.tolist(), strict=True)
-    ]
-    folium.GeoJson(
-        {
-            "type": "FeatureCollection",
-            "features": escaped_features(features, ("code", "kind", "status")),
-        },
-        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
-        style_function=lambda f: {
-            "color": f["properties"]["color"],
-            "fillColor": f["properties"]["color"],
-        },
-        tooltip=folium.GeoJsonTooltip(
-            fields=["code", "kind", "status"], aliases=["隐患", "类型", "状态"]
-        ),
-    ).add_to(group)
-
-
 def _add_disputes(m: folium.Map, disputes: dict[str, Any]) -> None:
     for f in disputes["features"]:
         p = f["properties"]
@@ -391,6 +304,7 @@ from maps.render.dispute import DisputeData, render_dispute  # noqa: E402
 from maps.render.route import RouteData, render_route  # noqa: E402
 
 __all__ = [
-    "CoverageData", "DisputeData", "RouteData", "coverage_color", "render_coverage",
-    "render_dispute", "render_route", "status_counts", "to_html",
+    "HAZARD_MARKER_LIMIT", "CoverageData", "DisputeData", "RouteData",
+    "coverage_color", "render_coverage", "render_dispute", "render_route",
+    "status_counts", "to_html",
 ]  # fmt: skip

@@ -25,6 +25,11 @@ from gis_service.core.db import make_engine
 from tests.conftest import ROOT, drop_database, migrated_database
 from tests.factories import OTHER_TOWNSHIP, make_households, make_township
 
+try:  # sign-in (the access work): the server needs the tests' signing key
+    from tests.conftest import TEST_SECRET, bearer_for
+except ImportError:  # before sign-in existed every route was open
+    TEST_SECRET, bearer_for = None, None
+
 DEMO = "620623101000"
 DEMO_HOUSEHOLDS = 120
 # Fiji-like: two households either side of 180°, one far away.
@@ -37,6 +42,13 @@ class Server:
 
     base: str  # http://127.0.0.1:PORT/ogc
     database_url: URL
+    headers: dict[str, str]  # Authorization for the test admin, when sign-in exists
+
+    @property
+    def gdal_env(self) -> dict[str, str]:
+        """GDAL sends these headers with every request (GDAL_HTTP_HEADERS)."""
+        lines = "\r\n".join(f"{k}: {v}" for k, v in self.headers.items())
+        return {"GDAL_HTTP_HEADERS": lines} if lines else {}
 
 
 def free_port() -> int:
@@ -52,6 +64,8 @@ def start_uvicorn(url: URL, port: int) -> subprocess.Popen[bytes]:
         **os.environ,
         "GRIDGIS_DATABASE_URL": url.render_as_string(hide_password=False),
     }
+    if TEST_SECRET is not None:
+        env["GRIDGIS_AUTH__SECRET"] = TEST_SECRET
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory",
          "gis_service.app.main:create_app", "--host", "127.0.0.1",
@@ -64,7 +78,8 @@ def start_uvicorn(url: URL, port: int) -> subprocess.Popen[bytes]:
             err = proc.stderr.read().decode() if proc.stderr else ""
             raise RuntimeError(f"uvicorn exited: {err[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/ogc/", timeout=2).status_code == 200:
+            probe = httpx.get(f"http://127.0.0.1:{port}/ogc/", timeout=2)
+            if probe.status_code in (200, 401):
                 return proc
         except httpx.HTTPError:
             pass
@@ -73,8 +88,8 @@ def start_uvicorn(url: URL, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("uvicorn did not start within 90 s")
 
 
-def seed(url: URL) -> None:
-    """Commit the demo township and the antimeridian township."""
+def seed(url: URL) -> dict[str, str]:
+    """Commit the demo township and the antimeridian township; the admin's header."""
     engine = make_engine(url.render_as_string(hide_password=False))
     with Session(engine) as session:
         load_demo(session, households=DEMO_HOUSEHOLDS)
@@ -83,7 +98,9 @@ def seed(url: URL) -> None:
             session, ANTIMERIDIAN_POINTS, township=OTHER_TOWNSHIP, prefix="AM",
             phone="13812345678", id_number="620123199001011234",
         )  # fmt: skip
+    headers = bearer_for(engine) if bearer_for is not None else {}
     engine.dispose()
+    return headers
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +109,10 @@ def ogc_server(server_url: URL) -> Iterator[Server]:
     url = migrated_database(server_url)
     proc: subprocess.Popen[bytes] | None = None
     try:
-        seed(url)
+        headers = seed(url)
         port = free_port()
         proc = start_uvicorn(url, port)
-        yield Server(f"http://127.0.0.1:{port}/ogc", url)
+        yield Server(f"http://127.0.0.1:{port}/ogc", url, headers)
     finally:
         if proc is not None:
             proc.terminate()

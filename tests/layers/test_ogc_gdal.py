@@ -22,9 +22,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def gdal(*args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
+def gdal(
+    server: Server, *args: str, debug: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run an OGR utility; the HTTP log is on stderr when ``debug``."""
-    env = {**os.environ, "CPL_DEBUG": "ON" if debug else "OFF"}
+    env = {**os.environ, **server.gdal_env, "CPL_DEBUG": "ON" if debug else "OFF"}
     done = subprocess.run(
         args, capture_output=True, text=True, timeout=300, env=env, check=False
     )
@@ -32,9 +34,12 @@ def gdal(*args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def read_all(url: str, *options: str, debug: bool = False) -> tuple[list[Any], str]:
+def read_all(
+    server: Server, url: str, *options: str, debug: bool = False
+) -> tuple[list[Any], str]:
     """Every feature GDAL reads from ``url`` (as GeoJSON), and its HTTP log."""
     done = gdal(
+        server,
         "ogr2ogr", "-f", "GeoJSON", "/vsistdout/", f"OAPIF:{url}",
         "-oo", "PAGE_SIZE=40", "-preserve_fid", *options, debug=debug,
     )  # fmt: skip
@@ -46,6 +51,7 @@ def matched(server: Server, collection: str, **params: Any) -> int:
     response = httpx.get(
         f"{server.base}/collections/{collection}/items",
         params={"limit": 1, **params},
+        headers=server.headers,
         timeout=60,
     )
     assert response.status_code == 200, response.text
@@ -53,7 +59,7 @@ def matched(server: Server, collection: str, **params: Any) -> int:
 
 
 def test_gdal_lists_every_collection_of_every_township(ogc_server: Server) -> None:
-    done = gdal("ogrinfo", "-ro", "-so", "-q", f"OAPIF:{ogc_server.base}")
+    done = gdal(ogc_server, "ogrinfo", "-ro", "-so", "-q", f"OAPIF:{ogc_server.base}")
     listed = {
         line.split(":", 1)[1].split("(")[0].strip()
         for line in done.stdout.splitlines()
@@ -66,7 +72,9 @@ def test_gdal_lists_every_collection_of_every_township(ogc_server: Server) -> No
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_gdal_reads_every_feature_following_next(ogc_server: Server, kind: str) -> None:
     collection = f"{DEMO}.{kind}"
-    features, log = read_all(f"{ogc_server.base}/collections/{collection}", debug=True)
+    features, log = read_all(
+        ogc_server, f"{ogc_server.base}/collections/{collection}", debug=True
+    )
     expected = matched(ogc_server, collection)
     assert expected > 0
     assert len(features) == expected
@@ -76,23 +84,28 @@ def test_gdal_reads_every_feature_following_next(ogc_server: Server, kind: str) 
 
 
 def test_households_count_and_masking_through_gdal(ogc_server: Server) -> None:
-    features, _ = read_all(f"{ogc_server.base}/collections/{OTHER_TOWNSHIP}.households")
+    features, _ = read_all(
+        ogc_server, f"{ogc_server.base}/collections/{OTHER_TOWNSHIP}.households"
+    )
     assert len(features) == 3
     assert {f["properties"]["phone"] for f in features} == {"138****5678"}
     assert {f["properties"]["id_number"] for f in features} == {"620123********1234"}
-    demo, _ = read_all(f"{ogc_server.base}/collections/{DEMO}.households")
+    demo, _ = read_all(ogc_server, f"{ogc_server.base}/collections/{DEMO}.households")
     assert len(demo) == DEMO_HOUSEHOLDS
 
 
 def test_gdal_forwards_bbox_and_attribute_filter(ogc_server: Server) -> None:
     collection = f"{DEMO}.households"
     sample = httpx.get(
-        f"{ogc_server.base}/collections/{collection}/items", params={"limit": 1}
+        f"{ogc_server.base}/collections/{collection}/items",
+        params={"limit": 1},
+        headers=ogc_server.headers,
     ).json()["features"][0]
     village = sample["properties"]["village"]
     lon, lat = sample["geometry"]["coordinates"]
     bbox = (lon - 0.2, lat - 0.2, lon + 0.2, lat + 0.2)
     features, log = read_all(
+        ogc_server,
         f"{ogc_server.base}/collections/{collection}",
         "-spat", *map(str, bbox), "-where", f"village = '{village}'",
         debug=True,
@@ -109,6 +122,7 @@ def test_gdal_reads_projected_crs(ogc_server: Server) -> None:
     response = httpx.get(
         f"{ogc_server.base}/collections/{DEMO}.hazards/items",
         params={"crs": "http://www.opengis.net/def/crs/EPSG/0/4522", "limit": 1},
+        headers=ogc_server.headers,
     )
     assert response.status_code == 200
     assert response.headers["content-crs"] == (

@@ -127,12 +127,13 @@ def test_coverage_map_in_chromium(
         "农户: 从未走访 (2)" in overlays
         and "农户: 未分配 (无网格或无干部) (2)" in overlays
     )
-    assert {"隐患 (2)", "争议重叠区 (1)", "网格名称"} <= set(overlays)
+    # one layer per hazard status; the closed flood hazard HZ2 is hidden by default
+    assert {"隐患·已排查 (1)", "争议重叠区 (1)", "网格名称"} <= set(overlays)
     assert sum(o.startswith("网格边界") for o in overlays) == 2  # core and grid levels
     legend = page.locator("#gridgis-legend").inner_text()
     assert "从未走访 2" in legend and "重点户 3" in legend
     assert page.locator(".awesome-marker .fa-fire").count() == 1
-    assert page.locator(".awesome-marker .fa-water").count() == 1
+    assert page.locator(".awesome-marker .fa-water").count() == 0
     assert page.locator("path[fill='#e53935']").count() == 1  # the open overlap
     assert page.locator(".gridgis-label").count() == 3
     # a click on a household opens its masked summary

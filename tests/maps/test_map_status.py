@@ -127,12 +127,18 @@ def test_coverage_data_masks_and_scopes(session: Session) -> None:
     assert ID_NUMBER not in str(data.households)
     assert h1["last"] == "2025-05-22"
     assert h1["cadre"] == "干部C1"
-    assert [z["code"] for z in data.hazards] == ["HZ1", "HZ2"]
+    assert [z["code"] for z in data.hazards] == ["HZ1"]  # closed ones hidden
+    every = service.coverage_data(
+        session, township=TOWNSHIP, as_of=AS_OF, closed_hazards=True
+    )
+    assert [z["code"] for z in every.hazards] == ["HZ1", "HZ2"]
     disputes = data.disputes["features"]
     assert [
         (f["properties"]["parcel_a"], f["properties"]["parcel_b"]) for f in disputes
     ] == [("P1", "P2")]  # the resolved P1/P3 dispute is not drawn
-    sub = service.coverage_data(session, township=TOWNSHIP, grid="B", as_of=AS_OF)
+    sub = service.coverage_data(
+        session, township=TOWNSHIP, grid="B", as_of=AS_OF, closed_hazards=True
+    )
     assert [z["code"] for z in sub.hazards] == ["HZ2"]
     assert sub.disputes["features"] == []
     assert sorted(f["properties"]["code"] for f in sub.grids["features"]) == ["B"]

@@ -53,6 +53,9 @@ def _cadre(engine: Engine) -> str:
         ["grids", "report", *T],
         ["disputes", "list", *T],
         ["disputes", "summary", *T],
+        ["hazards", "list", *T, "--overdue"],
+        ["hazards", "stats", *T],
+        ["hazards", "warn", *T, "--kind", "滑坡"],
     ],
     ids=lambda a: " ".join(a[:2]),
 )

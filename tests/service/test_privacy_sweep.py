@@ -68,7 +68,6 @@ def get_urls(engine: Engine) -> list[str]:
     values = {
         "township": DEMO_TOWNSHIP,
         "layer": None,
-        "code": None,
         "cadre": first(engine, "SELECT min(code) FROM cadres WHERE township_code = :t"),
         "demand_id": first(
             engine, "SELECT min(id) FROM demands WHERE township_code = :t"
@@ -77,6 +76,7 @@ def get_urls(engine: Engine) -> list[str]:
             engine, "SELECT min(id) FROM disputes WHERE township_code = :t"
         ),
         "job_id": _a_job(engine),
+        "code": first(engine, "SELECT min(code) FROM hazards WHERE township_code = :t"),
     }
     lon, lat = first(
         engine,

@@ -1,0 +1,136 @@
+"""Hazards on the coverage map, PURE: plain dicts in, folium layers out.
+
+One layer per status (已排查 / 整改中 / 已销号) so each can be switched off, an icon
+per kind, a polygon hazard's outline, the warn zone of open point hazards. Every
+text is escaped (tooltips are HTML in Leaflet).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+import numpy as np
+
+from maps.render.basemaps import MapOptions, shift_lonlat
+from maps.render.page import escaped_features, html_table, tooltip_text
+
+HAZARD_ICONS = {
+    "fire": "fire",
+    "flood": "water",
+    "landslide": "mountain",
+    "road": "road",
+    "building": "building",
+    "electrical": "bolt",
+    "other": "triangle-exclamation",
+}
+HAZARD_COLORS = {"found": "red", "rectifying": "orange", "closed": "green"}
+HAZARD_LABELS = {"found": "已排查", "rectifying": "整改中", "closed": "已销号"}
+# Above this many hazards they are drawn as one layer of dots (see _add_points).
+HAZARD_MARKER_LIMIT = 300
+
+
+def _kind(z: dict[str, Any]) -> str:
+    return str(z.get("kind_label") or z["kind"])
+
+
+def add_hazards(
+    m: folium.Map, hazards: list[dict[str, Any]], options: MapOptions
+) -> None:
+    """Hazards grouped by status; markers (few) or one compact dot layer (many)."""
+    lon = np.array([z["lon"] for z in hazards], dtype=float)
+    lat = np.array([z["lat"] for z in hazards], dtype=float)
+    lon, lat = shift_lonlat(lon, lat, options)
+    for status, label in HAZARD_LABELS.items():
+        picked = [i for i, z in enumerate(hazards) if z["status"] == status]
+        if not picked:
+            continue
+        group = folium.FeatureGroup(name=f"隐患·{label} ({len(picked)})")
+        chosen = [hazards[i] for i in picked]
+        if len(hazards) > HAZARD_MARKER_LIMIT:
+            _add_points(group, chosen, lon[picked], lat[picked])
+        else:
+            for z, x, y in zip(chosen, lon[picked], lat[picked], strict=True):
+                _add_marker(group, z, [float(y), float(x)])
+        group.add_to(m)
+
+
+def _add_marker(
+    group: folium.FeatureGroup, z: dict[str, Any], where: list[float]
+) -> None:
+    """One hazard: its icon, popup, outline (polygons) and warn zone (open points)."""
+    radius = z.get("warn_radius_m")
+    popup = html_table(
+        [
+            ("隐患", z["code"]),
+            ("类型", _kind(z)),
+            ("等级", z.get("severity")),
+            ("状态", HAZARD_LABELS.get(z["status"], z["status"])),
+            ("说明", z.get("description")),
+            ("整改期限", z.get("deadline")),
+            ("预警半径", f"{radius:.0f} m" if radius else None),
+        ]
+    )
+    color = HAZARD_COLORS.get(z["status"], "gray")
+    folium.Marker(
+        where,
+        icon=folium.Icon(
+            color=color,
+            icon=HAZARD_ICONS.get(z["kind"], "circle-exclamation"),
+            prefix="fa",
+        ),
+        popup=folium.Popup(popup, max_width=300),
+        tooltip=tooltip_text(f"{z['code']} {_kind(z)}"),
+    ).add_to(group)
+    if z.get("outline"):
+        folium.GeoJson(
+            z["outline"],
+            style_function=lambda _f, c=color: {"color": c, "weight": 2,
+                                                "fillOpacity": 0.15},
+        ).add_to(group)  # fmt: skip
+    elif z["status"] != "closed" and radius:
+        folium.Circle(
+            where, radius=float(radius), color="#b71c1c",
+            weight=1, fill=True, fill_opacity=0.06, dash_array="4 4",
+        ).add_to(group)  # fmt: skip
+
+
+def _add_points(
+    group: folium.FeatureGroup,
+    hazards: list[dict[str, Any]],
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> None:
+    """Many hazards as one GeoJSON layer of coloured dots, not one marker each.
+
+    A marker with its icon and popup costs ~1.5 KB of page per hazard; a large
+    township's thousands of hazards would outweigh its households layer. The
+    tooltip fields are escaped (``escaped_features``): Leaflet renders them as HTML.
+    """
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
+            "properties": {
+                "code": z["code"],
+                "kind": _kind(z),
+                "status": HAZARD_LABELS.get(z["status"], z["status"]),
+                "color": HAZARD_COLORS.get(z["status"], "gray"),
+            },
+        }
+        for z, x, y in zip(hazards, lon.tolist(), lat.tolist(), strict=True)
+    ]
+    folium.GeoJson(
+        {
+            "type": "FeatureCollection",
+            "features": escaped_features(features, ("code", "kind", "status")),
+        },
+        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
+        style_function=lambda f: {
+            "color": f["properties"]["color"],
+            "fillColor": f["properties"]["color"],
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["code", "kind", "status"], aliases=["隐患", "类型", "状态"]
+        ),
+    ).add_to(group)
