@@ -89,6 +89,7 @@ def test_rows_read_well_and_align_by_display_width() -> None:
 
 # Commands whose options other work owns (the service, workers, jobs, migrations).
 NOT_YET = {"serve", "demo", "worker", "db upgrade", "jobs list"}
+NOT_YET_GROUPS = {"hazards"}  # the hazards helper's commands
 
 
 def test_every_option_has_help() -> None:
@@ -99,7 +100,7 @@ def test_every_option_has_help() -> None:
     def walk(command: object, path: list[str]) -> None:
         for name, sub in getattr(command, "commands", {}).items():
             walk(sub, [*path, name])
-        if " ".join(path) in NOT_YET:
+        if " ".join(path) in NOT_YET or path[:1] and path[0] in NOT_YET_GROUPS:
             return
         for param in getattr(command, "params", []):
             if param.param_type_name == "option" and not param.help:
