@@ -100,7 +100,7 @@ def test_every_option_has_help() -> None:
     def walk(command: object, path: list[str]) -> None:
         for name, sub in getattr(command, "commands", {}).items():
             walk(sub, [*path, name])
-        if " ".join(path) in NOT_YET or path[:1] and path[0] in NOT_YET_GROUPS:
+        if " ".join(path) in NOT_YET or (path[:1] and path[0] in NOT_YET_GROUPS):
             return
         for param in getattr(command, "params", []):
             if param.param_type_name == "option" and not param.help:
