@@ -248,6 +248,17 @@ def _stop_detail(stop: Any, row: dict[str, Any], day: int | None) -> dict[str, A
     }
 
 
+def _extra_detail(stop: Any, day: int | None) -> dict[str, Any]:
+    """A non-household stop's popup (a hazard re-check): what, the leg, its flags."""
+    return {
+        "天": day,
+        "类型": "隐患复查" if stop.kind == "hazard" else stop.kind,
+        "编号": stop.ref,
+        "本段": f"{stop.leg_m:.0f} m, {LEG_LABELS.get(stop.leg_mode, stop.leg_mode)}",
+        "提示": "; ".join(stop.flags) or None,
+    }
+
+
 def route_from_plan(
     plan: RoutePlan,
     *,
@@ -268,11 +279,19 @@ def route_from_plan(
             flagged = stop.leg_mode == "straight_walk"
             if flagged:
                 offroad.append([prev, point])
+            own = stop.kind == "household"
             stops.append({
                 "seq": len(stops) + 1, "day": day.day, "lon": stop.lon,
                 "lat": stop.lat, "flagged": flagged or bool(stop.flags),
-                "label": f"{stop.household or ''} {row.get('head_name', '')}".strip(),
-                "detail": _stop_detail(stop, row, day.day if many else None),
+                "kind": stop.kind,
+                "label": (
+                    f"{stop.household or ''} {row.get('head_name', '')}".strip()
+                    if own else stop.label or stop.ref or ""
+                ),
+                "detail": (
+                    _stop_detail(stop, row, day.day if many else None)
+                    if own else _extra_detail(stop, day.day if many else None)
+                ),
             })  # fmt: skip
             prev = point
         if day.return_leg_mode == "straight_walk" and day.stops:

@@ -383,9 +383,11 @@ def _register_packages() -> None:
     from grids.visits import cli as visits_cli
     from layers.disputes import cli as disputes_cli
     from layers.hazards import cli as hazards_cli
+    from layers.hazards.rechecks import install as install_rechecks
     from layers.io import cli as layers_cli
     from maps import cli as maps_cli
 
+    install_rechecks()  # settings are read when a route is planned
     for module in (
         layers_cli,
         grids_cli,

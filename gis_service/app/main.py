@@ -40,6 +40,7 @@ from grids.routing.routes import router as routing_router
 from grids.visits.routes import province_router
 from grids.visits.routes import router as visits_router
 from layers.disputes.routes import router as disputes_router
+from layers.hazards.rechecks import install as install_rechecks
 from layers.hazards.routes import router as hazards_router
 from layers.io.routes import router as layers_router
 from layers.io.routes import schema_router as layer_schema_router
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_unstorable_text)],
     )
     app.state.settings = settings
+    install_rechecks(settings.hazards)  # due hazard re-checks join cadres' routes
     app.state.engine = None
     install_error_handlers(app)
     install_fault_handlers(app)

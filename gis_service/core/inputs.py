@@ -16,7 +16,13 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator, BaseModel, BeforeValidator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 BIGINT_MAX = 2**63 - 1
 # PostgreSQL text holds neither NUL nor unpaired UTF-16 surrogates (not UTF-8).
@@ -138,9 +144,19 @@ class StrictInput(BaseModel):
         return data
 
 
-Day = Annotated[date, BeforeValidator(not_a_number), AfterValidator(check_day)]
+# The year range, in the schema too (JSON Schema has no date minimum).
+YEAR_PATTERN = "^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
+Day = Annotated[
+    date,
+    BeforeValidator(not_a_number),
+    AfterValidator(check_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": YEAR_PATTERN}),
+]
 Instant = Annotated[
-    datetime, BeforeValidator(not_a_number), AfterValidator(check_instant)
+    datetime,
+    BeforeValidator(not_a_number),
+    AfterValidator(check_instant),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}),
 ]
 Text = Annotated[str, AfterValidator(check_text)]
 RowId = Annotated[int, Ge(1), Le(BIGINT_MAX)]

@@ -40,6 +40,7 @@ _RETRY = {
 ERRORS: dict[str, tuple[str, bool]] = {
     "400": ("malformed request (JSON, duplicate keys, Idempotency-Key)", False),
     "404": ("not found (in this township)", False),
+    "406": ("the requested format (f= or Accept) is not served here", False),
     "409": ("conflicts with the current state, or the same key still running", False),
     "413": ("request body over the configured limit", True),
     "415": ("media type no route reads", True),

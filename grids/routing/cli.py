@@ -42,9 +42,9 @@ def _route_render(plan: dict[str, Any]) -> str:
     ]
     for day in plan["days"]:
         stops = " → ".join(
-            f"{s['household']} {s.get('head_name') or ''}".strip()
+            (f"{s['household']} {s.get('head_name') or ''}".strip())
             if s.get("household")
-            else "?"
+            else (f"⚠{s['ref']}" if s.get("ref") else "?")
             for s in day["stops"]
         )
         metres, minutes = f"{day['total_m']:,.0f}", f"{day['minutes']:.0f}"

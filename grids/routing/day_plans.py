@@ -19,8 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput, NotFound
-from grids.routing.planner import DUE_LIMIT, Stop, build_metric, solve_days
+from grids.routing.planner import DUE_LIMIT, build_metric, solve_days
 from grids.routing.road_network import Metric
+from grids.routing.stops import Stop, extra_stops
 from grids.visits.coverage import uncovered_households
 from grids.visits.schemas import CadreDayOut, DayPlanRequest, GridDayPlan
 
@@ -157,11 +158,30 @@ def plan_grid_day(
              c["lat"] if c["lat"] is not None else g["lat"])
         for c in cadres
     ]  # fmt: skip
-    points += [Stop(u.household_id, u.household, u.lon, u.lat) for u in due]
+    # Registered extra stops (hazard re-checks) come first and stay with their
+    # cadre even when rebalancing: they are the cadre's duty, not the grid's.
+    extra = (
+        extra_stops(
+            session,
+            township=township,
+            cadre_ids=[c["id"] for c in cadres],
+            as_of=request.as_of,
+        )
+        if request.extra_stops
+        else []
+    )
+    targets = extra + [
+        Stop(u.household_id, u.household, u.lon, u.lat, cadre_id=u.cadre_id)
+        for u in due
+    ]
+    points += targets
     k = len(cadres)
     column = {c["id"]: v for v, c in enumerate(cadres)}
     stops = list(range(k, len(points)))
-    fixed = [None if request.rebalance else column.get(u.cadre_id) for u in due]
+    fixed = [
+        None if request.rebalance and t.kind == "household" else column.get(t.cadre_id)
+        for t in targets
+    ]
     metric = build_metric(session, township=township, points=points, options=request)
     if stops and (request.rebalance or any(f is None for f in fixed)):
         shares, left = _balance(

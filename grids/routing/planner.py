@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.errors import InvalidInput, NotFound
 from gis_service.core.geojson import feature
 from grids.routing.road_network import Metric, great_circle_metric, road_metric
+from grids.routing.stops import Stop, extra_stops
 from grids.routing.tsp import mst_length, solve_tour
 from grids.tree.scope import check_references
 from grids.visits.coverage import uncovered_households
@@ -62,16 +62,6 @@ _GEOJSON = text(
     ORDER BY 1 DESC, 2
     """
 )
-
-
-@dataclass
-class Stop:
-    """A household to visit (or the start, with no household)."""
-
-    household_id: int | None
-    code: str | None
-    lon: float
-    lat: float
 
 
 def build_metric(
@@ -175,17 +165,20 @@ def _plan(
             coords.extend(metric.coords(i, j)[1 if coords else 0 :])
             if j == start:
                 continue
+            point = points[j]
             stop_flags = []
             if metric.offroad[j]:
                 stop_flags.append(f"over {options.max_snap_m:.0f} m from any road")
             if metric.mode(i, j) == "straight_walk":
                 stop_flags.append("straight-line leg at walking speed")
+            own = point.kind == "household"
             stops_out.append(
                 StopOut(
-                    seq=seq, household_id=points[j].household_id,
-                    household=points[j].code, lon=points[j].lon, lat=points[j].lat,
-                    leg_m=leg, cumulative_m=total, leg_mode=metric.mode(i, j),
-                    flags=stop_flags,
+                    seq=seq, household_id=point.household_id,
+                    household=point.code if own else None, kind=point.kind,
+                    ref=None if own else point.code, label=point.label,
+                    lon=point.lon, lat=point.lat, leg_m=leg, cumulative_m=total,
+                    leg_mode=metric.mode(i, j), flags=stop_flags,
                 )
             )  # fmt: skip
         back = float(metric.dist[order[-1], start]) if options.closed else None
@@ -236,7 +229,8 @@ def route_geojson(
     for d in days:
         for s in d.stops:
             props.append({"kind": "stop", "day": d.day, "seq": s.seq,
-                          "household": s.household, "leg_m": round(s.leg_m, 1),
+                          "household": s.household, "stop_kind": s.kind,
+                          "ref": s.ref, "label": s.label, "leg_m": round(s.leg_m, 1),
                           "leg_mode": s.leg_mode, "flags": s.flags})  # fmt: skip
             px.append(s.lon)
             py.append(s.lat)
@@ -315,6 +309,12 @@ def plan_route(session: Session, *, township: str, request: RouteRequest) -> Rou
             errors=[{"field": "start_lon", "reason": "required without a cadre base"}],
         )
     stops = _stops(session, township, request)
+    if request.households is None and request.extra_stops and cadre is not None:
+        # the cadre's next route also takes what registered sources add for them
+        # (open hazards due for a re-check, installed by the app)
+        stops += extra_stops(
+            session, township=township, cadre_ids=[cadre["id"]], as_of=request.as_of
+        )
     points = [start, *stops]
     metric = build_metric(session, township=township, points=points, options=request)
     plan = solve_days(

@@ -221,6 +221,11 @@ class StopOut(BaseModel):
     seq: int
     household_id: int | None
     household: str | None
+    kind: str = Field(
+        "household", description="household, or hazard (an open hazard's re-check)"
+    )
+    ref: str | None = Field(None, description="the code of a non-household stop")
+    label: str | None = None
     lon: float
     lat: float
     leg_m: float = Field(description="from the previous stop (or the start)")
@@ -300,6 +305,11 @@ class RouteOptions(StrictInput):
     )
     time_limit_s: float = Field(2.0, gt=0, le=60, description="solver time limit")
     as_of: Instant | None = Field(None, description="due households as of this time")
+    extra_stops: bool = Field(
+        True,
+        description="add the cadre's open hazards due for a re-check (and other "
+        "registered stops) to a plan of their due households",
+    )
 
 
 class RouteRequest(RouteOptions):

@@ -117,6 +117,7 @@ def import_command(
     """Import a layer file (all or nothing; re-importing changes nothing)."""
     from gis_service.core.columns import parse_field_map
     from gis_service.core.errors import GridGISError
+    from gis_service.core.settings import get_settings
     from layers.io.importing import import_file
 
     with cli_errors(), cli_session() as session:
@@ -134,6 +135,7 @@ def import_command(
                 field_map=parse_field_map(field_map),
                 force=force,
                 progress=None if as_json else stages(),
+                limits=get_settings().limits,
             )
         except GridGISError as exc:
             if not as_json:

@@ -32,6 +32,7 @@ MAP_CSS = """
   border-radius: 50%; width: 24px; height: 24px; line-height: 20px; text-align: center;
   font: bold 12px/20px sans-serif; box-shadow: 0 1px 3px rgba(0,0,0,.5); }
 .gridgis-stop.flagged { background: #b71c1c; border-style: dashed; }
+.gridgis-stop.extra { background: #ef6c00; border-radius: 3px; }
 table.gridgis-popup th { text-align: left; padding-right: 8px; white-space: nowrap; }
 """
 

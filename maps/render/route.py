@@ -46,6 +46,11 @@ class RouteData:
     offroad_legs: list[list[list[float]]] = field(default_factory=list)
 
 
+def _noun(stop: dict[str, Any]) -> str:
+    """What a stop is, as the popup names it."""
+    return "农户" if stop.get("kind", "household") == "household" else "隐患复查"
+
+
 def route_summary_html(route: RouteData) -> str:
     """The summary box: cadre, stops, total length and time, planner warnings."""
     minutes = route.duration_s / 60
@@ -58,9 +63,16 @@ def route_summary_html(route: RouteData) -> str:
         for f in route.flags
     )
     days = f" · {len(route.lines)} 天" if len(route.lines) > 1 else ""
+    extra = sum(1 for s in route.stops if s.get("kind", "household") != "household")
+    homes = len(route.stops) - extra
+    checks = (
+        f" + <span data-hazard-stops='{extra}'>{extra} 处隐患复查</span>"
+        if extra
+        else ""
+    )
     return (
         f"<h4>走访路线: {name}</h4>"
-        f"<span data-stops='{len(route.stops)}'>{len(route.stops)} 户</span>{days} · "
+        f"<span data-stops='{len(route.stops)}'>{homes} 户</span>{checks}{days} · "
         f"<span data-length-m='{route.length_m:.0f}'>"
         f"{route.length_m / 1000:.2f} km</span>"
         f" · <span data-duration-s='{route.duration_s:.0f}'>{time_text}</span>"
@@ -119,6 +131,8 @@ def render_route(route: RouteData, options: MapOptions) -> folium.Map:
     )
     for stop, x, y in zip(route.stops, sx, sy, strict=True):
         css = "gridgis-stop flagged" if stop.get("flagged") else "gridgis-stop"
+        if stop.get("kind", "household") != "household":
+            css += " extra"  # a hazard re-check: drawn apart from the households
         folium.Marker(
             [float(y), float(x)],
             icon=folium.DivIcon(
@@ -130,7 +144,7 @@ def render_route(route: RouteData, options: MapOptions) -> folium.Map:
             tooltip=tooltip_text(f"{int(stop['seq'])}. {stop.get('label', '')}"),
             popup=folium.Popup(
                 html_table(
-                    [("顺序", stop["seq"]), ("农户", stop.get("label"))]
+                    [("顺序", stop["seq"]), (_noun(stop), stop.get("label"))]
                     + [(k, v) for k, v in stop.get("detail", {}).items()]
                 ),
                 max_width=300,
