@@ -38,7 +38,8 @@ import shapely
 from alembic import command
 from gis_service.core.bulk import copy_frame
 from gis_service.core.db import make_engine
-from grids.assignment.service import assign_households, plan_assignment
+from grids.assignment.planning import plan_assignment
+from grids.assignment.service import assign_households
 from grids.assignment.store import drop_partition
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -208,6 +208,7 @@ class DisputeRun(Base):
     township_code: Mapped[str] = township_fk()
     actor: Mapped[str] = mapped_column(String(100), nullable=False)
     min_area_m2: Mapped[float] = mapped_column(Double, nullable=False)
+    min_width_m: Mapped[float] = mapped_column(Double, nullable=False)
     min_share: Mapped[float] = mapped_column(Double, nullable=False)
     area_tolerance: Mapped[float] = mapped_column(Double, nullable=False)
     parcels: Mapped[int] = mapped_column(BigInteger, nullable=False)

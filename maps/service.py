@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 LOCAL_ASSET_BASE = URL_PREFIX + "/vendor"
 DISTANCE_LABELS = {"great_circle": "直线(大圆)距离", "road_network": "沿道路距离"}
+METRIC_LABELS = {"WGS84 ellipsoid geodesic": "长度按 WGS84 椭球测地线计"}
 LEG_LABELS = {"great_circle": "直线", "road": "沿道路", "straight_walk": "离路直线步行"}
 
 
@@ -310,7 +311,8 @@ def route_from_plan(
         start={"lon": plan.start["lon"], "lat": plan.start["lat"], "label": start},
         note=(
             f"{DISTANCE_LABELS.get(plan.distance, plan.distance)} · {plan.method} · "
-            f"{quality} · {'回到起点' if plan.closed else '不回起点'}"
+            f"{quality} · {'回到起点' if plan.closed else '不回起点'} · "
+            f"{METRIC_LABELS.get(plan.metric, plan.metric)}"
         ),
         flags=plan.flags,
         offroad_legs=offroad,

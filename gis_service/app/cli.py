@@ -20,7 +20,11 @@ from gis_service.core.cli import (
     emit,
     fail,
 )
-from gis_service.core.embedded import EmbeddedCluster, resolve_database_url
+from gis_service.core.embedded import (
+    NO_SCHEMA,
+    EmbeddedCluster,
+    resolve_database_url,
+)
 from gis_service.core.errors import GridGISError
 from gis_service.core.settings import get_settings
 
@@ -50,7 +54,8 @@ def db_start(as_json: JsonOpt = False) -> None:
                 "GRIDGIS_DATABASE_URL is set: GridGIS uses that server, "
                 "not the embedded one"
             )
-        emit(dataclasses.asdict(EmbeddedCluster(settings.embedded).start()), as_json)
+        database_url(settings, create=True)
+        emit(dataclasses.asdict(EmbeddedCluster(settings.embedded).status()), as_json)
 
 
 @db_app.command("stop")
@@ -62,15 +67,50 @@ def db_stop(as_json: JsonOpt = False) -> None:
         )
 
 
+def _schema_state(url: str) -> str:
+    """The migration a reachable database is at, without creating anything."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gis_service.core.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar():
+                rev = conn.execute(text("SELECT version_num FROM alembic_version"))
+                return f"migrated to {rev.scalar()}"
+            return NO_SCHEMA
+    except SQLAlchemyError as exc:
+        return f"unreachable: {(str(exc).strip().splitlines() or ['?'])[0]}"
+    finally:
+        engine.dispose()
+
+
 @db_app.command("status")
 def db_status(as_json: JsonOpt = False) -> None:
-    """Show whether the database exists, runs and answers (exit 1 if it does not)."""
+    """Which database GridGIS uses from here, whether it answers, and its schema.
+
+    Exits 1 when the database does not answer (scripts and monitors see it down).
+    """
     with cli_errors():
         settings = get_settings()
-        status = dataclasses.asdict(EmbeddedCluster(settings.embedded).status())
+        cluster = EmbeddedCluster(settings.embedded)
+        status = dataclasses.asdict(cluster.status())
         status["configured_url"] = settings.database_url
         if settings.database_url:
             status["answering"] = _answers(settings.database_url)
+            status["uses"] = "GRIDGIS_DATABASE_URL (the embedded cluster is unused)"
+            status["schema"] = (
+                _schema_state(settings.database_url)
+                if status["answering"]
+                else "not answering"
+            )
+        else:
+            status["uses"] = f"the embedded cluster in {status['data_dir']}"
+            status["schema"] = (
+                _schema_state(cluster.url()) if status["answering"] else "not running"
+            )
         emit(status, as_json)
     if not status["answering"]:
         raise typer.Exit(1)  # scripts and monitors see a database that is down
@@ -142,7 +182,7 @@ def db_upgrade(revision: str = "head", as_json: JsonOpt = False) -> None:
     from alembic import command
 
     with cli_errors():
-        command.upgrade(_alembic_config(database_url()), revision)
+        command.upgrade(_alembic_config(database_url(create=True)), revision)
         emit({"upgraded_to": revision}, as_json)
 
 
@@ -161,7 +201,9 @@ def db_downgrade(revision: str, as_json: JsonOpt = False) -> None:
 def townships_add(
     code: Annotated[str, typer.Argument(help="12-digit statistical division code")],
     name: Annotated[str, typer.Option(help="the township's name, e.g. 抓喜秀龙镇")],
-    county: Annotated[str | None, typer.Option(help="its county")] = None,
+    county: Annotated[
+        str | None, typer.Option(help="its county (kept when omitted, '' clears)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a township (or rename it); its layers are imported with -t CODE."""
@@ -227,7 +269,7 @@ def demo(
     if ctx.invoked_subcommand is not None:
         return
     with cli_errors():
-        url = database_url()
+        url = database_url(create=True)
         from alembic import command
 
         command.upgrade(_alembic_config(url), "head")
@@ -295,8 +337,8 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the HTTP service (uvicorn), in one or several worker processes."""
-    with cli_errors():
-        database_url()  # start the embedded cluster before the first request
+    with cli_errors(), cli_session():  # started and migrated before any request
+        pass
     _serve(host, port, workers)
 
 

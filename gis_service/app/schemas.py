@@ -12,7 +12,10 @@ class TownshipUpdate(StrictInput):
 
     name: str = Field(min_length=1, max_length=100, examples=["抓喜秀龙镇"])
     county: str | None = Field(
-        default=None, max_length=100, examples=["天祝藏族自治县"]
+        default=None,
+        max_length=100,
+        examples=["天祝藏族自治县"],
+        description="omitted keeps the county on file; an empty string clears it",
     )
 
 

@@ -25,10 +25,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.db import make_engine
-from gis_service.core.embedded import EmbeddedCluster
+from gis_service.core.embedded import NO_SCHEMA, EmbeddedCluster, NoSchema
 from gis_service.core.errors import GridGISError
 from gis_service.core.settings import Settings, get_settings
 from gis_service.core.townships import check_township_code, require_township
@@ -155,23 +156,44 @@ def _log_unexpected(exc: BaseException) -> Path:
     return path
 
 
-def database_url(settings: Settings | None = None) -> str:
-    """The configured URL, or the embedded cluster's (started if needed)."""
+def database_url(settings: Settings | None = None, *, create: bool = False) -> str:
+    """The configured URL, or the embedded cluster's (started if stopped).
+
+    Only commands that set a database up (``db start``, ``db upgrade``, ``demo``)
+    pass ``create``: any other command meeting no cluster says so in one line
+    instead of running initdb as a side effect.
+    """
     settings = settings or get_settings()
     if settings.database_url:
         return settings.database_url
     cluster = EmbeddedCluster(settings.embedded)
+    if not cluster.initialised and not create:
+        raise NoSchema(f"{NO_SCHEMA} (no database yet at {cluster.root})")
     if not cluster.running():
         cluster.start()
     return cluster.url()
 
 
+_HAS_SCHEMA = text(
+    "SELECT to_regclass('alembic_version') IS NOT NULL "
+    "AND to_regclass('townships') IS NOT NULL"
+)
+
+
+def require_schema(session: Session) -> None:
+    """Refuse, in one line, a database the migrations have not built."""
+    if not session.execute(_HAS_SCHEMA).scalar_one():
+        raise NoSchema(NO_SCHEMA)
+
+
 @contextmanager
 def cli_session() -> Iterator[Session]:
-    """A session for one CLI command."""
+    """A session for one CLI command, on a database that has the schema."""
     engine = make_engine(database_url())
     try:
         with Session(engine) as session:
+            require_schema(session)
+            session.rollback()  # the check leaves no transaction behind
             yield session
     finally:
         engine.dispose()
@@ -205,7 +227,7 @@ def _known_township(value: str) -> str:
         check_township_code(value)
     except GridGISError as exc:
         fail(exc.detail)
-    with cli_session() as session:
+    with cli_errors(), cli_session() as session:
         try:
             require_township(session, township=value)
         except GridGISError as exc:

@@ -29,6 +29,16 @@ class EmbeddedClusterError(GridGISError):
     title = "Embedded database unavailable"
 
 
+class NoSchema(GridGISError):
+    """The database has no GridGIS tables yet (or there is no database at all)."""
+
+    status = 503
+    title = "Database not set up"
+
+
+NO_SCHEMA = "no GridGIS schema here: run `gridgis db upgrade`"
+
+
 @dataclass(frozen=True)
 class ClusterStatus:
     """What ``gridgis db status`` reports."""

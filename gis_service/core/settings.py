@@ -8,21 +8,30 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
+from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Where this installation lives: the checkout for an editable install, else
+# site-packages. The embedded database belongs to it, never to the cwd.
+INSTALL_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default_data_dir() -> Path:
     """Where the embedded cluster lives when no directory is configured.
 
-    As root the cluster runs as the ``postgres`` OS user, which usually cannot enter
-    a checkout under /root, so the data goes under /var/lib instead, one directory
-    per checkout.
+    One per user and installation, whatever the current directory: a checkout keeps
+    its cluster in ``<checkout>/.gridgis`` (where ``make demo`` always put it), an
+    installed package in the user's data directory (platformdirs). As root the
+    cluster runs as the ``postgres`` OS user, which usually cannot enter /root, so the
+    data goes under /var/lib instead, one directory per installation.
     """
     if os.geteuid() == 0:
-        digest = hashlib.sha1(str(Path.cwd().resolve()).encode()).hexdigest()[:10]
+        digest = hashlib.sha1(str(INSTALL_ROOT).encode()).hexdigest()[:10]
         return Path("/var/lib/gridgis") / f"cluster-{digest}"
-    return Path.cwd() / ".gridgis"
+    if (INSTALL_ROOT / "pyproject.toml").exists():
+        return INSTALL_ROOT / ".gridgis"
+    return Path(user_data_dir("gridgis", appauthor=False)) / "cluster"
 
 
 class EmbeddedSettings(BaseModel):
@@ -41,11 +50,24 @@ class MapSettings(BaseModel):
     assets: str = "local"  # local (served by GridGIS) | cdn
 
 
+class AssignmentSettings(BaseModel):
+    """How households get a cadre."""
+
+    # Arcs per household to the nearest cadres of its grid: memory and time stay
+    # linear in households (every cadre of the grid grew as households x cadres).
+    candidates: int = 8
+
+
 class DisputeSettings(BaseModel):
     """Default thresholds of pasture-dispute detection (a run may override them)."""
 
-    min_area_m2: float = 100.0  # smaller overlaps are digitising slivers
-    min_share: float = 0.01  # ... and so are those under 1 % of the smaller parcel
+    # A sliver is told by its shape, never by the parcels' size: a 1 % share of a
+    # 200-mu pasture is 1 333 m², so a share rule hid real boundary disputes.
+    min_area_m2: float = 100.0  # smaller overlaps are slivers (tiny)
+    # Mean width 2·A/P under this is a digitising sliver (thin): two boundaries
+    # digitised or walked with consumer GNSS disagree by up to a metre or two.
+    min_width_m: float = 2.0
+    min_share: float = 0.0  # optional share-of-the-smaller-parcel rule; 0 = off
     area_tolerance: float = 0.10  # mapped vs contract area differing by more: flagged
 
 
@@ -108,7 +130,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GRIDGIS_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=(INSTALL_ROOT / ".env", ".env"),  # the checkout's, then the cwd's
         extra="ignore",
     )
 
@@ -117,6 +139,7 @@ class Settings(BaseSettings):
     read_database_url: Annotated[list[str], NoDecode] = Field(default_factory=list)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     map: MapSettings = Field(default_factory=MapSettings)
+    assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)

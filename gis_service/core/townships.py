@@ -28,8 +28,12 @@ _COUNTS_SQL = text(
 _TOWNSHIP_NAME = text("SELECT name FROM townships WHERE code = :c")
 
 _UPSERT_TOWNSHIP = text(
-    "INSERT INTO townships (code, name, county) VALUES (:code, :name, :county) "
-    "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, county = EXCLUDED.county "
+    "INSERT INTO townships (code, name, county) "
+    "VALUES (:code, :name, NULLIF(CAST(:county AS text), '')) "
+    # No county keeps the one on file (a rename must not clear it); '' clears it.
+    "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
+    "county = CASE WHEN CAST(:county AS text) IS NULL THEN townships.county "
+    "ELSE EXCLUDED.county END "
     "RETURNING code, name, county, (xmax = 0) AS created"
 )
 

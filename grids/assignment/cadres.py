@@ -1,9 +1,10 @@
-"""Household -> cadre inside each grid: one min-cost flow over the whole township.
+"""Household -> cadre inside each grid: a sparse min-cost flow, one per grid.
 
 Pure (frames in, arrays out; no database) so the re-run, the redraw preview and
 the benchmark share it. The network, with integer costs in metres:
 
     household --(1, d(h, c) + KEEP_BONUS_M unless c is its current cadre)--> cadre c
+        (only the ``candidates`` nearest cadres of its grid, and its current one)
     priority household --> prio(c) --(fair share free, then SPREAD_PENALTY_M each)--> c
     cadre c --(capacity minus pinned load)--> sink
     household --(UNASSIGNED_COST, twice that for priority)--> overflow --> sink
@@ -14,6 +15,14 @@ a household only leaves its current cadre when that saves more than KEEP_BONUS_M
 (low churn by design), and when capacity runs out the non-priority households
 farthest from any cadre are the ones left over. Pinned households never move and
 use up their cadre's capacity.
+
+Sparse arcs keep memory and time linear in households: a household only gets arcs
+to the ``candidates`` nearest cadres of its grid (default 8, setting
+``GRIDGIS_ASSIGNMENT__CANDIDATES``) and to its current cadre, never to every cadre
+of the grid. The sparse optimum is then proved to be the dense one: the flow's node
+potentials price every left-out arc (a ball query around each household bounds
+which cadres could pay), any arc with a negative reduced cost is added and the
+flow solved again, until none is left (tests compare both on small grids).
 """
 
 from __future__ import annotations
@@ -21,24 +30,31 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.spatial import cKDTree
 
+from grids.assignment.flow import (
+    GRID_APART_M,
+    NO_CADRE,
+    SPREAD_PENALTY_M,
+    Flow,
+    Pairs,
+    priced_arcs,
+    solve,
+)
 from grids.assignment.schemas import ScoreOut
 
 logger = logging.getLogger(__name__)
 
-KEEP_BONUS_M = 300
-SPREAD_PENALTY_M = 2_000
-UNASSIGNED_COST = 10_000_000
-NO_CADRE = -1
 
 REASON_OUTSIDE = "outside_every_grid"
 REASON_NO_CADRE = "grid_has_no_cadre"
 REASON_CAPACITY = "capacity_exhausted"
+DEFAULT_CANDIDATES = 8
+MAX_ROUNDS = 20  # pricing rounds; one or two in practice
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,7 @@ class CadrePlan:
     reason: npt.NDArray[np.object_]
     optimiser: ScoreOut
     greedy: ScoreOut
+    flow_cost: int = 0  # the min-cost flow's own (integer) objective
 
 
 def _bases(hh: pd.DataFrame, cadres: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -122,22 +139,78 @@ def _greedy(
     room: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int64]:
     """Baseline: closest household-cadre pairs first, each cadre until it is full."""
-    out = np.full(n, NO_CADRE, dtype=np.int64)
-    left = room.copy()
-    for i in np.argsort(pair_d, kind="stable"):
-        h, c = pair_h[i], pair_c[i]
-        if out[h] < 0 and left[c] > 0:
+    order = np.argsort(pair_d, kind="stable")
+    out = [NO_CADRE] * n
+    left = room.tolist()
+    for h, c in zip(pair_h[order].tolist(), pair_c[order].tolist(), strict=True):
+        if out[h] < 0 and left[c] > 0:  # plain lists: numpy scalars are 10x slower
             out[h] = c
             left[c] -= 1
-    return out
+    return np.asarray(out, dtype=np.int64)
 
 
-def plan_cadres(hh: pd.DataFrame, cadres: pd.DataFrame) -> CadrePlan:
+def candidate_pairs(
+    households: npt.NDArray[np.int64],
+    xy: npt.NDArray[np.float64],
+    grid: npt.NDArray[np.int64],
+    base: npt.NDArray[np.float64],
+    grid_of_c: npt.NDArray[np.int64],
+    current_pos: npt.NDArray[np.int64],
+    *,
+    limit: int | None,
+    reach: npt.NDArray[np.float64] | None = None,
+) -> Pairs:
+    """Arcs (household, cadre, metres) to the nearest cadres of each one's grid.
+
+    ``limit`` nearest (None: all of them), plus the current cadre when that one is
+    of the grid. One KD-tree over every cadre, grids kept apart on a third axis, so
+    a query never returns another grid's cadre: linear in households. ``reach``, if
+    given, gets each household's distance within which every cadre has an arc.
+    """
+    empty = np.zeros(0, np.int64)
+    if not len(households) or not len(grid_of_c):
+        return empty, empty, np.zeros(0)
+    codes, gi = np.unique(grid_of_c, return_inverse=True)
+    hg = np.searchsorted(codes, grid[households])
+    found = codes[np.minimum(hg, len(codes) - 1)] == grid[households]
+    households, hg = households[found], hg[found]
+    per_grid = np.bincount(gi, minlength=len(codes))
+    k = int(per_grid.max()) if limit is None else min(limit, int(per_grid.max()))
+    tree = cKDTree(np.c_[base, gi * GRID_APART_M])
+    query = np.c_[xy[households], hg * GRID_APART_M]
+    dist, idx = tree.query(query, k=k)
+    dist, idx = dist.reshape(len(households), k), idx.reshape(len(households), k)
+    ok = dist < GRID_APART_M / 2  # fewer than k cadres in the grid: the rest is far
+    if reach is not None:
+        reach[households] = np.where(ok[:, -1], dist[:, -1], np.inf)
+    h = np.repeat(households, k)[ok.ravel()]
+    c = idx.ravel()[ok.ravel()].astype(np.int64)
+    cur = current_pos[households]
+    mine = cur >= 0
+    mine[mine] &= grid_of_c[cur[mine]] == grid[households[mine]]
+    mine &= ~((idx == cur[:, None]) & ok).any(axis=1)  # not among the nearest
+    h = np.concatenate([h, households[mine]])
+    c = np.concatenate([c, cur[mine]])
+    d = np.linalg.norm(xy[h] - base[c], axis=1)
+    return h, c, d
+
+
+def _concat(a: Pairs, b: Pairs) -> Pairs:
+    """Two disjoint arc sets as one."""
+    h, c, d = (np.concatenate([x, y]) for x, y in zip(a, b, strict=True))
+    return h.astype(np.int64), c.astype(np.int64), d.astype(float)
+
+
+def plan_cadres(
+    hh: pd.DataFrame, cadres: pd.DataFrame, *, candidates: int | None = None
+) -> CadrePlan:
     """Assign households to the active cadres of their grid.
 
     ``hh``: id, x, y (metres), grid_id (-1: none), cadre_id (-1: none), pinned,
     priority. ``cadres``: id, home_grid_id, capacity, bx, by (metres, NaN: no base);
-    only active cadres. Returns arrays aligned with ``hh``'s rows.
+    only active cadres. ``candidates``: arcs per household to the nearest cadres of
+    its grid (None: ``DEFAULT_CANDIDATES``; 0 or less: every cadre, the dense
+    network). Returns arrays aligned with ``hh``'s rows.
     """
     hh = hh.reset_index(drop=True)
     cadres = cadres.reset_index(drop=True)
@@ -159,18 +232,17 @@ def plan_cadres(hh: pd.DataFrame, cadres: pd.DataFrame) -> CadrePlan:
     room = np.maximum(capacity - load0, 0)
 
     movable = np.flatnonzero(~pinned & (grid >= 0))
-    pairs = pd.DataFrame({"h": movable, "grid": grid[movable]}).merge(
-        pd.DataFrame({"c": np.arange(k), "grid": cadres["home_grid_id"].to_numpy()}),
-        on="grid",
-    )
-    pair_h = pairs["h"].to_numpy(dtype=np.int64)
-    pair_c = pairs["c"].to_numpy(dtype=np.int64)
+    grid_of_c = cadres["home_grid_id"].to_numpy(dtype=np.int64)
     base = _bases(hh, cadres)
     xy = hh[["x", "y"]].to_numpy(dtype=float)
-    pair_d = np.linalg.norm(xy[pair_h] - base[pair_c], axis=1)
+    current_pos = cadre_pos.reindex(current).fillna(NO_CADRE).to_numpy(np.int64)
+    where = (xy, grid, base, grid_of_c, current_pos)
+    limit: int | None = DEFAULT_CANDIDATES if candidates is None else candidates
+    limit = limit if limit and limit > 0 else None
+    reach = np.zeros(n)
+    pair_h, pair_c, pair_d = candidate_pairs(movable, *where, limit=limit, reach=reach)
 
     # Fair share of priority households per cadre: ceil(P_grid / cadres_grid).
-    grid_of_c = cadres["home_grid_id"].to_numpy()
     p_grid = pd.Series(priority[grid >= 0]).groupby(grid[grid >= 0]).sum()
     k_grid = pd.Series(grid_of_c).value_counts()
     fair = np.array(
@@ -178,12 +250,37 @@ def plan_cadres(hh: pd.DataFrame, cadres: pd.DataFrame) -> CadrePlan:
     )
 
     assigned = np.full(n, NO_CADRE, dtype=np.int64)
-    if len(pairs):
+    flow_cost = 0
+    fair_room = np.maximum(fair - prio0, 0)
+    flow: Flow | None = None
+    network = (n, k, movable, priority, (room, fair_room), grid, grid_of_c)
+    redo: npt.NDArray[np.int64] | None = None  # None: every grid
+    for _ in range(MAX_ROUNDS):  # add arcs priced out by the duals, until none
+        if not len(pair_h):
+            break
         keep = current[pair_h] == cadre_ids[pair_c]
-        fair_room = np.maximum(fair - prio0, 0)
-        arcs = (pair_h, pair_c, pair_d, keep)
-        assigned = _solve(n, k, movable, arcs, priority, room, fair_room)
+        flow = solve(*network, (pair_h, pair_c, pair_d, keep), flow, redo)
+        extra = priced_arcs(flow, movable, priority, where, reach)
+        if not len(extra[0]):
+            break
+        logger.info("cadre flow: %d arcs priced in", len(extra[0]))
+        pair_h, pair_c, pair_d = _concat((pair_h, pair_c, pair_d), extra)
+        redo = np.unique(grid[extra[0]])
+    if flow is not None:
+        assigned, flow_cost = flow.assigned, flow.cost
     greedy = _greedy(n, pair_h, pair_c, pair_d, room)
+    left = movable[greedy[movable] < 0]
+    if len(left):  # the baseline may take any cadre of the grid, as it always did
+        wide = candidate_pairs(left, *where, limit=None)
+        used = np.bincount(greedy[greedy >= 0], minlength=k)
+        more = _greedy(n, *wide, np.maximum(room - used, 0))
+        greedy = np.where(greedy >= 0, greedy, more)
+        is_left = np.zeros(n, dtype=bool)
+        is_left[left] = True
+        kept = ~is_left[pair_h]  # their arcs come again, with every cadre's
+        pair_h, pair_c, pair_d = _concat(
+            (pair_h[kept], pair_c[kept], pair_d[kept]), wide
+        )
 
     new_ids = np.full(n, NO_CADRE, dtype=np.int64)
     new_ids[assigned >= 0] = cadre_ids[assigned[assigned >= 0]]
@@ -200,55 +297,5 @@ def plan_cadres(hh: pd.DataFrame, cadres: pd.DataFrame) -> CadrePlan:
         reason=reason,
         optimiser=_score(assigned, *scoring),
         greedy=_score(greedy, *scoring),
+        flow_cost=flow_cost,
     )
-
-
-def _solve(
-    n: int,
-    k: int,
-    movable: npt.NDArray[np.int64],
-    arcs: tuple[npt.NDArray[Any], ...],
-    priority: npt.NDArray[np.bool_],
-    room: npt.NDArray[np.int64],
-    fair_room: npt.NDArray[np.int64],
-) -> npt.NDArray[np.int64]:
-    """Build the network with array calls, solve once, read back the chosen arcs."""
-    # OR-Tools takes ~0.3 s to load: only a run that plans cadres pays for it, not
-    # every importer or CLI command that merely imports the assignment service.
-    from ortools.graph.python import min_cost_flow
-
-    cadre_node = n + np.arange(k)
-    prio_node = n + k + np.arange(k)
-    overflow, sink = n + 2 * k, n + 2 * k + 1
-    pair_h, pair_c, pair_d, keep = arcs
-    cost = np.rint(pair_d).astype(np.int64) + np.where(keep, 0, KEEP_BONUS_M)
-    to_cadre = np.where(priority[pair_h], prio_node[pair_c], cadre_node[pair_c])
-    m = len(movable)
-    unassigned = np.where(priority[movable], 2 * UNASSIGNED_COST, UNASSIGNED_COST)
-    ones, zeros = np.ones(max(len(pair_h), m), np.int64), np.zeros(k, np.int64)
-    blocks = [  # (tails, heads, capacities, unit costs)
-        (pair_h, to_cadre, ones[: len(pair_h)], cost),
-        (prio_node, cadre_node, fair_room, zeros),
-        (prio_node, cadre_node, room, np.full(k, SPREAD_PENALTY_M)),
-        (cadre_node, np.full(k, sink), room, zeros),
-        (movable, np.full(m, overflow), ones[:m], unassigned),
-        (np.array([overflow]), np.array([sink]), np.array([m]), np.array([0])),
-    ]
-    tails, heads, caps, costs = (
-        np.concatenate([b[i] for b in blocks]).astype(np.int64) for i in range(4)
-    )
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    supplies = np.zeros(n + 2 * k + 2, dtype=np.int64)
-    supplies[movable] = 1
-    supplies[sink] = -len(movable)
-    smcf.set_nodes_supplies(np.arange(len(supplies)), supplies)
-    status = smcf.solve()
-    if status != smcf.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed with status {status}")
-    flows = smcf.flows(np.arange(len(pair_h)))
-    out = np.full(n, NO_CADRE, dtype=np.int64)
-    used = flows > 0
-    out[pair_h[used]] = pair_c[used]
-    logger.info("cadre flow: %d households, %d cadres", m, k)
-    return out

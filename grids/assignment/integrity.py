@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
 from grids.assignment.reports import REASONS
-from grids.assignment.service import read_grids
 from grids.tree.hierarchy import FAULT_KINDS, check_grids, faults_collection
-from grids.tree.locate import GRID_RULE
+from grids.tree.locate import GRID_RULE, read_grids
 
 logger = logging.getLogger(__name__)
 

@@ -21,15 +21,11 @@ from shapely.geometry.base import BaseGeometry
 
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput, NotFound
+from grids.assignment.planning import Plan, household_codes, plan_assignment
 from grids.assignment.schemas import CadreChange, HouseholdChange, RedrawIn, RedrawOut
-from grids.assignment.service import (
-    Plan,
-    household_codes,
-    plan_assignment,
-    read_grids,
-    write_plan,
-)
+from grids.assignment.service import write_plan
 from grids.assignment.store import LOCK
+from grids.tree.locate import read_grids
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Visit-route planning: a cadre's (or chosen) households as an ordered route.
 
 Distances come from ``road_network`` (great-circle, or along the roads layer);
+every reported length is the drawn leg measured on the WGS84 ellipsoid (``geodesy``);
 tours from ``tsp`` (exact up to 14 stops, LKH with a bound beyond). Too many stops
 for one day are cut into balanced consecutive stretches of the whole tour and each
 day is re-solved from the start. A grid's day plan (``plan_grid_day``) lives in
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput, NotFound
 from gis_service.core.geojson import feature
+from grids.routing.geodesy import METRIC
 from grids.routing.road_network import Metric, great_circle_metric, road_metric
 from grids.routing.stops import Stop, extra_stops
 from grids.routing.tsp import mst_length, solve_tour
@@ -159,9 +161,9 @@ def _plan(
         if options.closed:
             legs.append((order[-1], start))
         for seq, (i, j) in enumerate(legs, start=1):
-            leg = float(metric.dist[i, j])
+            leg = metric.leg_m(i, j)
             total += leg
-            seconds += metric.seconds(i, j, **speeds)
+            seconds += metric.seconds(i, j, leg, **speeds)
             coords.extend(metric.coords(i, j)[1 if coords else 0 :])
             if j == start:
                 continue
@@ -181,7 +183,7 @@ def _plan(
                     leg_mode=metric.mode(i, j), flags=stop_flags,
                 )
             )  # fmt: skip
-        back = float(metric.dist[order[-1], start]) if options.closed else None
+        back = metric.leg_m(order[-1], start) if options.closed else None
         back_mode = metric.mode(order[-1], start) if options.closed else None
         days.append(
             DayRoute(
@@ -207,14 +209,21 @@ def _plan(
         distance=metric.kind,
         method=method,
         optimal=len(days) <= 1 and all(t.optimal for _, t in tours),
+        metric=METRIC,
         total_m=total,
-        lower_bound_m=bound,
-        gap=max(total - bound, 0.0) / total if total > 0 else 0.0,
+        lower_bound_m=min(bound, total),
+        gap=_gap(tours, bound),
         minutes=sum(d.minutes for d in days),
         days=days,
         flags=flags,
         geojson=route_geojson(session, points[start], days, lines),
     )
+
+
+def _gap(tours: list[tuple[list[int], Any]], bound: float) -> float:
+    """How far the tours may be from optimal, on the matrix they were solved on."""
+    length = sum(t.length for _, t in tours)
+    return max(length - bound, 0.0) / length if length > 0 else 0.0
 
 
 def route_geojson(

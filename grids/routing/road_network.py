@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 import shapely
 from pyproj import Transformer
 
+from grids.routing.geodesy import MATRIX_MAX, geodesic_matrix, line_length
 from grids.routing.tsp import great_circle_matrix
 
 logger = logging.getLogger(__name__)
@@ -67,10 +68,16 @@ class Metric:
             return "great_circle"
         return "straight_walk" if self.straight[i, j] else "road"
 
-    def seconds(self, i: int, j: int, *, speed_kmh: float, walk_kmh: float) -> float:
+    def leg_m(self, i: int, j: int) -> float:
+        """The leg's reported length: its drawn path measured on the WGS84 ellipsoid."""
+        return line_length(self.coords(i, j))
+
+    def seconds(
+        self, i: int, j: int, length_m: float, *, speed_kmh: float, walk_kmh: float
+    ) -> float:
         """Travel time of a leg: walking speed for straight legs of a road network."""
         kmh = walk_kmh if self.mode(i, j) == "straight_walk" else speed_kmh
-        return float(self.dist[i, j]) / (kmh / 3.6)
+        return length_m / (kmh / 3.6)
 
     def coords(self, i: int, j: int) -> list[tuple[float, float]]:
         """The leg's vertices from point i to point j."""
@@ -82,11 +89,20 @@ class Metric:
         ]
 
 
+def crow_matrix(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Straight-line distances to optimise on: geodesic when cheap, else the sphere."""
+    if len(lon) <= MATRIX_MAX:
+        return geodesic_matrix(lon, lat)
+    return great_circle_matrix(lon, lat)
+
+
 def great_circle_metric(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> Metric:
-    """Straight great-circle legs between every pair of points."""
+    """Straight (geodesic) legs between every pair of points."""
     n = len(lon)
     return Metric(
-        "great_circle", lon, lat, great_circle_matrix(lon, lat),
+        "great_circle", lon, lat, crow_matrix(lon, lat),
         np.zeros((n, n), dtype=bool), np.zeros(n, dtype=bool),
     )  # fmt: skip
 
@@ -162,7 +178,7 @@ def _network_metric(
     road = net[:, virtual] + access[:, None] + access[None, :]
     straight = offroad[:, None] | offroad[None, :] | ~np.isfinite(road)
     np.fill_diagonal(straight, False)
-    crow = great_circle_matrix(lon, lat)
+    crow = crow_matrix(lon, lat)
     dist = np.where(straight, crow, road)
     np.fill_diagonal(dist, 0.0)
 

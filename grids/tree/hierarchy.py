@@ -24,8 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis_service.core.geojson import feature
 from gis_service.core.townships import require_township
-from grids.assignment.service import read_grids
-from grids.tree.locate import utm_transformer
+from grids.tree.locate import read_grids, utm_transformer
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,13 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+from sqlalchemy.orm import Session
 
 import shapely
 from pyproj import Transformer
+
+from gis_service.core.bulk import read_frame
 
 logger = logging.getLogger(__name__)
 
@@ -145,3 +149,16 @@ def to_metres(
         np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     )
     return np.column_stack([np.atleast_1d(x), np.atleast_1d(y)])
+
+
+_GRIDS_SQL = """
+SELECT id, code, parent_id, depth, encode(ST_AsBinary(geom), 'hex') AS wkb
+FROM grids WHERE township_code = %(t)s
+"""
+
+
+def read_grids(session: Session, *, township: str) -> pd.DataFrame:
+    """Every grid of the township with its geometry (shapely) for locating points."""
+    grids = read_frame(session, _GRIDS_SQL, {"t": township})
+    grids["geom"] = shapely.from_wkb(grids.pop("wkb").to_numpy(dtype=object))
+    return grids

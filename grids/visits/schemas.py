@@ -255,6 +255,10 @@ class RoutePlan(BaseModel):
     start: dict[str, float]
     closed: bool
     distance: str = Field(description="great_circle | road_network")
+    metric: str = Field(
+        default="WGS84 ellipsoid geodesic",
+        description="how every reported length is measured",
+    )
     method: str
     optimal: bool
     total_m: float
@@ -282,6 +286,10 @@ class GridDayPlan(BaseModel):
     grid_id: int
     grid: str
     rebalanced: bool
+    metric: str = Field(
+        default="WGS84 ellipsoid geodesic",
+        description="how every reported length is measured",
+    )
     longest_m: float
     total_m: float
     cadres: list[CadreDayOut]

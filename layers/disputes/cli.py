@@ -39,11 +39,30 @@ def _render_list(data: dict[str, Any]) -> str:
     return f"共 {data['total']} 起纠纷\n{table}"
 
 
+def _detected(data: Any) -> str:
+    """A run's counts; a dry run's as what would happen."""
+    verb = "would " if data["dry_run"] else ""
+    changes = ", ".join(
+        f"{verb}{word} {data[key]}"
+        for key, word in (("new", "open"), ("updated", "update"),
+                          ("closed", "close"), ("reopened", "reopen"))
+    )  # fmt: skip
+    head = "dry run, nothing written" if data["dry_run"] else f"run {data['run_id']}"
+    return (
+        f"{head}: {changes}; {data['detected']} disputes, {data['slivers']} slivers, "
+        f"{data['self_overlaps']} self-overlaps (slivers: mean width < "
+        f"{data['min_width_m']} m or area < {data['min_area_m2']} m²)"
+    )
+
+
 @disputes_app.command("detect")
 def detect(
     township: TownshipOpt,
     min_area_m2: Annotated[
         float | None, typer.Option(min=0, help="smaller overlaps are slivers (m²)")
+    ] = None,
+    min_width_m: Annotated[
+        float | None, typer.Option(min=0, help="narrower overlaps are slivers (m)")
     ] = None,
     min_share: Annotated[
         float | None,
@@ -54,15 +73,20 @@ def detect(
         typer.Option(min=0, help="mapped vs contract area difference flagged"),
     ] = None,
     actor: Annotated[str, typer.Option(help="who runs the detection")] = "detection",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="say what would change; write nothing")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Detect overlaps and reconcile the dispute records (counts new/updated/closed)."""
     with cli_errors():
         request = DetectionCreate(
             min_area_m2=min_area_m2,
+            min_width_m=min_width_m,
             min_share=min_share,
             area_tolerance=area_tolerance,
             actor=actor,
+            dry_run=dry_run,
         )
         with cli_session() as session:
             result = detect_disputes(
@@ -70,8 +94,9 @@ def detect(
                 township=township,
                 thresholds=request.thresholds(get_settings().disputes),
                 actor=request.actor,
+                dry_run=request.dry_run,
             )
-        emit(result.model_dump(mode="json"), as_json)
+        emit(result.model_dump(mode="json"), as_json, None if as_json else _detected)
 
 
 @disputes_app.command("list")

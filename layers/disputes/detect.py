@@ -2,11 +2,14 @@
 
 One GIST-indexed self-join (``disputes.sql``: ``create_pairs``) finds every pair
 of parcels whose interiors intersect and classifies it: a **dispute** (different
-holders, overlap over both thresholds), a **sliver** (a digitising error under a
-threshold: counted, not raised) or a **self-overlap** (same holder: data
-quality). Areas are geodesic (``::geography``), in m² and mu. The records are
-reconciled set-based so a pair keeps its dispute across runs: new pairs open,
-changed overlaps update, vanished ones close with a reason, returning ones reopen.
+holders, an overlap both wide and large enough, whatever the parcels' sizes), a
+**sliver** (a digitising error told by its shape: thin, mean width 2·A/P under
+``min_width_m``, or tiny, under ``min_area_m2``: counted, not raised) or a
+**self-overlap** (same holder: data quality); overlaps of (next to) zero area are
+nothing. Areas and perimeters are geodesic (``::geography``), in m² and mu. The
+records are reconciled set-based so a pair keeps its dispute across runs: new pairs
+open, changed overlaps update, vanished ones close with a reason saying what
+happened, returning ones reopen. A dry run does all of it and rolls it back.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 SQL = load_queries(Path(__file__).with_name("disputes.sql"))
 DETECTION_ACTOR = "detection"
+ZERO_M2 = 0.01  # overlaps under this are rounding, not findings (repaired parcels)
 
 
 def run_out(row: Any) -> DetectionOut:
@@ -40,6 +44,7 @@ def run_out(row: Any) -> DetectionOut:
         township=row.township_code,
         parcels=row.parcels,
         min_area_m2=row.min_area_m2,
+        min_width_m=row.min_width_m,
         min_share=row.min_share,
         area_tolerance=row.area_tolerance,
         new=row.disputes_new,
@@ -70,7 +75,9 @@ def _find_pairs(
             "township": township,
             "invalid": invalid,
             "min_area_m2": thresholds.min_area_m2,
+            "min_width_m": thresholds.min_width_m,
             "min_share": thresholds.min_share,
+            "zero_m2": ZERO_M2,
         },
     )
     session.execute(SQL["analyze_pairs"])
@@ -97,9 +104,31 @@ def detect_disputes(
     township: str,
     thresholds: DisputeSettings,
     actor: str = DETECTION_ACTOR,
+    dry_run: bool = False,
 ) -> DetectionOut:
-    """Run detection over a township's parcels and reconcile its dispute records."""
+    """Run detection over a township's parcels and reconcile its dispute records.
+
+    ``dry_run``: the same run inside a transaction (or savepoint) rolled back, so a
+    leader can try thresholds and see what would open, update, close and reopen
+    without touching a review record.
+    """
     require_township(session, township=township)
+    if not dry_run:
+        return _detect(session, township, thresholds, actor)
+    with atomic(session):  # the run below nests in it as a savepoint...
+        trial = session.begin_nested()
+        try:
+            out = _detect(session, township, thresholds, actor)
+        finally:
+            trial.rollback()  # ... which is rolled back: nothing is kept
+    logger.info("dispute detection in %s was a dry run: nothing stored", township)
+    return out.model_copy(update={"run_id": None, "dry_run": True})
+
+
+def _detect(
+    session: Session, township: str, thresholds: DisputeSettings, actor: str
+) -> DetectionOut:
+    """One detection run, stored (the caller may roll it back)."""
     started = time.perf_counter()
     with atomic(session):
         # ST_Relate's cost estimate is huge, so PostgreSQL would JIT-compile the
@@ -111,6 +140,7 @@ def detect_disputes(
             "actor": actor,
             "invalid": invalid,
             "min_area_m2": thresholds.min_area_m2,
+            "min_width_m": thresholds.min_width_m,
             "min_share": thresholds.min_share,
             "area_tolerance": thresholds.area_tolerance,
             "mu_m2": MU_M2,

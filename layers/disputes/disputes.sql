@@ -36,17 +36,24 @@ DROP TABLE IF EXISTS _dispute_pairs;
 -- that merely share a border are dropped) reach ST_Intersection. Invalid parcels
 -- (:invalid) are compared through ST_MakeValid so a bow-tie cannot abort the run.
 -- OFFSET 0 keeps the overlap computed once for both the column and its area.
+-- A sliver is told by its shape, not by the parcels' size: thin (mean width
+-- 2·A/P on the ellipsoid under :min_width_m) or tiny (under :min_area_m2), or, only
+-- when asked, a small share of the smaller parcel (:min_share, 0 = off). Overlaps
+-- of (next to) zero area, as repaired parcels leave with their neighbours, are no
+-- finding at all.
 CREATE TEMP TABLE _dispute_pairs AS
 SELECT o.a_id, o.b_id, o.a_holder, o.b_holder, o.overlap, o.a_m2, o.b_m2,
-       o.overlap_m2,
+       o.overlap_m2, o.width_m,
        CASE
          WHEN o.a_holder = o.b_holder THEN 'self_overlap'
-         WHEN o.overlap_m2 >= :min_area_m2
-              AND o.overlap_m2 >= :min_share * LEAST(o.a_m2, o.b_m2) THEN 'dispute'
-         ELSE 'sliver'
+         WHEN o.width_m < :min_width_m OR o.overlap_m2 < :min_area_m2
+              OR o.overlap_m2 < :min_share * LEAST(o.a_m2, o.b_m2) THEN 'sliver'
+         ELSE 'dispute'
        END AS kind
 FROM (
-  SELECT s.*, ST_Area(s.overlap::geography) AS overlap_m2
+  SELECT s.*, m.overlap_m2,
+         CASE WHEN m.perimeter_m > 0 THEN 2 * m.overlap_m2 / m.perimeter_m ELSE 0 END
+           AS width_m
   FROM (
     SELECT a.id AS a_id, b.id AS b_id,
            a.holder_household_id AS a_holder, b.holder_household_id AS b_holder,
@@ -74,17 +81,21 @@ FROM (
             'T********')
     OFFSET 0
   ) s
-) o;
+  CROSS JOIN LATERAL (SELECT ST_Area(s.overlap::geography) AS overlap_m2,
+                             ST_Perimeter(s.overlap::geography) AS perimeter_m) m
+) o
+WHERE o.overlap_m2 >= :zero_m2;
 
 -- name: analyze_pairs
 ANALYZE _dispute_pairs;
 
 -- name: start_run
-INSERT INTO dispute_runs (township_code, actor, min_area_m2, min_share, area_tolerance,
+INSERT INTO dispute_runs (township_code, actor, min_area_m2, min_width_m, min_share,
+                          area_tolerance,
                           parcels, disputes_new, disputes_updated, disputes_reopened,
                           disputes_closed, disputes_seen, slivers, self_overlaps,
                           area_mismatches, invalid_parcels, duration_ms)
-SELECT :township, :actor, :min_area_m2, :min_share, :area_tolerance,
+SELECT :township, :actor, :min_area_m2, :min_width_m, :min_share, :area_tolerance,
        (SELECT count(*) FROM pasture_parcels WHERE township_code = :township),
        0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 RETURNING id, parcels;
@@ -155,10 +166,15 @@ WHERE d.township_code = :township AND p.kind = 'dispute'
   AND d.last_detected_at <> now();
 
 -- name: close_gone
--- Open or mediating disputes whose pair is no longer a dispute close with a reason;
--- resolved and dismissed ones keep their outcome.
+-- Open or mediating disputes whose pair is no longer a dispute close with a reason
+-- saying what happened; resolved and dismissed ones keep their outcome. An overlap
+-- the same as when it was last a dispute means the thresholds changed, not the
+-- parcels (so changing thresholds never reads as "the overlap shrank").
 WITH gone AS (
-  SELECT d.id, d.status, p.kind
+  SELECT d.id, d.status, p.kind, p.overlap_m2 AS now_m2, p.width_m,
+         d.overlap_area_m2 AS was_m2,
+         p.kind IS NOT NULL AND abs(p.overlap_m2 - d.overlap_area_m2) < 0.01
+           AS unchanged
   FROM disputes d
   LEFT JOIN _dispute_pairs p ON p.a_id = d.parcel_a_id AND p.b_id = d.parcel_b_id
   WHERE d.township_code = :township
@@ -168,10 +184,17 @@ WITH gone AS (
 ), hit AS (
   UPDATE disputes d
   SET status = 'closed', updated_at = now(),
-      closed_reason = CASE g.kind
-        WHEN 'sliver' THEN 'overlap shrank below the dispute threshold (now a sliver)'
-        WHEN 'self_overlap' THEN 'both parcels now have the same holder'
-        ELSE 'the parcels no longer overlap' END
+      closed_reason = CASE
+        WHEN g.kind = 'self_overlap' THEN 'both parcels now have the same holder'
+        WHEN g.kind = 'sliver' AND g.unchanged THEN format(
+          'the thresholds changed: the overlap is unchanged (%s m², mean width %s m) '
+          'but is now a sliver', round(g.now_m2::numeric, 1),
+          round(g.width_m::numeric, 2))
+        WHEN g.kind = 'sliver' THEN format(
+          'the parcels were edited: the overlap shrank from %s m² to a sliver '
+          '(%s m², mean width %s m)', round(g.was_m2::numeric, 1),
+          round(g.now_m2::numeric, 1), round(g.width_m::numeric, 2))
+        ELSE 'the parcels were edited: they no longer overlap' END
   FROM gone g
   WHERE d.township_code = :township AND d.id = g.id
   RETURNING d.id, d.closed_reason
@@ -190,7 +213,8 @@ WITH ins AS (
   INSERT INTO parcel_findings (township_code, run_id, kind, parcel_id, other_parcel_id,
                                area_m2, detail, geom)
   SELECT :township, :run_id, p.kind, p.a_id, p.b_id, p.overlap_m2,
-         format('%s%% of the smaller parcel',
+         format('mean width %s m, %s%% of the smaller parcel',
+                round(p.width_m::numeric, 2),
                 round((100 * p.overlap_m2 / NULLIF(LEAST(p.a_m2, p.b_m2), 0))::numeric, 2)),
          p.overlap
   FROM _dispute_pairs p WHERE p.kind IN ('sliver', 'self_overlap')

@@ -55,6 +55,7 @@ def run_detection(
         township=township,
         thresholds=body.thresholds(settings.disputes),
         actor=body.actor,
+        dry_run=body.dry_run,
     )
 
 

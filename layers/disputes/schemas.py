@@ -25,11 +25,18 @@ class DetectionCreate(StrictInput):
         le=1e12,
         description="overlaps smaller than this (m²) are slivers",
     )
+    min_width_m: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e6,
+        description="overlaps thinner than this mean width 2·A/P (m) are slivers",
+    )
     min_share: float | None = Field(
         default=None,
         ge=0,
         le=1,
-        description="overlaps under this share of the smaller parcel are slivers",
+        description="optional: overlaps under this share of the smaller parcel are "
+        "slivers too (0, the default, turns the rule off)",
     )
     area_tolerance: float | None = Field(
         default=None,
@@ -38,23 +45,31 @@ class DetectionCreate(StrictInput):
         description="flag parcels whose mapped area differs from the contract by more",
     )
     actor: str = Field(default="detection", min_length=1, max_length=100)
+    dry_run: bool = Field(
+        default=False,
+        description="report what would open, update, close and reopen; write nothing",
+    )
 
     def thresholds(self, defaults: DisputeSettings) -> DisputeSettings:
         """The thresholds of this run: the given values over the defaults."""
-        given = self.model_dump(exclude_none=True, exclude={"actor"})
+        given = self.model_dump(exclude_none=True, exclude={"actor", "dry_run"})
         return defaults.model_copy(update=given)
 
 
 class DetectionOut(BaseModel):
     """What one detection run found and changed."""
 
-    run_id: int
+    run_id: int | None = Field(description="none for a dry run (nothing stored)")
+    dry_run: bool = False
     township: str
     parcels: int
     min_area_m2: float
+    min_width_m: float
     min_share: float
     area_tolerance: float
-    new: int = Field(description="disputes raised for the first time")
+    new: int = Field(
+        description="disputes raised for the first time (or that would be)"
+    )
     updated: int = Field(description="known disputes whose overlap changed")
     reopened: int = Field(description="auto-closed disputes whose overlap came back")
     closed: int = Field(description="open/mediating disputes closed automatically")

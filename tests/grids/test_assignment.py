@@ -7,7 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import NotFound
-from grids.assignment.service import assign_households, locate_households
+from grids.assignment.planning import locate_households
+from grids.assignment.service import assign_households
 from tests.factories import (
     TOWNSHIP,
     make_cadre,

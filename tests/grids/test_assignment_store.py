@@ -65,7 +65,8 @@ def _town(session: Session, township: str = TOWNSHIP, *, capacity: int = 2) -> d
     )
     ids = make_households(
         session,
-        [(102.504, 37.105), (102.505, 37.105), (102.506, 37.105), (102.515, 37.105),
+        # H003 a little farther than H001 from C1: no tie for the last place.
+        [(102.504, 37.105), (102.505, 37.105), (102.5061, 37.105), (102.515, 37.105),
          (102.60, 37.105)],
         township=township,
     )  # fmt: skip

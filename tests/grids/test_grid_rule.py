@@ -21,8 +21,13 @@ import shapely
 
 from gis_service.app.demo import load
 from grids.assignment.integrity import integrity_report
-from grids.assignment.service import assign_households, read_grids
-from grids.tree.locate import covering_grid_sql, grid_order_sql, locate_points
+from grids.assignment.service import assign_households
+from grids.tree.locate import (
+    covering_grid_sql,
+    grid_order_sql,
+    locate_points,
+    read_grids,
+)
 from layers.io.specs import get_layer
 from tests.factories import TOWNSHIP, make_grid, make_households, make_township
 from tests.grids.factories_assign import rect

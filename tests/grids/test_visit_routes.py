@@ -11,8 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from grids.routing.day_plans import plan_grid_day
+from grids.routing.geodesy import geodesic_matrix
 from grids.routing.planner import plan_route
-from grids.routing.tsp import great_circle_matrix, tour_length
+from grids.routing.tsp import tour_length
 from grids.visits.schemas import DayPlanRequest, RouteRequest
 from tests.factories import TOWNSHIP, make_households, make_township
 from tests.grids.factories_visits import assign, make_road, make_town
@@ -26,7 +27,7 @@ START = (102.501, 37.101)
 
 def brute_force(points: list[tuple[float, float]], *, closed: bool) -> float:
     lon, lat = np.array(points).T
-    dist = great_circle_matrix(lon, lat)
+    dist = geodesic_matrix(lon, lat)
     return min(
         tour_length(dist, [0, *p], closed=closed)
         for p in itertools.permutations(range(1, len(points)))

@@ -129,15 +129,17 @@ def test_findings_record_sliver_self_overlap_mismatch_and_bowtie(
 
 
 def test_thresholds_are_configurable(session: Session, pasture: Pasture) -> None:
-    # The 1 m sliver is 0.17 % of P4: a lower share threshold makes it a dispute.
-    loose = DisputeSettings(min_area_m2=100, min_share=0.001, area_tolerance=0.5)
+    # The 1 m sliver (mean width ~1.1 m): a lower width threshold makes it a dispute.
+    loose = DisputeSettings(min_width_m=0.5, area_tolerance=0.5)
     result = detect_disputes(session, township=TOWNSHIP, thresholds=loose)
     assert (result.new, result.slivers, result.area_mismatches) == (3, 0, 0)
-    # Back to the defaults: it is a sliver again and its dispute closes.
+    # Back to the defaults: it is a sliver again and its dispute closes, saying
+    # the thresholds changed (the overlap did not shrink).
     again = detect_disputes(session, township=TOWNSHIP, thresholds=DEFAULTS)
     assert (again.new, again.closed, again.slivers) == (0, 1, 1)
     closed = disputes(session)[pair(pasture, "P1", "P4")]
     assert closed["status"] == "closed"
+    assert closed["closed_reason"].startswith("the thresholds changed")
     assert "sliver" in closed["closed_reason"]
 
 
@@ -205,7 +207,7 @@ def test_vanished_overlap_auto_closes_and_reopens_on_return(
     assert (result.closed, result.detected) == (1, 1)
     closed = disputes(session)[key]
     assert closed["status"] == "closed"
-    assert closed["closed_reason"] == "the parcels no longer overlap"
+    assert closed["closed_reason"] == "the parcels were edited: they no longer overlap"
     move_parcel(session, pasture.parcels["P2"], pasture.shapes["P2"])
     back = detect_disputes(session, township=TOWNSHIP, thresholds=DEFAULTS)
     assert (back.new, back.reopened) == (0, 1)

@@ -48,13 +48,14 @@ def dispute_id(session: Session, p: Pasture, a: str, b: str) -> int:
 
 
 def test_detect_endpoint_returns_counts(client: TestClient, pasture: Pasture) -> None:
-    response = client.post(f"{BASE}/detect", json={"min_share": 0.001})
+    response = client.post(f"{BASE}/detect", json={"min_width_m": 0.5})
     assert response.status_code == 200
     body = DetectionOut.model_validate(response.json())
     assert (body.new, body.updated, body.closed, body.detected) == (3, 0, 0, 3)
     assert (body.slivers, body.self_overlaps, body.invalid_parcels) == (0, 1, 1)
-    assert body.min_share == 0.001
+    assert body.min_width_m == 0.5
     assert body.min_area_m2 == 100.0  # the configured default
+    assert body.min_share == 0.0  # the share rule is off unless asked for
 
 
 @pytest.mark.parametrize(

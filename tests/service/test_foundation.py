@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, make_url, text
@@ -11,9 +12,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import shapely
+
 from alembic import command
 from gis_service.app.demo.data import generate
 from gis_service.app.demo.load import load_demo, write_township
+from gis_service.app.demo.subgrids import area_of
 from gis_service.core.db import make_engine
 from gis_service.core.privacy import mask_id_number, mask_phone
 from gis_service.core.townships import township_counts
@@ -234,6 +238,26 @@ def test_demo_scales() -> None:
     assert len(data.households) == 5000
     assert data.households["code"].is_unique
     assert len(data.parcels) > 2500
+    # As a real township: grids of 200-400 households, each with ceil(n / 13) cadres
+    # of 12-14 (so a few households may be left over, as the demo shows), not 5 000
+    # households crowded into six grids.
+    grids = data.grids
+    assert sorted(set(grids["level"])) == ["core", "domain", "grid", "village"]
+    leaves = grids.loc[grids["level"] == "grid"].reset_index(drop=True)
+    hh = data.households.geometry
+    where = area_of(list(leaves.geometry), hh.x.to_numpy(), hh.y.to_numpy())
+    assert (where >= 0).sum() == 5000 - 2  # the two over the township line
+    per_grid = np.bincount(where[where >= 0], minlength=len(leaves))
+    assert per_grid.min() >= 200 and per_grid.max() <= 400
+    room = data.cadres.groupby("home_grid_code")["capacity"].sum()
+    room_per_grid = room.reindex(leaves["code"]).to_numpy()
+    assert (abs(room_per_grid - per_grid) <= 0.08 * per_grid).all()
+    assert set(data.cadres["capacity"]) == {12, 13, 14}
+    # ... and still tiling the core exactly (shared cuts, no gap, no overlap).
+    core = grids.loc[grids["level"] == "core", "geometry"].iloc[0]
+    union = shapely.union_all(leaves.geometry.to_numpy())
+    assert shapely.area(shapely.symmetric_difference(core, union)) < 1e-9  # deg²
+    assert shapely.area(union) == pytest.approx(leaves.geometry.area.sum(), rel=1e-9)
 
 
 @pytest.mark.parametrize(

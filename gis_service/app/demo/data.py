@@ -23,6 +23,7 @@ from shapely.ops import unary_union
 
 from gis_service.app.demo import layers as demo_layers
 from gis_service.app.demo.layers import CENTER, km_to_deg
+from gis_service.app.demo.subgrids import area_of, split_area
 
 DEMO_TOWNSHIP = "620623101000"
 DEMO_NAME = "抓喜秀龙镇 (demo)"
@@ -140,12 +141,14 @@ def _id_number(rng: np.random.Generator, n: int) -> list[str]:
     births = pd.Timestamp("1940-01-01") + pd.to_timedelta(
         rng.integers(0, 365 * 65, n), "D"
     )
-    out = []
-    for birth, seq in zip(births, rng.integers(100, 999, n), strict=True):
-        body = f"620623{birth:%Y%m%d}{seq:03d}"
-        digit = checks[int(np.dot(weights, [int(c) for c in body])) % 11]
-        out.append(body + digit)
-    return out
+    seq = rng.integers(100, 999, n)
+    # The 17 body digits as columns (vectorised: a Python loop per resident was a
+    # large demo's slowest step), then the ISO 7064 MOD 11-2 check character.
+    ymd = births.year * 10_000 + births.month * 100 + births.day
+    number = (620623 * 10**8 + np.asarray(ymd, dtype=np.int64)) * 1000 + seq
+    digits = (number[:, None] // 10 ** np.arange(16, -1, -1)) % 10
+    check = np.array(list(checks))[(digits @ weights) % 11]
+    return [f"{b}{c}" for b, c in zip(number.tolist(), check.tolist(), strict=True)]
 
 
 def _phones(rng: np.random.Generator, n: int) -> list[str]:
@@ -165,6 +168,43 @@ def _names(rng: np.random.Generator, n: int) -> list[str]:
     return [t if is_tib else h for t, h, is_tib in zip(tib, han, tibetan, strict=True)]
 
 
+def _grid_frame(
+    rows: list[tuple[str, str, str, str | None, Any]],
+    areas: list[Polygon],
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """Core, domains, then the six areas: grids, or villages split into grids.
+
+    A small demo keeps six grids; a large one splits each area into grids of ~300
+    households (``subgrids``), as a real township would.
+    """
+    rows = list(rows)
+    where = area_of(areas, lon, lat)
+    split = [
+        split_area(a, lon[where == k], lat[where == k]) for k, a in enumerate(areas)
+    ]
+    villages = any(len(parts) > 1 for parts in split)
+    for k, area in enumerate(areas):
+        code, parent = f"G{k // 3 + 1}-{k % 3 + 1}", f"G{k // 3 + 1}"
+        name = f"第{k + 1}网格"
+        if not villages:
+            rows.append((code, name, "grid", parent, area))
+            continue
+        rows.append((code, f"第{k + 1}片区", "village", parent, area))
+        for j, part in enumerate(split[k], start=1):
+            rows.append(
+                (f"{code}-{j:02d}", f"第{k + 1}片区第{j}网格", "grid", code, part)
+            )
+    grids = gpd.GeoDataFrame(
+        rows, columns=["code", "name", "level", "parent_code", "geometry"], crs=4326
+    )
+    grids["geometry"] = [
+        MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in grids.geometry
+    ]
+    return grids
+
+
 def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
     """Generate the demo township; the same seed gives the same data."""
     rng = np.random.default_rng(seed)
@@ -179,20 +219,6 @@ def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
         grid_rows.append(
             (f"G{d + 1}", ["南片区 (一域)", "北片区 (一域)"][d], "domain", "G0", dom)
         )
-    for k, leaf in enumerate(leaves):
-        parent = f"G{k // 3 + 1}"
-        grid_rows.append(
-            (f"G{k // 3 + 1}-{k % 3 + 1}", f"第{k + 1}网格", "grid", parent, leaf)
-        )
-    grids = gpd.GeoDataFrame(
-        grid_rows,
-        columns=["code", "name", "level", "parent_code", "geometry"],
-        crs=4326,
-    )
-    grids["geometry"] = [
-        MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in grids.geometry
-    ]
-
     # Villages: one per leaf grid, a seventh sharing grid 5; each strung along a valley.
     village_leaf = [0, 1, 2, 3, 4, 5, 4]
     centers: list[tuple[float, float]] = []
@@ -235,6 +261,7 @@ def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
         lon[:2] = [bounds[0] - 0.004, bounds[2] + 0.003]
         lat[:2] = [CENTER[1] - 0.01, CENTER[1] + 0.02]
     n = len(lon)
+    grids = _grid_frame(grid_rows, leaves, lon, lat)
     draws = rng.random((n, len(TAG_RATES))) < np.array(list(TAG_RATES.values()))
     tag_names = np.array(list(TAG_RATES))
     tags = [list(tag_names[row]) for row in draws]
@@ -255,9 +282,7 @@ def generate(*, households: int = 512, seed: int = 20261123) -> DemoTownship:
     # Cadres: enough capacity for each leaf grid's households (~13 each), one leader.
     leaf_codes = grids.loc[grids.level == "grid", "code"].to_numpy()
     leaf_geoms = grids.loc[grids.level == "grid", "geometry"].to_numpy()
-    in_leaf = np.full(n, -1)
-    for k, geom in enumerate(leaf_geoms):
-        in_leaf[(in_leaf < 0) & shapely.covers(geom, hh.geometry.values)] = k
+    in_leaf = area_of(list(leaf_geoms), lon, lat)
     cadre_rows: list[tuple[Any, ...]] = []
     for k, code in enumerate(leaf_codes):
         members = np.flatnonzero(in_leaf == k)

@@ -27,6 +27,19 @@ def km_to_deg(dx_km: np.ndarray, dy_km: np.ndarray) -> tuple[np.ndarray, np.ndar
     return dx_km / KM_PER_DEG_LON, dy_km / KM_PER_DEG_LAT
 
 
+def _clip(cells: np.ndarray, outline: Polygon) -> np.ndarray:
+    """Cells cut to the outline; only those crossing it are intersected.
+
+    Most lie well inside, and intersecting each with the whole township was most of
+    a large demo's generation time.
+    """
+    shapely.prepare(outline)
+    crossing = ~shapely.contains_properly(outline, cells)
+    out = cells.copy()
+    out[crossing] = shapely.intersection(cells[crossing], outline)
+    return out
+
+
 def parcels(
     rng: np.random.Generator, core: Polygon, hh: gpd.GeoDataFrame
 ) -> gpd.GeoDataFrame:
@@ -40,7 +53,7 @@ def parcels(
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=core)
     )
-    cells = shapely.intersection(cells, core)
+    cells = _clip(cells, core)
     cells = cells[~shapely.is_empty(cells) & (shapely.area(cells) > 0)]
     cells = shapely.set_precision(cells, 1e-7)
     cells = cells[~shapely.is_empty(cells)]
@@ -52,7 +65,7 @@ def parcels(
     # A few digitising slivers: 1-2 m over the line.
     sliver = (~spill) & (rng.random(len(cells)) < 0.02)
     cells[sliver] = shapely.buffer(cells[sliver], 0.000015, join_style="mitre")
-    cells = shapely.intersection(cells, core.buffer(0.002))
+    cells = _clip(cells, core.buffer(0.002))
     frame = gpd.GeoDataFrame(
         {
             "contract_no": [f"620623-CB-{i + 1:06d}" for i in range(len(cells))],
