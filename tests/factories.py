@@ -17,7 +17,13 @@ from shapely import wkt
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+import grids.models  # noqa: F401  (the models the column lists come from)
+from gis_service.core.models import column_defs
+
 TOWNSHIP = "620623101000"
+# Typed as the households model types them (a code too long fails here, as it would
+# in the table, instead of passing as text).
+_HOUSEHOLD_ROW = column_defs("households", ["code", "tags", "id_number", "phone"])
 OTHER_TOWNSHIP = "620623102000"
 
 
@@ -102,14 +108,13 @@ def make_households(
     ]
     ids = session.execute(
         text(
-            """
+            f"""
             INSERT INTO households (township_code, code, head_name, members, tags,
                                     id_number, phone, geom)
             SELECT r.t, r.code, '户主' || r.code, 3, r.tags, r.id_number, r.phone,
                    ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)
             FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-                 AS r(t text, code text, lon float8, lat float8, tags varchar[],
-                      id_number text, phone text)
+                 AS r(t text, lon float8, lat float8, {_HOUSEHOLD_ROW})
             RETURNING id
             """
         ),

@@ -91,7 +91,7 @@ def register_handlers() -> None:
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
-@router.get("")
+@router.get("", response_model=list[jobs.JobOut])
 def list_jobs(
     session: SessionDep,
     township: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
@@ -101,7 +101,7 @@ def list_jobs(
     return jobs.list_jobs(session, township=township, limit=limit)
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=jobs.JobOut)
 def get_job(session: SessionDep, job_id: int) -> dict[str, Any]:
     """One job: queued, running (stage, counts), succeeded or failed (problem)."""
     return jobs.get_job(session, job_id=job_id)

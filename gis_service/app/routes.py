@@ -9,7 +9,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeout
 
 from gis_service import __version__
-from gis_service.app.schemas import TownshipOut, TownshipUpdate
+from gis_service.app.schemas import (
+    HealthOut,
+    TownshipListItem,
+    TownshipOut,
+    TownshipSummaryOut,
+    TownshipUpdate,
+)
 from gis_service.core import townships
 from gis_service.core.deps import SessionDep, TownshipDep
 from gis_service.core.faults import ServiceUnavailable, classify
@@ -21,7 +27,7 @@ _NO_TOWNSHIP = (
 )
 
 
-@router.get("/health", tags=["service"])
+@router.get("/health", tags=["service"], response_model=HealthOut)
 def health(session: SessionDep) -> dict[str, Any]:
     """Service and database health with the PostgreSQL and PostGIS versions.
 
@@ -43,7 +49,7 @@ def health(session: SessionDep) -> dict[str, Any]:
     return {"status": "ok", "database": "ok", "gridgis": __version__, **versions}
 
 
-@router.get("/townships", tags=["townships"])
+@router.get("/townships", tags=["townships"], response_model=list[TownshipListItem])
 def list_townships(session: SessionDep) -> list[dict[str, Any]]:
     """Townships served by this GridGIS."""
     return townships.list_townships(session)
@@ -59,7 +65,9 @@ def save_township(
     )
 
 
-@router.get("/townships/{township}", tags=["townships"])
+@router.get(
+    "/townships/{township}", tags=["townships"], response_model=TownshipSummaryOut
+)
 def township_summary(session: SessionDep, township: TownshipDep) -> dict[str, Any]:
     """Row counts of every layer in one township."""
     return {

@@ -26,3 +26,30 @@ class TownshipOut(BaseModel):
     name: str
     county: str | None
     created: bool
+
+
+class HealthOut(BaseModel):
+    """Service and database health."""
+
+    status: str = Field(examples=["ok"])
+    database: str = Field(examples=["ok"])
+    gridgis: str
+    postgresql: str
+    postgis: str
+    postgis_full: str
+
+
+class TownshipListItem(BaseModel):
+    """A township served here, with its household count."""
+
+    code: str
+    name: str
+    county: str | None
+    households: int
+
+
+class TownshipSummaryOut(BaseModel):
+    """Row counts of every layer in one township."""
+
+    code: str
+    counts: dict[str, int]

@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Protocol
 
@@ -23,6 +24,7 @@ import procrastinate
 from fastapi import Depends, Header
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.orm import Session
 
@@ -283,8 +285,29 @@ def wants_async(
 
 
 AsyncDep = Annotated[bool, Depends(wants_async)]
+
+
+class JobOut(BaseModel):
+    """A long job: status, stage and counts, then its result or its problem."""
+
+    id: int
+    township: str | None
+    kind: str
+    params: dict[str, Any]
+    status: str = Field(description="queued, running, succeeded or failed")
+    stage: str | None
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    problem: dict[str, Any] | None
+    attempts: int
+    created_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
 ACCEPTED: dict[int | str, dict[str, Any]] = {
-    202: {"description": "Queued as a job; poll the Location (/jobs/{id})"}
+    202: {"model": JobOut, "description": "Queued as a job; poll the Location"}
 }
 
 

@@ -9,6 +9,7 @@ later (Citus) or partitioning them by region.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +24,11 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    Table,
     Text,
     func,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +37,8 @@ from geoalchemy2 import Geometry
 from gis_service.core.db import Base
 
 TOWNSHIP_CODE_PATTERN = r"^[0-9]{12}$"
+# Columns the database fills: never in an INSERT column list.
+MANAGED_COLUMNS = frozenset({"id", "created_at", "updated_at"})
 
 
 def geometry(kind: str) -> Any:
@@ -161,3 +166,48 @@ class IdempotencyKey(Base):
     status: Mapped[int | None] = mapped_column(SmallInteger)
     content_type: Mapped[str | None] = mapped_column(Text)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+# -- the models as the one source of column lists ---------------------------------
+def table_of(name: str) -> Table:
+    """The ORM table ``name`` (its package's models must have been imported)."""
+    try:
+        return Base.metadata.tables[name]
+    except KeyError:
+        raise KeyError(f"no ORM model for table {name!r} (models imported?)") from None
+
+
+def insert_columns(name: str, *, only: Iterable[str] | None = None) -> list[str]:
+    """The columns an INSERT into ``name`` writes, in model order.
+
+    ``only`` narrows them to those a source provides; a name there that the
+    model lacks is an error, so a loader cannot drift from the schema unnoticed.
+    """
+    table = table_of(name)
+    columns = [c.name for c in table.columns if c.name not in MANAGED_COLUMNS]
+    if only is None:
+        return columns
+    wanted = set(only)
+    unknown = sorted(wanted - set(table.c.keys()))
+    if unknown:
+        raise ValueError(f"{name} has no column(s) {unknown}")
+    return [c for c in columns if c in wanted]
+
+
+def column_defs(name: str, columns: Iterable[str]) -> str:
+    """``col type, ...`` with the model's PostgreSQL types (staging, recordsets)."""
+    table = table_of(name)
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
+
+
+def _row_columns(name: str) -> list[str]:
+    return [c for c in insert_columns(name) if c != "township_code"]
+
+
+# ``.sql`` fragments: {{columns:households}} -> the row columns of the households
+# model; {{column_defs:households}} -> the same with their types.
+MODEL_COLUMNS = {
+    "columns": lambda name: ", ".join(_row_columns(name)),
+    "column_defs": lambda name: column_defs(name, _row_columns(name)),
+}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput
 from gis_service.core.geojson import feature_collection
+from gis_service.core.pages import GEOJSON, page_links
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
 from grids.assignment.cadres import REASON_CAPACITY, REASON_NO_CADRE, REASON_OUTSIDE
@@ -101,9 +102,21 @@ def unassigned_collection(
     reason: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    url: str | None = None,
 ) -> dict[str, Any]:
-    """Unassigned households as a GeoJSON FeatureCollection."""
+    """Unassigned households as a paged GeoJSON FeatureCollection."""
     rows = unassigned_households(
         session, township=township, reason=reason, limit=limit, offset=offset
     )
-    return feature_collection(rows, township=township, reason=reason)
+    matched = int(rows[0]["matched"]) if rows else 0
+    links = page_links(
+        url, limit=limit, offset=offset, matched=matched, media_type=GEOJSON
+    )
+    return feature_collection(
+        [{k: v for k, v in r.items() if k != "matched"} for r in rows],
+        township=township,
+        reason=reason,
+        numberMatched=matched,
+        numberReturned=len(rows),
+        links=[link.model_dump() for link in links],
+    )

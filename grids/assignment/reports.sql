@@ -76,9 +76,9 @@ ORDER BY g.code NULLS LAST, c.code;
 -- looked up only for the page of rows returned.
 SELECT u.id, u.code, u.village, u.grid, u.reason,
        n.code AS nearest_grid, round(n.distance_m::numeric, 1)::float8 AS distance_m,
-       ST_AsGeoJSON(u.geom, 7) AS geometry
+       ST_AsGeoJSON(u.geom, 7) AS geometry, u.matched
 FROM (
-    SELECT * FROM (
+    SELECT *, count(*) OVER () AS matched FROM (
         SELECT h.id, h.code, h.village, h.geom, h.grid_id, g.code AS grid,
                CASE WHEN h.grid_id IS NULL THEN 'outside_every_grid'
                     WHEN NOT EXISTS (

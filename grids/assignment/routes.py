@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
 from gis_service.core import jobs
 from gis_service.core.deps import PageDep, SessionDep, TownshipDep
 from gis_service.core.inputs import RowId
+from gis_service.core.pages import GeoJSONResponse
 from grids.assignment import integrity, redraw, reports
 from grids.assignment import service as assignment
 from grids.assignment.schemas import (
@@ -18,8 +19,10 @@ from grids.assignment.schemas import (
     GridRollup,
     RedrawIn,
     RedrawOut,
+    UnassignedPage,
 )
 from grids.tree import hierarchy
+from grids.tree.schemas import GridChecksOut, IntegrityOut
 
 router = APIRouter(prefix="/townships/{township}", tags=["assignment"])
 
@@ -71,8 +74,13 @@ def assignment_by_cadre(session: SessionDep, township: TownshipDep) -> list[Cadr
     return reports.cadre_loads(session, township=township)
 
 
-@router.get("/assignment/unassigned")
+@router.get(
+    "/assignment/unassigned",
+    response_model=UnassignedPage,
+    response_class=GeoJSONResponse,
+)
 def unassigned(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     page: PageDep,
@@ -80,11 +88,16 @@ def unassigned(
 ) -> dict[str, Any]:
     """Households without a cadre, with the reason (GeoJSON)."""
     return reports.unassigned_collection(
-        session, township=township, reason=reason, limit=page.limit, offset=page.offset
+        session,
+        township=township,
+        reason=reason,
+        limit=page.limit,
+        offset=page.offset,
+        url=str(request.url),
     )
 
 
-@router.get("/grids/checks", tags=["grids"])
+@router.get("/grids/checks", tags=["grids"], response_model=GridChecksOut)
 def check_grids(
     session: SessionDep, township: TownshipDep, min_width_m: MinWidth = 5.0
 ) -> dict[str, Any]:
@@ -94,7 +107,7 @@ def check_grids(
     )
 
 
-@router.get("/integrity", tags=["grids"])
+@router.get("/integrity", tags=["grids"], response_model=IntegrityOut)
 def integrity_report(
     session: SessionDep, township: TownshipDep, min_width_m: MinWidth = 5.0
 ) -> dict[str, Any]:

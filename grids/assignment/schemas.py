@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from geojson_pydantic import Feature, Point
 from pydantic import BaseModel, Field, model_validator
 
 from gis_service.core.inputs import StrictInput
+from gis_service.core.pages import FeaturePage
 
 
 class ScoreOut(BaseModel, frozen=True):
@@ -141,3 +143,26 @@ class RedrawOut(BaseModel):
     grids: list[str]
     households: list[HouseholdChange]
     cadres: list[CadreChange]
+
+
+class UnassignedProperties(BaseModel):
+    """A household without a cadre: why, and (outside every grid) the nearest one."""
+
+    id: int
+    code: str
+    village: str | None
+    grid: str | None
+    reason: str
+    nearest_grid: str | None
+    distance_m: float | None
+
+
+class UnassignedFeature(Feature[Point, UnassignedProperties]):
+    """A household without a cadre as a GeoJSON point."""
+
+
+class UnassignedPage(FeaturePage[UnassignedFeature]):
+    """A page of households without a cadre, as GeoJSON points."""
+
+    township: str
+    reason: str | None

@@ -152,7 +152,7 @@ def plan_grid_day(
         )
     due = uncovered_households(
         session, township=township, grid=grid, as_of=request.as_of, limit=DUE_LIMIT
-    )
+    ).items
     points = [
         Stop(None, None, c["lon"] if c["lon"] is not None else g["lon"],
              c["lat"] if c["lat"] is not None else g["lat"])

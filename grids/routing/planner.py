@@ -296,7 +296,7 @@ def _stops(session: Session, township: str, request: RouteRequest) -> list[Stop]
     due = uncovered_households(
         session, township=township, cadre=str(request.cadre), as_of=request.as_of,
         limit=DUE_LIMIT,
-    )  # fmt: skip
+    ).items  # fmt: skip
     return [Stop(u.household_id, u.household, u.lon, u.lat) for u in due]
 
 

@@ -120,7 +120,7 @@ def list_visits(
         rows = visits.list_visits(
             session, township=township, household=household, cadre=cadre, since=since,
             until=until, far_only=far_only, far_m=far_m, limit=limit,
-        )  # fmt: skip
+        ).items  # fmt: skip
     cols = [
         "id",
         "household",
@@ -199,7 +199,7 @@ def list_demands(
         rows = demands.list_demands(
             session, township=township, status=status, grid=grid, owner=owner,
             overdue_only=overdue, as_of=as_of.date() if as_of else None, limit=limit,
-        )  # fmt: skip
+        ).items  # fmt: skip
     cols = [
         "id",
         "household",
@@ -331,7 +331,7 @@ def uncovered(
     with cli_errors(), cli_session() as session:
         rows = coverage.uncovered_households(
             session, township=township, as_of=as_of, grid=grid, cadre=cadre, limit=limit
-        )
+        ).items
     cols = ["household", "tags", "cadre", "interval_days", "last_visit", "overdue_days",
             "distance_to_base_m"]  # fmt: skip
     emit(dump(rows), as_json, lambda r: _table(r, cols))

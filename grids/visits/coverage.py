@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput
 from gis_service.core.inputs import as_utc
+from gis_service.core.pages import Page, page_of
 from grids.models import HOUSEHOLD_TAGS, PRIORITY_TAGS
 from grids.tree.scope import grid_path
 from grids.visits.log import FAR_FIX_M
@@ -163,7 +164,8 @@ _UNCOVERED = text(
            st.grid_id, st.cadre_id, c.code AS cadre, c.name AS cadre_name,
            st.interval_days, st.last_visit, st.overdue_days,
            ST_Distance(st.geom::geography, c.base::geography) AS distance_to_base_m,
-           ST_X(st.geom) AS lon, ST_Y(st.geom) AS lat
+           ST_X(st.geom) AS lon, ST_Y(st.geom) AS lat,
+           count(*) OVER () AS matched
     FROM st
     LEFT JOIN cadres c ON c.township_code = :t AND c.id = st.cadre_id
     WHERE st.last_visit IS NULL OR st.overdue_days > 0
@@ -359,11 +361,14 @@ def uncovered_households(
     rules: RuleSet | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[UncoveredOut]:
+    url: str | None = None,
+) -> Page[UncoveredOut]:
     """Households never visited or overdue as of ``as_of``, most overdue first."""
     params = _as_of_params(
         session, township=township, as_of=as_of, grid=grid, cadre=cadre, rules=rules
     )
     params.update(limit=limit, offset=offset)
-    rows = session.execute(_UNCOVERED, params).mappings()
-    return [UncoveredOut(**r) for r in rows]
+    rows = session.execute(_UNCOVERED, params).mappings().all()
+    return page_of(
+        rows, lambda r: UncoveredOut(**r), limit=limit, offset=offset, url=url
+    )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput, NotFound
 from gis_service.core.inputs import as_utc, china_today
+from gis_service.core.pages import Page, page_of
 from gis_service.core.workflow import Workflow
 from grids.tree.scope import check_references, grid_path
 from grids.visits.schemas import (
@@ -103,7 +104,8 @@ _LIST_DEMANDS = text(
            d.owner_cadre_id, c.code AS owner, d.category, d.description, d.status,
            d.due_date, d.created_at, d.resolved_at, d.resolution,
            CASE WHEN d.status <> 'resolved' AND d.due_date < :as_of
-                THEN :as_of - d.due_date END AS overdue_days
+                THEN :as_of - d.due_date END AS overdue_days,
+           count(*) OVER () AS matched
     FROM demands d
     JOIN households_assigned h
       ON h.township_code = d.township_code AND h.id = d.household_id
@@ -206,7 +208,7 @@ def create_demand(
 
 def get_demand(session: Session, *, township: str, demand_id: int) -> DemandOut:
     """One demand, or NotFound."""
-    found = list_demands(session, township=township, demand_id=demand_id, limit=1)
+    found = list_demands(session, township=township, demand_id=demand_id, limit=1).items
     if not found:
         raise NotFound(f"demand {demand_id} does not exist in township {township}")
     return found[0]
@@ -255,7 +257,8 @@ def list_demands(
     as_of: date | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[DemandOut]:
+    url: str | None = None,
+) -> Page[DemandOut]:
     """Demands, most overdue first; ``grid`` takes its whole subtree."""
     path = grid_path(session, township=township, grid=grid) if grid else None
     rows = session.execute(
@@ -263,8 +266,8 @@ def list_demands(
         {"t": township, "id": demand_id, "status": status, "category": category,
          "owner": owner, "path": path, "overdue_only": overdue_only,
          "as_of": as_of or china_today(), "limit": limit, "offset": offset},
-    ).mappings()  # fmt: skip
-    return [DemandOut(**r) for r in rows]
+    ).mappings().all()  # fmt: skip
+    return page_of(rows, lambda r: DemandOut(**r), limit=limit, offset=offset, url=url)
 
 
 def _closure_row(row: Any) -> ClosureRow:

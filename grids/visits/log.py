@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput
 from gis_service.core.inputs import as_utc
+from gis_service.core.pages import Page, page_of
 from grids.tree.scope import check_references
 from grids.visits.demands import insert_demands
 from grids.visits.schemas import VisitBatchOut, VisitCreate, VisitOut
@@ -56,7 +57,8 @@ _LIST_VISITS = text(
     """
     SELECT v.id, v.household_id, h.code AS household, v.cadre_id, c.code AS cadre,
            v.visited_at, v.purpose, v.notes, ST_X(v.fix) AS lon, ST_Y(v.fix) AS lat,
-           ST_Distance(v.fix::geography, h.geom::geography) AS fix_distance_m
+           ST_Distance(v.fix::geography, h.geom::geography) AS fix_distance_m,
+           count(*) OVER () AS matched
     FROM visits v
     JOIN households h ON h.township_code = v.township_code AND h.id = v.household_id
     LEFT JOIN cadres c ON c.township_code = v.township_code AND c.id = v.cadre_id
@@ -174,7 +176,9 @@ def record_visits(
         n_demands = len(
             insert_demands(session, township=township, rows=demand_rows, actor=actor)
         )
-    out = list_visits(session, township=township, ids=ids, far_m=far_m, limit=len(ids))
+    out = list_visits(
+        session, township=township, ids=ids, far_m=far_m, limit=len(ids)
+    ).items
     out.sort(key=lambda v: ids.index(v.id))
     logger.info("recorded %d visits, %d demands in %s", len(ids), n_demands, township)
     return VisitBatchOut(
@@ -208,7 +212,8 @@ def list_visits(
     far_m: float = FAR_FIX_M,
     limit: int = 100,
     offset: int = 0,
-) -> list[VisitOut]:
+    url: str | None = None,
+) -> Page[VisitOut]:
     """Visits newest first; ``far_only`` keeps those whose GPS fix is over ``far_m``."""
     if far_m <= 0:
         raise InvalidInput(
@@ -220,14 +225,16 @@ def list_visits(
         {"t": township, "ids": ids, "household": household, "cadre": cadre,
          "since": since and as_utc(since), "until": until and as_utc(until),
          "far_only": far_only, "far_m": far_m, "limit": limit, "offset": offset},
-    ).mappings()  # fmt: skip
-    return [
-        VisitOut(
-            **r,
-            far=r["fix_distance_m"] is not None and r["fix_distance_m"] > far_m,
-        )
-        for r in rows
-    ]
+    ).mappings().all()  # fmt: skip
+    return page_of(
+        rows,
+        lambda r: VisitOut(
+            **r, far=r["fix_distance_m"] is not None and r["fix_distance_m"] > far_m
+        ),
+        limit=limit,
+        offset=offset,
+        url=url,
+    )
 
 
 def import_visits(

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from gis_service.core.columns import parse_field_map
 from gis_service.core.deps import PageDep, SessionDep, TownshipDep
 from gis_service.core.inputs import Day, Instant, RowId
+from gis_service.core.pages import Page
 from grids.visits import coverage, demands, summary
 from grids.visits import log as visits
 from grids.visits.schemas import (
     Category,
     ClosureReport,
+    CountySummaryOut,
     CoverageReport,
     DemandCreate,
     DemandEventOut,
@@ -31,7 +33,7 @@ router = APIRouter(prefix="/townships/{township}")
 province_router = APIRouter(prefix="/summary", tags=["coverage"])
 
 
-@province_router.get("/counties")
+@province_router.get("/counties", response_model=list[CountySummaryOut])
 def county_summary(
     session: SessionDep, until: Instant | None = None
 ) -> list[dict[str, Any]]:
@@ -94,6 +96,7 @@ def import_visits(
 
 @router.get("/visits", tags=["visits"])
 def list_visits(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     page: PageDep,
@@ -103,12 +106,12 @@ def list_visits(
     until: Instant | None = None,
     far_only: bool = False,
     far_m: FarM = 300,
-) -> list[VisitOut]:
+) -> Page[VisitOut]:
     """Visits newest first; ``far_only`` lists those probably not made on site."""
     return visits.list_visits(
         session, township=township, household=household, cadre=cadre, since=since,
         until=until, far_only=far_only, far_m=far_m, limit=page.limit,
-        offset=page.offset,
+        offset=page.offset, url=str(request.url),
     )  # fmt: skip
 
 
@@ -123,6 +126,7 @@ def create_demand(
 
 @router.get("/demands", tags=["demands"])
 def list_demands(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     page: PageDep,
@@ -132,12 +136,12 @@ def list_demands(
     grid: str | None = None,
     overdue: bool = False,
     as_of: Day | None = None,
-) -> list[DemandOut]:
+) -> Page[DemandOut]:
     """The demand ledger, most overdue first; ``overdue=true`` is the overdue list."""
     return demands.list_demands(
         session, township=township, status=status, category=category, owner=owner,
         grid=grid, overdue_only=overdue, as_of=as_of, limit=page.limit,
-        offset=page.offset,
+        offset=page.offset, url=str(request.url),
     )  # fmt: skip
 
 
@@ -228,15 +232,16 @@ def coverage_by_cadre(
 
 @router.get("/coverage/uncovered", tags=["coverage"])
 def uncovered_households(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     page: PageDep,
     as_of: Instant | None = None,
     grid: str | None = None,
     cadre: str | None = None,
-) -> list[UncoveredOut]:
+) -> Page[UncoveredOut]:
     """Households never visited or overdue, most overdue first, with their cadre."""
     return coverage.uncovered_households(
         session, township=township, as_of=as_of, grid=grid, cadre=cadre,
-        limit=page.limit, offset=page.offset,
+        limit=page.limit, offset=page.offset, url=str(request.url),
     )  # fmt: skip

@@ -347,3 +347,17 @@ class DayPlanRequest(RouteOptions):
     rebalance: bool = Field(
         False, description="let any cadre take any household (default: own ones only)"
     )
+
+
+class CountySummaryOut(BaseModel):
+    """Coverage and closure rates (办结率) of one county's townships."""
+
+    county: str
+    townships: int
+    households: int
+    up_to_date: int
+    never_visited: int
+    demands: int
+    resolved: int
+    coverage_rate: float | None
+    closure_rate: float | None

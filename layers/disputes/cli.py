@@ -36,7 +36,7 @@ def _render_list(data: dict[str, Any]) -> str:
         status = label("dispute_status", item["status"])
         rows.append([f"#{item['id']}", status, f"{item['overlap_area_mu']:.2f}", sides])
     table = render_table(["编号", "状态", "重叠(亩)", "地块(承包户)"], rows, right=[2])
-    return f"共 {data['total']} 起纠纷\n{table}"
+    return f"共 {data['numberMatched']} 起纠纷\n{table}"
 
 
 def _detected(data: Any) -> str:
@@ -191,7 +191,7 @@ def findings(
             page.model_dump(mode="json"),
             as_json,
             lambda p: "\n".join(
-                [f"{p['total']} findings"]
+                [f"{p['numberMatched']} findings"]
                 + [
                     f"{i['kind']:<17} {i['contract_no']}  {i['detail']}"
                     for i in p["items"]

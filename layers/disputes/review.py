@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput, NotFound
 from gis_service.core.geojson import feature
+from gis_service.core.pages import page_links
 from gis_service.core.privacy import mask_id_number, mask_phone
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import require_township
@@ -127,6 +128,7 @@ def list_disputes(
     min_area_m2: float | None = None,
     limit: int = 100,
     offset: int = 0,
+    url: str | None = None,
 ) -> DisputeList:
     """A page of disputes, largest overlap first, filtered by status/grid/area."""
     _check_choice("status", status, DISPUTE_STATUSES)
@@ -139,11 +141,12 @@ def list_disputes(
          "grid_path": path, "limit": limit, "offset": offset},
     ).all()  # fmt: skip
     sides = _sides(session, township=township, ids=[r.id for r in rows])
+    matched = rows[0].total if rows else 0
     return DisputeList(
-        total=rows[0].total if rows else 0,
-        limit=limit,
-        offset=offset,
         items=[_dispute(r, sides[r.id]) for r in rows],
+        numberMatched=matched,
+        numberReturned=len(rows),
+        links=page_links(url, limit=limit, offset=offset, matched=matched),
     )
 
 
@@ -260,6 +263,7 @@ def list_findings(
     kind: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    url: str | None = None,
 ) -> FindingList:
     """The latest run's data-quality findings (slivers, self-overlaps, ...)."""
     _check_choice("kind", kind, FINDING_KINDS)
@@ -269,10 +273,11 @@ def list_findings(
         SQL["findings"],
         {"township": township, "kind": kind, "limit": limit, "offset": offset},
     ).all()
+    matched = rows[0].total if rows else 0
     return FindingList(
         run_id=last.id if last is not None else None,
-        total=rows[0].total if rows else 0,
-        limit=limit,
-        offset=offset,
         items=[FindingOut.model_validate(r._mapping) for r in rows],
+        numberMatched=matched,
+        numberReturned=len(rows),
+        links=page_links(url, limit=limit, offset=offset, matched=matched),
     )

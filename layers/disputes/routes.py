@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Query, Request
 
 from gis_service.core import jobs
 from gis_service.core.deps import PageDep, SessionDep, SettingsDep, TownshipDep
 from gis_service.core.inputs import RowId
+from gis_service.core.pages import GeoJSONResponse
 from layers.disputes import review as dispute_review
 from layers.disputes.detect import detect_disputes
 from layers.disputes.schemas import (
     DetectionCreate,
     DetectionOut,
     DisputeDetailOut,
+    DisputeFeatures,
     DisputeList,
     DisputeSummaryOut,
     FindingKind,
@@ -26,7 +27,6 @@ from layers.models import DISPUTE_STATUSES
 
 router = APIRouter(prefix="/townships/{township}/disputes", tags=["disputes"])
 
-GEOJSON = "application/geo+json"
 StatusQuery = Annotated[
     Literal["open", "mediating", "resolved", "dismissed", "closed"] | None,
     Query(description=f"one of {', '.join(DISPUTE_STATUSES)}"),
@@ -61,6 +61,7 @@ def run_detection(
 
 @router.get("", response_model=DisputeList)
 def list_disputes(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     page: PageDep,
@@ -79,6 +80,7 @@ def list_disputes(
         min_area_m2=min_area_m2,
         limit=page.limit,
         offset=page.offset,
+        url=str(request.url),
     )
 
 
@@ -90,6 +92,7 @@ def summary(session: SessionDep, township: TownshipDep) -> DisputeSummaryOut:
 
 @router.get("/findings", response_model=FindingList)
 def findings(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     page: PageDep,
@@ -97,23 +100,26 @@ def findings(
 ) -> FindingList:
     """Data-quality findings of the latest run: slivers, self-overlaps, ..."""
     return dispute_review.list_findings(
-        session, township=township, kind=kind, limit=page.limit, offset=page.offset
+        session,
+        township=township,
+        kind=kind,
+        limit=page.limit,
+        offset=page.offset,
+        url=str(request.url),
     )
 
 
 @router.get(
-    "/{dispute_id}",
-    response_class=JSONResponse,
-    responses={200: {"content": {GEOJSON: {}}}},
+    "/{dispute_id}", response_class=GeoJSONResponse, response_model=DisputeFeatures
 )
 def dispute_detail(
     session: SessionDep, township: TownshipDep, dispute_id: RowId
-) -> JSONResponse:
+) -> GeoJSONResponse:
     """A dispute as GeoJSON: both parcels and the overlap, the record as a member."""
     body: dict[str, Any] = dispute_review.dispute_geojson(
         session, township=township, dispute_id=dispute_id
     )
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
 @router.post("/{dispute_id}/transitions", response_model=DisputeDetailOut)

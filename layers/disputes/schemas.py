@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from gis_service.core.inputs import StrictInput
+from gis_service.core.pages import AnyFeature, FeatureCollectionOut, Page
 from gis_service.core.settings import DisputeSettings
 from gis_service.core.workflow import StatusEventOut
 
@@ -114,8 +115,8 @@ class DisputeEventOut(StatusEventOut):
     """One step of a dispute's history."""
 
 
-class DisputeOut(BaseModel):
-    """A dispute with both parcels and their holders."""
+class DisputeRecord(BaseModel):
+    """The dispute itself: status, overlap, dates and the next allowed steps."""
 
     id: int
     township: str
@@ -126,6 +127,11 @@ class DisputeOut(BaseModel):
     last_detected_at: datetime
     closed_reason: str | None
     allowed_transitions: list[str]
+
+
+class DisputeOut(DisputeRecord):
+    """A dispute with both parcels and their holders."""
+
     parcels: list[DisputeParcel]
 
 
@@ -135,13 +141,20 @@ class DisputeDetailOut(DisputeOut):
     events: list[DisputeEventOut]
 
 
-class DisputeList(BaseModel):
-    """One page of disputes."""
+class DisputeRecordOut(DisputeRecord):
+    """The dispute member of the GeoJSON view: the record and its history."""
 
-    total: int
-    limit: int
-    offset: int
-    items: list[DisputeOut]
+    events: list[DisputeEventOut]
+
+
+class DisputeFeatures(FeatureCollectionOut[AnyFeature]):
+    """Both parcels and the overlap as GeoJSON, the dispute as a foreign member."""
+
+    dispute: DisputeRecordOut
+
+
+class DisputeList(Page[DisputeOut]):
+    """One page of disputes."""
 
 
 class TransitionCreate(StrictInput):
@@ -177,11 +190,7 @@ class FindingOut(BaseModel):
     detail: str | None
 
 
-class FindingList(BaseModel):
-    """One page of findings."""
+class FindingList(Page[FindingOut]):
+    """One page of findings of the latest run (``run_id``)."""
 
     run_id: int | None
-    total: int
-    limit: int
-    offset: int
-    items: list[FindingOut]

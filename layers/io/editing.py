@@ -10,8 +10,8 @@ pipeline in the same transaction.
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -20,9 +20,12 @@ import geopandas as gpd
 from pyproj import CRS
 from shapely.geometry import shape
 
-from gis_service.core.db import atomic
+import grids.models  # noqa: F401  (every model's foreign keys are read)
+import layers.models  # noqa: F401
+from gis_service.core.db import Base, atomic
 from gis_service.core.errors import Conflict, InvalidInput, NotFound
 from gis_service.core.geojson import feature
+from gis_service.core.pages import GEOJSON, page_links
 from layers.io import querying, staging
 from layers.io.importing import import_features
 from layers.io.reading import ReadResult
@@ -30,21 +33,32 @@ from layers.io.specs import LayerSpec, get_layer
 
 logger = logging.getLogger(__name__)
 
-# What still points at a feature (table, column, noun); deleting it would dangle.
-REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "households": (("pasture_parcels", "holder_household_id", "pasture parcels"),),
-    "grids": (
-        ("grids", "parent_id", "child grids"),
-        ("cadres", "home_grid_id", "cadres"),
-        ("household_assignments", "grid_id", "households"),
-        ("hazards", "grid_id", "hazards"),
-    ),
-    "cadres": (
-        ("household_assignments", "cadre_id", "households"),
-        ("visits", "cadre_id", "visits"),
-        ("demands", "owner_cadre_id", "demands"),
-    ),
+# How a referencing table is named in a refusal (default: the table name).
+REFERRER_NOUNS = {
+    "grids": "child grids",
+    "household_assignments": "households",
+    "pasture_parcels": "pasture parcels",
 }
+
+
+@cache
+def references(table: str) -> tuple[tuple[str, str, str], ...]:
+    """What still points at a row of ``table`` (table, column, noun), from the ORM.
+
+    Every foreign key to ``table`` that does not cascade: deleting the row would
+    leave it dangling (or fail), so the delete is refused naming them. Read from
+    the models' foreign keys, so a new reference is covered without a list here.
+    """
+    found = []
+    for other in Base.metadata.sorted_tables:
+        for fk in other.foreign_key_constraints:
+            if fk.referred_table.name != table or fk.ondelete == "CASCADE":
+                continue
+            (column,) = (c.name for c in fk.columns if c.name != "township_code")
+            found.append(
+                (other.name, column, REFERRER_NOUNS.get(other.name, other.name))
+            )
+    return tuple(sorted(found))
 
 
 def list_features(
@@ -66,36 +80,20 @@ def list_features(
     statement = querying.select(spec, where, geometry=querying.GEOJSON, paged=True)
     rows = [dict(r) for r in session.execute(statement, params).mappings()]
     features = [_feature(spec, row) for row in rows]
-    links = _links(url, limit, offset, matched) if url else []
+    links = page_links(
+        url, limit=limit, offset=offset, matched=matched, media_type=GEOJSON
+    )
     return {
         "type": "FeatureCollection",
         "features": features,
         "numberMatched": matched,
         "numberReturned": len(features),
-        "links": links,
+        "links": [link.model_dump() for link in links],
     }
 
 
 def _feature(spec: LayerSpec, row: dict[str, Any]) -> dict[str, Any]:
     return feature(querying.properties(spec, row), row["geometry"], fid=row[spec.key])
-
-
-def _links(url: str, limit: int, offset: int, matched: int) -> list[dict[str, str]]:
-    """Self / next / prev links that keep every other query parameter."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("limit", "offset")]
-
-    def at(start: int) -> str:
-        q = urlencode([*query, ("limit", str(limit)), ("offset", str(start))])
-        return urlunsplit(parts._replace(query=q))
-
-    kind = "application/geo+json"
-    links = [{"rel": "self", "type": kind, "href": at(offset)}]
-    if offset + limit < matched:
-        links.append({"rel": "next", "type": kind, "href": at(offset + limit)})
-    if offset > 0:
-        links.append({"rel": "prev", "type": kind, "href": at(max(offset - limit, 0))})
-    return links
 
 
 def get_feature(
@@ -220,7 +218,7 @@ def delete_feature(session: Session, *, township: str, layer: str, code: str) ->
             raise NotFound(
                 f"{spec.name} {code!r} does not exist in township {township}"
             )
-        refs = REFERENCES.get(spec.table, ())
+        refs = references(spec.table)
         if refs:
             counts = session.execute(
                 text(

@@ -19,13 +19,18 @@ from gis_service.core.deps import (
     SettingsDep,
     TownshipDep,
 )
+from gis_service.core.pages import (
+    AnyFeature,
+    FeatureCollection,
+    FeaturesPage,
+    GeoJSONResponse,
+)
 from gis_service.core.uploads import new_upload_folder
 from layers.io import editing, export, importing, templates
 from layers.io.schemas import FeatureUpdate, ImportReport
 
 router = APIRouter(prefix="/townships/{township}/layers", tags=["layers"])
 schema_router = APIRouter(prefix="/layers", tags=["layers"])
-GEOJSON = "application/geo+json"
 
 
 def _upload_path(
@@ -149,7 +154,13 @@ def import_layer(
     )
 
 
-@router.get("/{layer}/items", response_class=JSONResponse)
+# GeoJSON routes return the body as built (a layer page may hold thousands of
+# features); response_model describes it in /openapi.json, tests validate it.
+@router.get(
+    "/{layer}/items",
+    response_class=GeoJSONResponse,
+    response_model=FeaturesPage,
+)
 def list_items(
     request: Request,
     session: SessionDep,
@@ -158,7 +169,7 @@ def list_items(
     bbox: BBoxDep,
     page: PageDep,
     filters: FiltersDep,
-) -> JSONResponse:
+) -> GeoJSONResponse:
     """Features as a GeoJSON FeatureCollection (bbox, attribute filters, paging)."""
     body = editing.list_features(
         session,
@@ -170,26 +181,30 @@ def list_items(
         offset=page.offset,
         url=str(request.url),
     )
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
-@router.get("/{layer}/items/{code}", response_class=JSONResponse)
+@router.get(
+    "/{layer}/items/{code}", response_class=GeoJSONResponse, response_model=AnyFeature
+)
 def get_item(
     session: SessionDep, township: TownshipDep, layer: str, code: str
-) -> JSONResponse:
+) -> GeoJSONResponse:
     """One feature by its code (contract number for pasture parcels)."""
     body = editing.get_feature(session, township=township, layer=layer, code=code)
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
-@router.patch("/{layer}/items/{code}", response_class=JSONResponse)
+@router.patch(
+    "/{layer}/items/{code}", response_class=GeoJSONResponse, response_model=AnyFeature
+)
 def patch_item(
     session: SessionDep,
     township: TownshipDep,
     layer: str,
     code: str,
     update: FeatureUpdate,
-) -> JSONResponse:
+) -> GeoJSONResponse:
     """Change properties and/or the geometry, validated like an import."""
     body = editing.patch_feature(
         session,
@@ -200,7 +215,7 @@ def patch_item(
         geometry=update.geometry,
         geometry_given="geometry" in update.model_fields_set,
     )
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
 @router.delete("/{layer}/items/{code}", status_code=204)
@@ -212,7 +227,20 @@ def delete_item(
     return Response(status_code=204)
 
 
-@router.get("/{layer}/export")
+@router.get(
+    "/{layer}/export",
+    response_class=GeoJSONResponse,
+    response_model=FeatureCollection,
+    responses={
+        200: {
+            "description": "the layer as a file (Content-Disposition names it)",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("application/geopackage+sqlite3", "application/zip")
+            },
+        }
+    },
+)
 def export_items(
     session: SessionDep,
     township: TownshipDep,

@@ -58,7 +58,7 @@ def history(session: Session) -> Town:
 
 def test_uncovered_ordered_by_how_overdue(session: Session, client: TestClient) -> None:
     history(session)
-    due = uncovered_households(session, township=TOWNSHIP, as_of=AS_OF)
+    due = uncovered_households(session, township=TOWNSHIP, as_of=AS_OF).items
     assert [(u.household, u.overdue_days) for u in due] == [
         ("H004", None), ("H002", 31.0), ("H003", 30.0), ("H005", 6.0),
     ]  # fmt: skip
@@ -71,7 +71,7 @@ def test_uncovered_ordered_by_how_overdue(session: Session, client: TestClient) 
         f"{BASE}/coverage/uncovered", params={"as_of": AS_OF.isoformat(), "cadre": "C2"}
     )
     assert api.status_code == 200
-    assert [u["household"] for u in api.json()] == ["H005"]
+    assert [u["household"] for u in api.json()["items"]] == ["H005"]
 
 
 def test_coverage_per_grid_rolls_up(session: Session) -> None:
@@ -94,8 +94,8 @@ def test_household_statuses_agree_with_the_reports(session: Session) -> None:
         ("H006", "visited", 90),
     ]  # fmt: skip
     assert [r["code"] for r in rows if r["priority"]] == ["H001", "H003", "H005"]
-    due = {u.household for u in uncovered_households(session, township=TOWNSHIP,
-                                                     as_of=AS_OF)}  # fmt: skip
+    page = uncovered_households(session, township=TOWNSHIP, as_of=AS_OF)
+    due = {u.household for u in page.items}
     assert due == {r["code"] for r in rows if r["status"] != "visited"}
     report = coverage_by_grid(session, township=TOWNSHIP, since=SINCE, until=AS_OF)
     up_to_date = {r.id: r.up_to_date for r in report.rows}
@@ -131,7 +131,7 @@ def test_frequency_rules_change_what_is_due(
     )
     assert response.status_code == 200
     assert response.json() == {"default_days": 120, "tags": {"脱贫不稳定户": 7}}
-    due = uncovered_households(session, township=TOWNSHIP, as_of=AS_OF)
+    due = uncovered_households(session, township=TOWNSHIP, as_of=AS_OF).items
     assert [(u.household, u.overdue_days) for u in due] == [
         ("H004", None), ("H001", 3.0), ("H002", 1.0),
     ]  # fmt: skip
@@ -196,7 +196,7 @@ def test_naive_period_bounds_are_china_time(
 
     def due_at(hour: int) -> list[str]:
         as_of = datetime(2026, 3, 1, hour)  # naive: China time
-        rows = uncovered_households(session, township=TOWNSHIP, as_of=as_of)
+        rows = uncovered_households(session, township=TOWNSHIP, as_of=as_of).items
         return [u.household for u in rows]
 
     assert "H001" in due_at(7)  # the visit at 07:30 has not happened yet

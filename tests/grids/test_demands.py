@@ -136,10 +136,14 @@ def test_overdue_list_most_overdue_first(session: Session, client: TestClient) -
     )
     assert response.status_code == 200
     body = response.json()
-    assert [(d["id"], d["overdue_days"]) for d in body] == [(late5, 5), (late2, 2)]
+    assert [(d["id"], d["overdue_days"]) for d in body["items"]] == [
+        (late5, 5),
+        (late2, 2),
+    ]
+    assert (body["numberMatched"], body["numberReturned"]) == (2, 2)
     in_a = client.get(
         f"{BASE}/demands",
         params={"overdue": "true", "as_of": "2026-06-10", "grid": "A"},
     ).json()
-    assert [d["id"] for d in in_a] == [late2]
+    assert [d["id"] for d in in_a["items"]] == [late2]
     assert client.get(f"{BASE}/demands", params={"grid": "Z"}).status_code == 404

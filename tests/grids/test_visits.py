@@ -48,7 +48,7 @@ def test_record_visit_with_demand(session: Session, client: TestClient) -> None:
         metres(102.5, LAT, 102.5, LAT + 0.001), abs=0.01
     )
     assert visit["far"] is False
-    demands = client.get(f"{BASE}/demands").json()
+    demands = client.get(f"{BASE}/demands").json()["items"]
     assert len(demands) == 1
     assert demands[0]["owner"] == "C1" and demands[0]["status"] == "open"
     assert demands[0]["visit_id"] == visit["id"]
@@ -71,18 +71,18 @@ def test_far_gps_fix_is_flagged(session: Session, client: TestClient) -> None:
     assert (batch["inserted"], batch["far"]) == (3, 1)
     assert [v["far"] for v in batch["visits"]] == [True, False, False]
     assert batch["visits"][2]["fix_distance_m"] is None
-    far = client.get(f"{BASE}/visits", params={"far_only": "true"}).json()
+    far = client.get(f"{BASE}/visits", params={"far_only": "true"}).json()["items"]
     assert [v["household"] for v in far] == ["H001"]
     assert far[0]["fix_distance_m"] == pytest.approx(
         metres(102.5, LAT, 102.5, LAT + 0.004), abs=0.01
     )
     stricter = client.get(
         f"{BASE}/visits", params={"far_only": "true", "far_m": 200}
-    ).json()
+    ).json()["items"]
     assert [v["household"] for v in stricter] == ["H002", "H001"]  # newest first
     looser = client.get(
         f"{BASE}/visits", params={"far_only": "true", "far_m": 500}
-    ).json()
+    ).json()["items"]
     assert looser == []
 
 
@@ -108,7 +108,7 @@ def test_csv_batch_records_visits_and_demands(
     assert (body["inserted"], body["demands"], body["far"]) == (3, 1, 0)
     assert [v["household"] for v in body["visits"]] == ["H001", "H002", "H005"]
     assert [v["cadre"] for v in body["visits"]] == ["C1", "C1", "C2"]
-    demand = client.get(f"{BASE}/demands").json()[0]
+    demand = client.get(f"{BASE}/demands").json()["items"][0]
     assert (demand["household"], demand["category"], demand["due_date"]) == (
         "H002", "infrastructure", "2026-06-20")  # fmt: skip
 
@@ -194,6 +194,6 @@ def test_listing_visits_by_naive_period_is_china_time(
         params={"since": "2026-03-01T00:00:00", "until": "2026-03-02T00:00:00"},
     )
     assert response.status_code == 200
-    assert [v["household"] for v in response.json()] == ["H001"]
+    assert [v["household"] for v in response.json()["items"]] == ["H001"]
     earlier = client.get(f"{BASE}/visits", params={"until": "2026-03-01T07:00:00"})
-    assert earlier.json() == []
+    assert earlier.json()["items"] == []

@@ -77,7 +77,7 @@ def test_list_shows_both_parcels_with_masked_holders(
     response = client.get(BASE)
     assert response.status_code == 200
     body = DisputeList.model_validate(response.json())
-    assert body.total == 2
+    assert body.numberMatched == 2
     first = body.items[0]  # largest overlap first: P1-P2 (~197 000 m²)
     assert [p.contract_no for p in first.parcels] == [
         f"{TOWNSHIP}-P1", f"{TOWNSHIP}-P2"
@@ -114,7 +114,7 @@ def test_list_filters(
 ) -> None:
     response = client.get(BASE + query)
     assert response.status_code == 200
-    assert response.json()["total"] == expected
+    assert response.json()["numberMatched"] == expected
     assert len(response.json()["items"]) == expected
 
 
@@ -256,13 +256,13 @@ def test_findings_endpoint_filters_by_kind(
     response = client.get(f"{BASE}/findings?kind=sliver")
     assert response.status_code == 200
     body = FindingList.model_validate(response.json())
-    assert body.total == 1
+    assert body.numberMatched == 1
     item = body.items[0]
     assert (item.contract_no, item.other_contract_no) == (
         f"{TOWNSHIP}-P1", f"{TOWNSHIP}-P4"
     )  # fmt: skip
     everything = client.get(f"{BASE}/findings").json()
-    assert everything["total"] == 4
+    assert everything["numberMatched"] == 4
 
 
 def test_other_township_is_404(client: TestClient, detected: Pasture) -> None:

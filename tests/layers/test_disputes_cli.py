@@ -41,7 +41,7 @@ def test_detect_list_move_summary(cli_db: URL) -> None:
     code, out = run("disputes", "list", "-t", TOWNSHIP, "--json")
     assert code == 0, out
     page = json.loads(out)
-    assert page["total"] == 2
+    assert page["numberMatched"] == 2
     first = page["items"][0]["id"]
 
     code, out = run("disputes", "list", "-t", TOWNSHIP)

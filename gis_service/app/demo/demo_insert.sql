@@ -25,8 +25,9 @@ SELECT :t, s.code, s.name, s.role, s.phone, g.id, s.capacity, s.base
 FROM _stage_cadres s LEFT JOIN grids g ON g.township_code = :t AND g.code = s.home_grid_code;
 
 -- name: step_04
-INSERT INTO households (township_code, code, head_name, members, village, tags, id_number, phone, geom)
-SELECT :t, code, head_name, members, village, tags, id_number, phone, geom FROM _stage_households;
+-- Straight copies: the column lists come from the ORM model (MODEL_COLUMNS).
+INSERT INTO households (township_code, {{columns:households}})
+SELECT :t, {{columns:households}} FROM _stage_households;
 
 -- name: step_05
 INSERT INTO pasture_parcels (township_code, contract_no, holder_household_id, contract_area_mu, geom)
@@ -42,8 +43,8 @@ SELECT :t, s.code, s.kind, s.severity, s.status, s.description, s.warn_radius_m,
 FROM _stage_hazards s;
 
 -- name: step_07
-INSERT INTO roads (township_code, code, name, kind, geom)
-SELECT :t, code, name, kind, geom FROM _stage_roads;
+INSERT INTO roads (township_code, {{columns:roads}})
+SELECT :t, {{columns:roads}} FROM _stage_roads;
 
 -- name: step_08
 DROP TABLE IF EXISTS _visit_ids;

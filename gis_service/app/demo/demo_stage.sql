@@ -32,16 +32,8 @@ CREATE TEMP TABLE _stage_cadres (
 DROP TABLE IF EXISTS _stage_households;
 
 -- name: step_05
-CREATE TEMP TABLE _stage_households (
-    code text,
-    head_name text,
-    members int,
-    village text,
-    tags varchar[],
-    id_number text,
-    phone text,
-    geom geometry
-) ON COMMIT DROP;
+-- Columns and types of the households model (gis_service.core.models.MODEL_COLUMNS).
+CREATE TEMP TABLE _stage_households ({{column_defs:households}}) ON COMMIT DROP;
 
 -- name: step_06
 DROP TABLE IF EXISTS _stage_parcels;
@@ -75,12 +67,7 @@ CREATE TEMP TABLE _stage_hazards (
 DROP TABLE IF EXISTS _stage_roads;
 
 -- name: step_11
-CREATE TEMP TABLE _stage_roads (
-    code text,
-    name text,
-    kind text,
-    geom geometry
-) ON COMMIT DROP;
+CREATE TEMP TABLE _stage_roads ({{column_defs:roads}}) ON COMMIT DROP;
 
 -- name: step_12
 DROP TABLE IF EXISTS _stage_visits;

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gis_service.app.demo.data import DemoTownship, generate
 from gis_service.core.bulk import copy_frame
 from gis_service.core.db import atomic
+from gis_service.core.models import MODEL_COLUMNS
 from gis_service.core.settings import DisputeSettings
 from gis_service.core.sql_files import load_queries
 from gis_service.core.townships import township_counts
@@ -27,8 +28,9 @@ from layers.disputes.detect import detect_disputes
 logger = logging.getLogger(__name__)
 
 
-_STAGE = load_queries(Path(__file__).with_name("demo_stage.sql"))
-_INSERT = load_queries(Path(__file__).with_name("demo_insert.sql"), GRID_RULE)
+_SQL_FRAGMENTS = {**GRID_RULE, **MODEL_COLUMNS}
+_STAGE = load_queries(Path(__file__).with_name("demo_stage.sql"), _SQL_FRAGMENTS)
+_INSERT = load_queries(Path(__file__).with_name("demo_insert.sql"), _SQL_FRAGMENTS)
 
 
 def delete_township(session: Session, *, township: str) -> None:

@@ -105,7 +105,7 @@ def uncovered(
     """未走访: never visited or overdue, most overdue first, with the filters."""
     rows = uncovered_households(
         session, township=township, grid=grid, cadre=cadre, limit=limit
-    )
+    ).items
     if tag:
         rows = [r for r in rows if tag in r.tags]
     if min_days is not None:
@@ -173,7 +173,7 @@ def demands_page(
     """诉求台账, most overdue first."""
     return list_demands(
         session, township=township, status=status, overdue_only=overdue_only, limit=500
-    )
+    ).items
 
 
 def move_demand(
@@ -257,10 +257,10 @@ def form_errors(exc: GridGISError) -> dict[str, str]:
 def household(session: Session, *, township: str, code: str) -> dict[str, Any]:
     """农户: its attributes (masked), grid, cadre, visits and demands."""
     feature = get_feature(session, township=township, layer="households", code=code)
-    visits = list_visits(session, township=township, household=code, limit=50)
+    visits = list_visits(session, township=township, household=code, limit=50).items
     demands = [
         d
-        for d in list_demands(session, township=township, limit=10_000)
+        for d in list_demands(session, township=township, limit=10_000).items
         if d.household == code
     ]
     return {"feature": feature, "visits": visits, "demands": demands}
@@ -269,7 +269,7 @@ def household(session: Session, *, township: str, code: str) -> dict[str, Any]:
 def cadre(session: Session, *, township: str, code: str) -> dict[str, Any]:
     """干部: who they are and their households due for a visit."""
     person = find_cadre(session, township=township, code=code)
-    due = uncovered_households(session, township=township, cadre=code, limit=500)
+    due = uncovered_households(session, township=township, cadre=code, limit=500).items
     return {"cadre": person, "due": due}
 
 
