@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from gis_service import __version__
 from gis_service.app.jobs import register_handlers
 from gis_service.app.jobs import router as jobs_router
+from gis_service.app.pages.ledgers import router as ledgers_router
 from gis_service.app.pages.routes import router as pages_router
 from gis_service.app.routes import router as service_router
 from gis_service.core.csp import ContentSecurityPolicy
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.middleware("http")(remember_writes)
     app.include_router(_summaries_from_docstrings(service_router))
     app.include_router(pages_router)
+    app.include_router(ledgers_router)
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))
     app.include_router(_summaries_from_docstrings(province_router))
