@@ -30,8 +30,9 @@ def test_maps_render_loads_no_web_or_database_layer() -> None:
     assert loaded == []
 
 
-# Being split by their owners (issue 11): remove each once it is under the limit.
-TOO_LONG_FOR_NOW = {"layers/io/validation.py", "grids/assignment/service.py"}
+# Over the limit, to be split (issue 11): the hazard and shelter specs should move
+# to a module of their own. Remove each entry once it is under the limit.
+TOO_LONG_FOR_NOW = {"layers/io/specs.py"}
 
 
 def test_no_module_over_400_lines() -> None:
