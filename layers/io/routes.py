@@ -268,7 +268,16 @@ def export_items(
     )
 
 
-@schema_router.get("/{layer}/schema")
+@schema_router.get(
+    "/{layer}/schema",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "JSON Schema of the layer's columns",
+            "content": {"application/schema+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def layer_schema(layer: str) -> JSONResponse:
     """The layer's columns as JSON Schema: types, required, allowed values, aliases."""
     return JSONResponse(
@@ -276,7 +285,22 @@ def layer_schema(layer: str) -> JSONResponse:
     )
 
 
-@schema_router.get("/{layer}/template")
+@schema_router.get(
+    "/{layer}/template",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "a template to fill in (Content-Disposition names it)",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in (
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "text/csv",
+                )
+            },
+        }
+    },
+)
 def layer_template(
     layer: str,
     fmt: Annotated[str, Query(alias="format", pattern="^(xlsx|csv)$")] = "xlsx",
