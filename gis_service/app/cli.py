@@ -138,7 +138,8 @@ def db_url(
         bool,
         typer.Option(
             "--gdal",
-            help="a read-only login for QGIS/ogrinfo that sees masked views only",
+            help='a read-only login for QGIS/ogrinfo that sees masked views only: '
+            'ogrinfo "$(gridgis db url --gdal)"',
         ),
     ] = False,
 ) -> None:
@@ -223,6 +224,20 @@ def townships_add(
             + ("created" if r["created"] else "updated")
         ),
     )
+
+
+@townships_app.command("use")
+def townships_use(
+    code: Annotated[str, typer.Argument(help="12-digit township code")],
+) -> None:
+    """Make CODE the default township of every command (-t may then be left out)."""
+    from gis_service.core.cli import _known_township, township_file
+
+    _known_township(code)
+    path = township_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(code + "\n", encoding="utf-8")
+    typer.echo(f"默认乡镇: {code} (saved in {path}; GRIDGIS_TOWNSHIP overrides it)")
 
 
 @townships_app.command("list")
@@ -345,85 +360,10 @@ def serve(
     _serve(host, port, workers)
 
 
-jobs_app = typer.Typer(help="Long jobs run by gridgis worker.", no_args_is_help=True)
-app.add_typer(jobs_app, name="jobs")
-
-
-@app.command("worker")
-def worker(
-    concurrency: Annotated[int, typer.Option(min=1, max=32)] = 1,
-    stalled_after: Annotated[
-        float, typer.Option(min=1, help="seconds without a heartbeat: worker dead")
-    ] = 30.0,
-) -> None:
-    """Run long jobs (imports, assignment, detection) from the queue until stopped."""
-    from gis_service.app.jobs import register_handlers
-    from gis_service.core.jobs import run_worker
-
-    with cli_errors():
-        url = database_url()
-    register_handlers()
-    run_worker(url, concurrency=concurrency, stalled_after_s=stalled_after)
-
-
-def _job_line(job: dict[str, Any]) -> str:
-    counts = job.get("progress") or {}
-    done = f" {counts.get('done')}/{counts.get('total')}" if counts else ""
-    where = job.get("township") or "-"
-    return (
-        f"#{job['id']}  {job['kind']}  {where}  {job['status']}  {job['stage']}{done}"
-    )
-
-
-@jobs_app.command("list")
-def jobs_list(
-    township: Annotated[str | None, typer.Option("--township", "-t")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The latest jobs, newest first."""
-    from gis_service.core.jobs import list_jobs
-
-    with cli_errors(), cli_session() as session:
-        rows = list_jobs(session, township=township)
-    emit(rows, as_json, lambda rs: "\n".join(map(_job_line, rs)) or "no job yet")
-
-
-@jobs_app.command("show")
-def jobs_show(job_id: int, as_json: JsonOpt = False) -> None:
-    """One job: status, stage, counts, result or problem."""
-    from gis_service.core.jobs import get_job
-
-    with cli_errors(), cli_session() as session:
-        emit(get_job(session, job_id=job_id), as_json)
-
-
-@jobs_app.command("wait")
-def jobs_wait(job_id: int, as_json: JsonOpt = False) -> None:
-    """Follow a job's stages until it ends; exit 1 if it failed."""
-    import time
-
-    from gis_service.core.jobs import get_job
-
-    last = None
-    with cli_errors(), cli_session() as session:
-        while True:
-            job = get_job(session, job_id=job_id)
-            session.rollback()  # a fresh snapshot on the next read
-            line = _job_line(job)
-            if line != last and not as_json:
-                typer.echo(line, err=True)
-                last = line
-            if job["status"] in ("succeeded", "failed"):
-                break
-            time.sleep(0.5)
-    emit(job, as_json)
-    if job["status"] == "failed":
-        raise typer.Exit(1)
-
-
 def _register_packages() -> None:
     """Let each package add its own commands (import, assign, visits, map ...)."""
     from gis_service.core.auth import cli as auth_cli
+    from gis_service.app import jobs_cli
     from grids.assignment import cli as grids_cli
     from grids.routing import cli as routing_cli
     from grids.visits import cli as visits_cli
@@ -436,6 +376,7 @@ def _register_packages() -> None:
     install_rechecks()  # settings are read when a route is planned
     for module in (
         auth_cli,
+        jobs_cli,
         layers_cli,
         grids_cli,
         visits_cli,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from gis_service import __version__
 from gis_service.app.jobs import register_handlers
 from gis_service.app.jobs import router as jobs_router
+from gis_service.app.pages.ledgers import router as ledgers_router
 from gis_service.app.pages.routes import router as pages_router
 from gis_service.app.routes import router as service_router
 from gis_service.core.auth.deps import require_user
@@ -46,6 +47,7 @@ from layers.disputes.routes import router as disputes_router
 from layers.hazards.rechecks import install as install_rechecks
 from layers.hazards.routes import router as hazards_router
 from layers.io.routes import router as layers_router
+from layers.io.routes import schema_router as layer_schema_router
 from layers.ogc.routes import router as ogc_router
 from maps.assets import URL_PREFIX, assets_available
 from maps.routes import router as maps_router
@@ -102,11 +104,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(_summaries_from_docstrings(auth_router))
     app.include_router(_summaries_from_docstrings(audit_router))
+    app.include_router(ledgers_router)
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))
     app.include_router(_summaries_from_docstrings(province_router))
     app.include_router(_summaries_from_docstrings(routing_router))
     app.include_router(_summaries_from_docstrings(layers_router))
+    app.include_router(_summaries_from_docstrings(layer_schema_router))
     app.include_router(_summaries_from_docstrings(disputes_router))
     app.include_router(_summaries_from_docstrings(hazards_router))
     app.include_router(_summaries_from_docstrings(maps_router))

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
 NAMING_CONVENTION = {
@@ -102,3 +102,24 @@ def atomic(session: Session) -> Iterator[Session]:
             raise
     finally:
         session.info[_DEPTH] = depth
+
+
+def gdal_connection(url: str) -> str:
+    """The URL as GDAL/QGIS's ``PG:`` connection string (``ogrinfo`` opens it)."""
+    parsed = make_url(url)
+    parts = {
+        "dbname": parsed.database,
+        "host": parsed.host or parsed.query.get("host"),
+        "port": parsed.port or parsed.query.get("port"),
+        "user": parsed.username,
+        "password": parsed.password,
+    }
+    words = []
+    for key, value in parts.items():
+        if isinstance(value, tuple):  # a repeated query parameter: the first
+            value = value[0] if value else None
+        if value is None or value == "":
+            continue
+        text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+        words.append(f"{key}='{text}'" if " " in text or not text else f"{key}={text}")
+    return "PG:" + " ".join(words)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, field_validator
@@ -69,6 +69,13 @@ class DisputeSettings(BaseModel):
     min_width_m: float = 2.0
     min_share: float = 0.0  # optional share-of-the-smaller-parcel rule; 0 = off
     area_tolerance: float = 0.10  # mapped vs contract area differing by more: flagged
+
+
+class ImportSettings(BaseModel):
+    """How imports treat doubtful data."""
+
+    id_numbers: Literal["flag", "reject"] = "flag"  # invalid GB 11643 numbers
+    max_distance_km: float = 50.0  # data farther from the township's grids: refused
 
 
 class DatabaseSettings(BaseModel):
@@ -149,6 +156,7 @@ class Settings(BaseSettings):
     map: MapSettings = Field(default_factory=MapSettings)
     assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)

@@ -26,18 +26,29 @@ from grids.visits.schemas import DayPlanRequest, RoutePlan, RouteRequest
 route_app = typer.Typer(help="Visit-route planning.", no_args_is_help=True)
 
 
+DISTANCE_WORDS = {"great_circle": "直线距离", "road_network": "沿道路距离"}
+
+
 def _route_render(plan: dict[str, Any]) -> str:
-    quality = "optimal" if plan["optimal"] else f"gap ≤ {plan['gap']:.1%}"
+    quality = (
+        "最优路线"
+        if plan["optimal"]
+        else f"近似最优(与最优相差不超过 {plan['gap']:.0%})"
+    )
+    distance = DISTANCE_WORDS.get(plan["distance"], plan["distance"])
     lines = [
-        f"{plan['distance']} · {plan['method']} · {plan['total_m']:.0f} m · "
-        f"{plan['minutes']:.0f} min · {quality}"
+        f"{distance} · 共 {plan['total_m']:,.0f} 米 · 约 {plan['minutes']:.0f} 分钟"
+        f" · {quality}"
     ]
     for day in plan["days"]:
         stops = " → ".join(
-            s["household"] or (f"⚠{s['ref']}" if s.get("ref") else "?")
+            (f"{s['household']} {s.get('head_name') or ''}".strip())
+            if s.get("household")
+            else (f"⚠{s['ref']}" if s.get("ref") else "?")
             for s in day["stops"]
         )
-        head = f"day {day['day']}: {day['total_m']:.0f} m, {day['minutes']:.0f} min"
+        metres, minutes = f"{day['total_m']:,.0f}", f"{day['minutes']:.0f}"
+        head = f"第 {day['day']} 天: {metres} 米, 约 {minutes} 分钟"
         lines.append(f"{head}: {stops}")
     return "\n".join(lines + plan["flags"])
 
@@ -66,9 +77,11 @@ def plan(
         str | None, typer.Option(help="LON,LAT (default cadre base)")
     ] = None,
     open_route: Annotated[bool, typer.Option("--open", help="do not return")] = False,
-    per_day: Annotated[int | None, typer.Option(min=1)] = None,
-    speed_kmh: float = 15.0,
-    time_limit: float = 2.0,
+    per_day: Annotated[
+        int | None, typer.Option(min=1, help="households per day (split days)")
+    ] = None,
+    speed_kmh: Annotated[float, typer.Option(help="travel speed, km/h")] = 15.0,
+    time_limit: Annotated[float, typer.Option(help="solver time limit, s")] = 2.0,
     geojson: Annotated[
         Path | None, typer.Option(help="write the route GeoJSON here")
     ] = None,
@@ -96,12 +109,12 @@ def plan(
 def day_plan(
     grid: str,
     township: TownshipOpt,
-    per_day: Annotated[int, typer.Option(min=1)] = 14,
+    per_day: Annotated[int, typer.Option(min=1, help="households per day")] = 14,
     rebalance: Annotated[
         bool, typer.Option("--rebalance", help="any cadre, any household")
     ] = False,
-    open_route: Annotated[bool, typer.Option("--open")] = False,
-    time_limit: float = 2.0,
+    open_route: Annotated[bool, typer.Option("--open", help="do not return")] = False,
+    time_limit: Annotated[float, typer.Option(help="solver time limit, s")] = 2.0,
     as_of: Until = None,
     as_json: JsonOpt = False,
 ) -> None:

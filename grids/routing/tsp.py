@@ -169,8 +169,6 @@ def _symmetric(dist: FloatMatrix) -> FloatMatrix:
 
 def lkh_order(dist: FloatMatrix, *, time_limit: float, runs: int = 1) -> list[int]:
     """A closed tour by LKH (elkai), on integer weights scaled for precision."""
-    from elkai import _elkai  # the public wrapper exposes no TIME_LIMIT
-
     n = dist.shape[0]
     top = float(dist.max()) or 1.0
     scale = min(1.0e6 / top, 1000.0)
@@ -185,8 +183,23 @@ def lkh_order(dist: FloatMatrix, *, time_limit: float, runs: int = 1) -> list[in
         + "\n".join(" ".join(map(str, row)) for row in weights.tolist())
         + "\nEOF\n"
     )
-    solution: list[int] = _elkai.solve_problem(params, problem)
-    return [i - 1 for i in solution]
+    return [i - 1 for i in run_lkh(params, problem)]
+
+
+def run_lkh(params: str, problem: str) -> list[int]:
+    """LKH on a TSPLIB ``problem`` with LKH ``params``: a tour of 1-based nodes.
+
+    The one call into elkai's internals: its public ``DistanceMatrix.solve_tsp``
+    takes only ``runs`` and the planner needs LKH's TIME_LIMIT, so this calls the
+    C entry point that ``solve_tsp`` itself calls (elkai 2.0.x, pinned in
+    pyproject). tests/grids/test_tsp.py fails if it moves or changes shape.
+    """
+    from elkai import _elkai
+
+    solve = getattr(_elkai, "solve_problem", None)
+    if solve is None:  # pragma: no cover - only when elkai changed under the pin
+        raise RuntimeError("elkai._elkai.solve_problem is gone: check the elkai pin")
+    return [int(i) for i in solve(params, problem)]
 
 
 def nearest_neighbour_order(dist: FloatMatrix) -> list[int]:

@@ -22,6 +22,7 @@ from gis_service.core.cli import (
     fail,
     validated,
 )
+from gis_service.core.display import rows_table
 from gis_service.core.errors import InvalidInput
 from grids.visits import coverage, demands
 from grids.visits import log as visits
@@ -40,24 +41,12 @@ coverage_app = typer.Typer(
 Since = Annotated[datetime | None, typer.Option(help="period start")]
 Until = Annotated[datetime | None, typer.Option(help="period end (default now)")]
 FarM = Annotated[float, typer.Option(help="flag GPS fixes farther than this (m)")]
-Limit = Annotated[int, typer.Option(min=1, max=10_000)]
+Limit = Annotated[int, typer.Option(min=1, max=10_000, help="at most this many rows")]
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A plain text table of some columns."""
-    if not rows:
-        return "(none)"
-    cells = [
-        [("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows
-    ]
-    widths = [
-        max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)
-    ]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += [
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells
-    ]
-    return "\n".join(lines)
+    """Rows as a table aligned by display width, with Chinese headers and names."""
+    return rows_table(rows, columns)
 
 
 # -- visits -------------------------------------------------------------------------
@@ -68,20 +57,38 @@ def import_visits(
     ],
     township: TownshipOpt,
     far_m: FarM = visits.FAR_FIX_M,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="TARGET=SOURCE: read field TARGET (household, visited_at, ...) "
+            "from column SOURCE; repeatable",
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="the CSV's encoding, e.g. GBK (else detected)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a day's visits from a CSV or JSON file: all or nothing."""
+    from gis_service.core.columns import parse_field_map
+
     media = "application/json" if file.suffix.lower() == ".json" else "text/csv"
     with cli_errors(), cli_session() as session:
         try:
             batch = visits.import_visits(
                 session, township=township, content=file.read_bytes(), media_type=media,
-                actor="cli", far_m=far_m,
+                actor="cli", far_m=far_m, field_map=parse_field_map(field_map),
+                encoding=encoding,
             )  # fmt: skip
         except InvalidInput as exc:
-            for err in exc.errors[:20]:
-                where = f"row {err.get('feature')}: {err.get('field')}"
-                typer.echo(f"{where}: {err.get('reason')}", err=True)
+            if not as_json:
+                for err in exc.errors[:20]:
+                    row = err.get("row", err.get("feature"))
+                    where = f"row {row}: " if row is not None else ""
+                    typer.echo(
+                        f"  {where}{err.get('field')}: {err.get('reason')}", err=True
+                    )
             raise
     emit(
         dump(batch),
@@ -89,6 +96,7 @@ def import_visits(
         lambda b: (
             f"{b['inserted']} visits, {b['demands']} demands recorded; "
             f"{b['far']} GPS fixes over {far_m:.0f} m"
+            + "".join(f"\nwarning: {w}" for w in b.get("warnings", []))
         ),
     )
 
@@ -96,8 +104,8 @@ def import_visits(
 @visits_app.command("list")
 def list_visits(
     township: TownshipOpt,
-    household: str | None = None,
-    cadre: str | None = None,
+    household: Annotated[str | None, typer.Option(help="household code")] = None,
+    cadre: Annotated[str | None, typer.Option(help="cadre code")] = None,
     since: Since = None,
     until: Until = None,
     far_only: Annotated[
@@ -131,10 +139,12 @@ def add_demand(
     township: TownshipOpt,
     household: Annotated[str, typer.Option(help="household code")],
     category: Annotated[str, typer.Option(help="employment, medical, ...")],
-    description: Annotated[str, typer.Option()],
-    due: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    description: Annotated[str, typer.Option(help="what the household asks for")],
+    due: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="due date")
+    ] = None,
     owner: Annotated[str | None, typer.Option(help="owner cadre code")] = None,
-    actor: str = "cli",
+    actor: Annotated[str, typer.Option(help="who records it")] = "cli",
     as_json: JsonOpt = False,
 ) -> None:
     """Record a demand of a household."""
@@ -152,9 +162,9 @@ def move_demand(
     demand_id: int,
     status: Annotated[str, typer.Argument(help="in_progress, resolved or escalated")],
     township: TownshipOpt,
-    actor: Annotated[str, typer.Option()] = "cli",
-    note: str | None = None,
-    resolution: str | None = None,
+    actor: Annotated[str, typer.Option(help="who takes this step")] = "cli",
+    note: Annotated[str | None, typer.Option(help="a note for the history")] = None,
+    resolution: Annotated[str | None, typer.Option(help="how it was resolved")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Move a demand to a new status (illegal moves are refused)."""
@@ -171,11 +181,16 @@ def move_demand(
 @demands_app.command("list")
 def list_demands(
     township: TownshipOpt,
-    status: str | None = None,
-    grid: str | None = None,
-    owner: str | None = None,
+    status: Annotated[
+        str | None, typer.Option(help="open, in_progress, resolved or escalated")
+    ] = None,
+    grid: Annotated[str | None, typer.Option(help="grid code (its subtree)")] = None,
+    owner: Annotated[str | None, typer.Option(help="owner cadre code")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="overdue only")] = False,
-    as_of: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="overdue as of this day"),
+    ] = None,
     limit: Limit = 100,
     as_json: JsonOpt = False,
 ) -> None:
@@ -260,7 +275,7 @@ def coverage_grids(
     township: TownshipOpt,
     since: Since = None,
     until: Until = None,
-    grid: str | None = None,
+    grid: Annotated[str | None, typer.Option(help="grid code (its subtree)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Households visited and up to date per grid (rolled up the tree)."""
@@ -288,7 +303,7 @@ def coverage_cadres(
     township: TownshipOpt,
     since: Since = None,
     until: Until = None,
-    cadre: str | None = None,
+    cadre: Annotated[str | None, typer.Option(help="cadre code")] = None,
     far_m: FarM = visits.FAR_FIX_M,
     as_json: JsonOpt = False,
 ) -> None:
@@ -307,8 +322,10 @@ def coverage_cadres(
 
 @coverage_app.command("uncovered")
 def uncovered(
-    township: TownshipOpt, as_of: Until = None, grid: str | None = None,
-    cadre: str | None = None, limit: Limit = 100, as_json: JsonOpt = False,
+    township: TownshipOpt, as_of: Until = None,
+    grid: Annotated[str | None, typer.Option(help="grid code (its subtree)")] = None,
+    cadre: Annotated[str | None, typer.Option(help="cadre code")] = None,
+    limit: Limit = 100, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Households never visited or overdue, most overdue first."""
     with cli_errors(), cli_session() as session:

@@ -9,11 +9,9 @@ INSERT ... SELECT each over a JSON recordset.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,23 +20,17 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.db import atomic
-from gis_service.core.errors import InvalidInput, UnsupportedMedia
+from gis_service.core.errors import InvalidInput
 from gis_service.core.inputs import as_utc
 from gis_service.core.pages import Page, page_of
 from grids.tree.scope import check_references
 from grids.visits.demands import insert_demands
 from grids.visits.schemas import VisitBatchOut, VisitCreate, VisitOut
+from grids.visits.visit_file import FIRST_ROW, parse_visit_file
 
 logger = logging.getLogger(__name__)
 
 FAR_FIX_M = 300.0
-CSV_COLUMNS = ("household", "cadre", "visited_at", "purpose", "notes", "lon", "lat")
-CSV_DEMAND_COLUMNS = {
-    "demand_category": "category",
-    "demand_description": "description",
-    "demand_due": "due_date",
-    "demand_owner": "owner",
-}
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
 _NEW_IDS = text(
@@ -84,62 +76,14 @@ _LIST_VISITS = text(
 )
 
 
-def parse_visit_file(content: bytes, *, media_type: str) -> list[dict[str, Any]]:
-    """Rows of a CSV file or a JSON list, as dicts to validate (no checks yet)."""
-    kind = media_type.split(";")[0].strip().lower()
-    try:
-        body = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("the file is not UTF-8 text") from exc
-    if kind in ("application/json", "json"):
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
-        if not isinstance(data, list):
-            raise InvalidInput("a JSON visit batch must be a list of visit objects")
-        return data
-    if kind in ("text/csv", "csv", "application/csv"):
-        return _csv_rows(body)
-    raise UnsupportedMedia(
-        f"visits can be imported from text/csv or application/json, not {media_type!r}"
-    )
+def validate_rows(
+    rows: Sequence[Any], *, first_row: int | None = None
+) -> list[VisitCreate]:
+    """Validate every row; raise one error naming each bad row and field.
 
-
-def _csv_rows(body: str) -> list[dict[str, Any]]:
-    """CSV rows to visit dicts; empty cells are missing values, demand_* a demand."""
-    # newline="": the csv module splits \r, \n and \r\n line ends itself
-    reader = csv.DictReader(io.StringIO(body, newline=""))
-    try:
-        header = [h.strip() for h in reader.fieldnames or []]
-        unknown = sorted(set(header) - set(CSV_COLUMNS) - set(CSV_DEMAND_COLUMNS))
-        if "household" not in header or "visited_at" not in header or unknown:
-            raise InvalidInput(
-                "CSV header must hold household and visited_at, and only "
-                + ", ".join((*CSV_COLUMNS, *CSV_DEMAND_COLUMNS)),
-                errors=[{"field": c, "reason": "unknown column"} for c in unknown],
-            )
-        rows = []
-        for raw in reader:
-            cells = {k.strip(): (v.strip() if v else None) for k, v in raw.items() if k}
-            row = {k: cells[k] for k in CSV_COLUMNS if cells.get(k)}
-            demand = {
-                v: cells[k] for k, v in CSV_DEMAND_COLUMNS.items() if cells.get(k)
-            }
-            if demand:
-                row["demands"] = [demand]
-            rows.append(row)
-    except csv.Error as exc:
-        line = reader.line_num + 1  # the line being read when it failed
-        raise InvalidInput(
-            f"malformed CSV at line {line}: {exc}",
-            errors=[{"feature": line, "field": "csv", "reason": str(exc)}],
-        ) from exc
-    return rows
-
-
-def validate_rows(rows: Sequence[Any]) -> list[VisitCreate]:
-    """Validate every row; raise one error naming each bad row and field."""
+    ``first_row`` is the number a spreadsheet shows for the first row (2 under
+    a header); each error then also says its ``row``.
+    """
     if not rows:
         raise InvalidInput("the visit batch is empty")
     visits: list[VisitCreate] = []
@@ -163,6 +107,9 @@ def validate_rows(rows: Sequence[Any]) -> list[VisitCreate]:
                 {"feature": number, "field": "visited_at", "reason": "in the future"}
             )
         visits.append(visit)
+    if errors and first_row is not None:
+        for e in errors:
+            e["row"] = e["feature"] - 1 + first_row
     if errors:
         raise InvalidInput(
             f"{len({e['feature'] for e in errors})} of {len(rows)} rows are invalid; "
@@ -203,9 +150,10 @@ def record_visits(
     rows: Sequence[Any],
     actor: str = "system",
     far_m: float = FAR_FIX_M,
+    first_row: int | None = None,
 ) -> VisitBatchOut:
     """Record a batch of visits (and the demands they raise), all or nothing."""
-    visits = validate_rows(rows)
+    visits = validate_rows(rows, first_row=first_row)
     with atomic(session):
         check_references(session, township=township, refs=_references(visits))
         ids = [int(i) for i in session.execute(_NEW_IDS, {"n": len(visits)}).scalars()]
@@ -297,9 +245,17 @@ def import_visits(
     media_type: str,
     actor: str = "import",
     far_m: float = FAR_FIX_M,
+    field_map: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> VisitBatchOut:
     """Record a day's visits from a CSV file or a JSON list, all or nothing."""
-    rows = parse_visit_file(content, media_type=media_type)
-    return record_visits(
-        session, township=township, rows=rows, actor=actor, far_m=far_m
+    rows, warnings = parse_visit_file(
+        content, media_type=media_type, field_map=field_map, encoding=encoding
     )
+    is_csv = "csv" in media_type.lower()
+    out = record_visits(
+        session, township=township, rows=rows, actor=actor, far_m=far_m,
+        first_row=FIRST_ROW if is_csv else None,
+    )  # fmt: skip
+    out.warnings = warnings
+    return out

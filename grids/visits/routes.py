@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
+from gis_service.core.columns import parse_field_map
 from gis_service.core.deps import PageDep, SessionDep, TownshipDep
 from gis_service.core.inputs import Day, Instant, RowId
 from gis_service.core.pages import Page
@@ -78,11 +79,19 @@ def import_visits(
     body: Annotated[bytes, Depends(raw_body)],
     content_type: Annotated[str, Header()] = "application/json",
     far_m: FarM = 300,
+    field_map: Annotated[
+        list[str] | None,
+        Query(description="TARGET=SOURCE, e.g. household=农户编码 (repeatable)"),
+    ] = None,
+    encoding: Annotated[
+        str | None, Query(description="the CSV's encoding (default: detected)")
+    ] = None,
 ) -> VisitBatchOut:
     """Record a day's visits from CSV or a JSON list: all or nothing, bad rows named."""
     return visits.import_visits(
-        session, township=township, content=body, media_type=content_type, far_m=far_m
-    )
+        session, township=township, content=body, media_type=content_type,
+        far_m=far_m, field_map=parse_field_map(field_map), encoding=encoding,
+    )  # fmt: skip
 
 
 @router.get("/visits", tags=["visits"])

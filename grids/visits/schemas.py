@@ -78,6 +78,9 @@ class VisitBatchOut(BaseModel):
     demands: int
     far: int
     visits: list[VisitOut]
+    warnings: list[str] = Field(
+        default_factory=list, description="e.g. an encoding that was detected"
+    )
 
 
 class DemandCreate(DemandIn):

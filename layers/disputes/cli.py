@@ -7,8 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from gis_service.core.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
+from gis_service.core.cli import (
+    JsonOpt,
+    TownshipOpt,
+    cli_errors,
+    cli_session,
+    emit,
+    render_table,
+)
 from gis_service.core.settings import get_settings
+from gis_service.core.vocab import label
 from layers.disputes import review as dispute_review
 from layers.disputes.detect import detect_disputes
 from layers.disputes.schemas import DetectionCreate, DisputeList
@@ -19,17 +27,16 @@ disputes_app = typer.Typer(
 
 
 def _render_list(data: dict[str, Any]) -> str:
-    lines = [f"{data['numberMatched']} disputes"]
+    rows = []
     for item in data["items"]:
-        sides = " vs ".join(
+        sides = " 与 ".join(
             f"{p['contract_no']} ({(p['holder'] or {}).get('household_code', '?')})"
             for p in item["parcels"]
         )
-        lines.append(
-            f"#{item['id']:<6} {item['status']:<10} {item['overlap_area_mu']:>10.2f} mu"
-            f"  {sides}"
-        )
-    return "\n".join(lines)
+        status = label("dispute_status", item["status"])
+        rows.append([f"#{item['id']}", status, f"{item['overlap_area_mu']:.2f}", sides])
+    table = render_table(["编号", "状态", "重叠(亩)", "地块(承包户)"], rows, right=[2])
+    return f"共 {data['numberMatched']} 起纠纷\n{table}"
 
 
 def _detected(data: Any) -> str:
@@ -51,11 +58,21 @@ def _detected(data: Any) -> str:
 @disputes_app.command("detect")
 def detect(
     township: TownshipOpt,
-    min_area_m2: Annotated[float | None, typer.Option(min=0)] = None,
-    min_width_m: Annotated[float | None, typer.Option(min=0)] = None,
-    min_share: Annotated[float | None, typer.Option(min=0, max=1)] = None,
-    area_tolerance: Annotated[float | None, typer.Option(min=0)] = None,
-    actor: str = "detection",
+    min_area_m2: Annotated[
+        float | None, typer.Option(min=0, help="smaller overlaps are slivers (m²)")
+    ] = None,
+    min_width_m: Annotated[
+        float | None, typer.Option(min=0, help="narrower overlaps are slivers (m)")
+    ] = None,
+    min_share: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="... and those under this share of a parcel"),
+    ] = None,
+    area_tolerance: Annotated[
+        float | None,
+        typer.Option(min=0, help="mapped vs contract area difference flagged"),
+    ] = None,
+    actor: Annotated[str, typer.Option(help="who runs the detection")] = "detection",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="say what would change; write nothing")
     ] = False,
@@ -85,11 +102,15 @@ def detect(
 @disputes_app.command("list")
 def list_(
     township: TownshipOpt,
-    status: str | None = None,
-    grid: str | None = None,
-    min_area_m2: Annotated[float | None, typer.Option(min=0)] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    status: Annotated[
+        str | None, typer.Option(help="open, mediating, resolved, dismissed")
+    ] = None,
+    grid: Annotated[str | None, typer.Option(help="grid code (its subtree)")] = None,
+    min_area_m2: Annotated[
+        float | None, typer.Option(min=0, help="only overlaps at least this big (m²)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 100,
+    offset: Annotated[int, typer.Option(min=0, help="skip this many")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """List disputes, largest overlap first."""
@@ -122,7 +143,7 @@ def move(
     dispute_id: int,
     to: Annotated[str, typer.Option(help="mediating, resolved or dismissed")],
     actor: Annotated[str, typer.Option(help="who takes this step")],
-    note: str | None = None,
+    note: Annotated[str | None, typer.Option(help="a note for the history")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Move a dispute one review step (fails if the step is not allowed)."""
@@ -154,8 +175,11 @@ def summary(township: TownshipOpt, as_json: JsonOpt = False) -> None:
 @disputes_app.command("findings")
 def findings(
     township: TownshipOpt,
-    kind: str | None = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="sliver, self_overlap, area_mismatch, invalid_geometry"),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """Data-quality findings of the latest detection run."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +29,46 @@ def _render_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def stages() -> Callable[[str], None]:
+    """Print each finished stage with the time since the start (to stderr)."""
+    start = time.monotonic()
+    step = iter(range(1, 100))
+
+    def say(what: str) -> None:
+        typer.echo(
+            f"[{next(step)}] {what} ({time.monotonic() - start:.1f} s)", err=True
+        )
+
+    return say
+
+
+def problem_lines(exc: Any) -> list[str]:
+    """Each named problem (up to 20) and the warnings, one line each."""
+    lines = []
+    for err in exc.errors[:20]:
+        where = _where(err)
+        field = err.get("field")
+        lines.append(
+            f"  {where}{field}: {err.get('reason')}"
+            if field
+            else f"  {where}{err.get('reason')}"
+        )
+    if len(exc.errors) > 20:
+        lines.append(f"  … {len(exc.errors) - 20} more (--json lists them all)")
+    lines += [f"warning: {w}" for w in exc.extra.get("warnings", [])]
+    return lines
+
+
+def _where(err: dict[str, Any]) -> str:
+    """``row 5 (H0004) `` for a table, ``feature 3 (H0004) `` for a vector file."""
+    code = f" ({err['code']})" if err.get("code") else ""
+    if err.get("row") is not None:
+        return f"row {err['row']}{code} "
+    if err.get("feature") is not None:
+        return f"feature {err['feature']}{code} "
+    return ""
+
+
 def import_command(
     layer: Annotated[
         str,
@@ -44,14 +86,36 @@ def import_command(
     repair: Annotated[bool, typer.Option(help="ST_MakeValid invalid polygons")] = False,
     dry_run: Annotated[bool, typer.Option(help="validate, write nothing")] = False,
     encoding: Annotated[
-        str | None, typer.Option(help="attribute encoding, e.g. GBK")
+        str | None,
+        typer.Option(
+            help="attribute encoding, e.g. GBK (default: UTF-8, else detected with "
+            "a warning)"
+        ),
     ] = None,
     source_layer: Annotated[
-        str | None, typer.Option("--layer", help="layer inside a GeoPackage")
+        str | None,
+        typer.Option(
+            "--layer", "--sheet", help="layer inside a GeoPackage, sheet of a workbook"
+        ),
     ] = None,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="TARGET=SOURCE: read field TARGET from the file's column SOURCE, "
+            "e.g. --map parent_code=parent_id (repeatable; lon/lat/wkt too)",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="import even when the data lies far from the township's grids"
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import a layer file (all or nothing; re-importing changes nothing)."""
+    from gis_service.core.columns import parse_field_map
     from gis_service.core.errors import GridGISError
     from gis_service.core.settings import get_settings
     from layers.io.importing import import_file
@@ -68,21 +132,27 @@ def import_command(
                 dry_run=dry_run,
                 encoding=encoding,
                 source_layer=source_layer,
+                field_map=parse_field_map(field_map),
+                force=force,
+                progress=None if as_json else stages(),
                 limits=get_settings().limits,
             )
         except GridGISError as exc:
-            for err in exc.errors[:20]:
-                typer.echo(
-                    f"  feature {err.get('feature')} ({err.get('code')}) "
-                    f"{err.get('field')}: {err.get('reason')}",
-                    err=True,
-                )
+            if not as_json:
+                for line in problem_lines(exc):
+                    typer.echo(line, err=True)
             raise
         emit(report, as_json, _render_report)
 
 
 def export_command(
-    layer: Annotated[str, typer.Argument(help="the layer to export")],
+    layer: Annotated[
+        str,
+        typer.Argument(
+            help="a layer, or a ledger: visits|demands|disputes|coverage|uncovered "
+            "(.xlsx 台账, .gpkg, .geojson)"
+        ),
+    ],
     township: TownshipOpt,
     out: Annotated[
         Path, typer.Option("--out", "-o", dir_okay=False, help="file to write")
@@ -91,8 +161,8 @@ def export_command(
         str | None,
         typer.Option(
             "--format",
-            help="geojson|gpkg|shp (default: from the suffix: .geojson, .gpkg, "
-            ".shp.zip)",
+            help="geojson|gpkg|shp|xlsx (default: from the suffix: .geojson, .gpkg, "
+            ".shp.zip, .xlsx)",
         ),
     ] = None,
     where: Annotated[
@@ -105,6 +175,10 @@ def export_command(
     ] = None,
     bbox: Annotated[
         str | None, typer.Option(help="minLon,minLat,maxLon,maxLat (EPSG:4326)")
+    ] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option(help="the CRS of a .gpkg/.shp.zip, e.g. EPSG:4490 (CGCS2000)"),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -124,6 +198,7 @@ def export_command(
             fmt=fmt,
             filters=filters,
             bbox=parse_bbox(bbox),
+            crs=crs,
         )
         out.write_bytes(result.content)
         emit({"file": str(out), "format": fmt, "bytes": len(result.content)}, as_json)
@@ -143,7 +218,47 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return out
 
 
+layers_app = typer.Typer(help="What each layer's files hold.", no_args_is_help=True)
+
+
+def template_command(
+    layer: Annotated[str, typer.Argument(help="households|grids|cadres|...")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", dir_okay=False, help="FILE.xlsx or FILE.csv"),
+    ],
+) -> None:
+    """Write a template to fill in: Chinese and English headers, drop-downs, example."""
+    from layers.io.templates import template_csv, template_xlsx
+
+    with cli_errors():
+        suffix = out.suffix.lower()
+        if suffix not in (".xlsx", ".csv"):
+            raise InvalidInput(f"--out {out.name}: name the file .xlsx or .csv")
+        out.write_bytes(
+            template_csv(layer) if suffix == ".csv" else template_xlsx(layer)
+        )
+        typer.echo(f"模板已写入 {out}")
+
+
+@layers_app.command("describe")
+def describe_command(
+    layer: Annotated[str, typer.Argument(help="households|grids|cadres|...")],
+    as_json: JsonOpt = False,
+) -> None:
+    """The layer's columns: types, required, allowed values, other names."""
+    from layers.io.templates import describe, json_schema
+
+    with cli_errors():
+        if as_json:
+            emit(json_schema(layer), True)
+        else:
+            typer.echo(describe(layer))
+
+
 def register(app: typer.Typer) -> None:
     """Add this package's commands to ``app``."""
     app.command("import")(import_command)
     app.command("export")(export_command)
+    app.command("template")(template_command)
+    app.add_typer(layers_app, name="layers")

@@ -110,10 +110,15 @@ def resolve_crs(
         if looks_projected(bounds):
             x = float(np.nanmedian(bounds[:, 0]))
             y = float(np.nanmedian(bounds[:, 1]))
+            guess = suggest_projected(x)
+            option = (
+                f"pass --crs {guess.split()[0]} if that is its zone: {guess}"
+                if guess.startswith("EPSG:")
+                else f"pass --crs with {guess}"
+            )
             raise InvalidInput(
                 f"the file has no coordinate system and its coordinates look projected "
-                f"(x≈{x:.0f}, y≈{y:.0f}); pass crs={suggest_projected(x).split()[0]} "
-                f"or whichever applies: {suggest_projected(x)}",
+                f"(x≈{x:.0f}, y≈{y:.0f}); {option}",
                 errors=[{"field": "crs", "reason": "missing; coordinates are metres"}],
             )
         warnings.append("the file has no coordinate system; assumed EPSG:4326 (WGS84)")

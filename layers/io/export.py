@@ -12,7 +12,6 @@ import json
 import logging
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import shapely
 
 from gis_service.core.errors import InvalidInput
 from layers.io import querying
+from layers.io.outputs import Export, target_crs
 from layers.io.specs import LayerSpec, get_layer
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ FORMATS = {
 
 
 _SUGGESTED = {"geojson": "geojson", "gpkg": "gpkg", "shp": "shp.zip"}
-SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp"}
+SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp",
+            ".xlsx": "xlsx"}  # fmt: skip
 
 
 def format_for_file(path: Path, fmt: str | None = None) -> str:
@@ -73,15 +74,6 @@ def format_for_file(path: Path, fmt: str | None = None) -> str:
     return fmt
 
 
-@dataclass
-class Export:
-    """An exported file: its bytes, media type and a download name."""
-
-    content: bytes
-    media_type: str
-    filename: str
-
-
 def export_layer(
     session: Session,
     *,
@@ -90,12 +82,19 @@ def export_layer(
     fmt: str = "geojson",
     filters: dict[str, str] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    crs: str | None = None,
 ) -> Export:
     """The features of ``layer`` in ``township`` as one file of format ``fmt``.
 
     ``filters`` and ``bbox`` select as the list endpoint does (e.g. one grid's
-    subtree, one tag); without them, the whole layer.
+    subtree, one tag); without them, the whole layer. The ledgers (visits,
+    demands, disputes, coverage, uncovered) export as XLSX, GeoPackage or GeoJSON.
+    ``crs`` reprojects a GeoPackage or Shapefile (GeoJSON stays EPSG:4326).
     """
+    from layers.io.ledgers import COLUMNS, export_ledger
+
+    if layer in COLUMNS:
+        return export_ledger(session, township=township, ledger=layer, fmt=fmt, crs=crs)
     spec = get_layer(layer)
     if fmt not in FORMATS:
         raise InvalidInput(
@@ -111,7 +110,7 @@ def export_layer(
     name = f"{township}_{spec.name}.{suffix}"
     if fmt == "geojson":
         return Export(_geojson(spec, rows), media_type, name)
-    return Export(_ogr(spec, rows, fmt), media_type, name)
+    return Export(_ogr(spec, rows, fmt, crs), media_type, name)
 
 
 def _geojson(spec: LayerSpec, rows: list[dict[str, Any]]) -> bytes:
@@ -176,9 +175,13 @@ def _geometry_type(spec: LayerSpec, frame: gpd.GeoDataFrame, fmt: str) -> str:
     )
 
 
-def _ogr(spec: LayerSpec, rows: list[dict[str, Any]], fmt: str) -> bytes:
+def _ogr(
+    spec: LayerSpec, rows: list[dict[str, Any]], fmt: str, crs: str | None = None
+) -> bytes:
     """A GeoPackage, or a zipped shapefile with .cpg (UTF-8) and .prj."""
     frame = _frame(spec, rows, short=fmt == "shp")
+    if crs:
+        frame = frame.to_crs(target_crs(crs))
     kind = _geometry_type(spec, frame, fmt)
     with tempfile.TemporaryDirectory(prefix="gridgis-export-") as tmp:
         folder = Path(tmp)

@@ -11,7 +11,7 @@ it would produce, and rolls back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,12 @@ from gis_service.core.auth.scope import unscoped
 from gis_service.core.bulk import copy_frame, paused_gc
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput
-from gis_service.core.settings import LimitSettings
+from gis_service.core.settings import LimitSettings, get_settings
 from gis_service.core.townships import require_township
 from grids.tree.hierarchy import hierarchy_warnings
 from layers.io import first_load, staging
+from layers.io.crs_sanity import township_extent
+from layers.io.geometry_checks import Place
 from layers.io.hooks import (
     grids_or_cadres_changed,
     households_loaded,
@@ -39,6 +41,7 @@ from layers.io.validation import Prepared, prepare
 logger = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 1000
+_REASSIGNED = ("households", "grids", "cadres")
 
 
 def ensure_township(session: Session, township: str) -> None:
@@ -58,9 +61,16 @@ def import_file(
     dry_run: bool = False,
     encoding: str | None = None,
     source_layer: str | None = None,
+    field_map: Mapping[str, str] | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
     limits: LimitSettings | None = None,
 ) -> dict[str, Any]:
-    """Import one file into ``layer`` of ``township``; return the import report."""
+    """Import one file into ``layer`` of ``township``; return the import report.
+
+    ``force`` imports data that lies farther from the township's grids than
+    ``GRIDGIS_IMPORTS__MAX_DISTANCE_KM`` (checked, with the likely cause, otherwise).
+    """
     spec = get_layer(layer)
     ensure_township(session, township)
     with paused_gc():
@@ -69,8 +79,11 @@ def import_file(
             filename=filename,
             layer=source_layer,
             encoding=encoding,
+            columns=field_map,
             limits=limits,
         )
+        if progress is not None:
+            progress(f"读取 {len(read.frame)} 条")
         report = import_features(
             session,
             township=township,
@@ -79,6 +92,9 @@ def import_file(
             crs=crs,
             repair=repair,
             dry_run=dry_run,
+            field_map=field_map,
+            force=force,
+            progress=progress,
         )
     report["source_layer"] = read.source_layer
     logger.info("import %s into %s/%s: %s", filename, township, spec.name, report)
@@ -94,18 +110,44 @@ def import_features(
     crs: str | None = None,
     repair: bool = False,
     dry_run: bool = False,
+    field_map: Mapping[str, str] | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Validate and upsert already-read features (shared by import and PATCH)."""
+    """Validate and upsert already-read features (shared by import and PATCH).
+
+    ``progress`` hears each stage as it ends (the CLI prints them).
+    """
+    settings = get_settings().imports
     try:
-        prepared = prepare(read, spec, crs=crs)
+        extent = township_extent(session, township) if read.has_geometry else None
+        place = None if extent is None else Place(
+            extent, settings.max_distance_km, force
+        )  # fmt: skip
+        prepared = prepare(
+            read,
+            spec,
+            crs=crs,
+            field_map=field_map,
+            id_numbers=settings.id_numbers,
+            place=place,
+        )
     except BaseException:
         session.rollback()
         raise
     if read.has_geometry:
         prepared.present.append(staging.GEOMETRY)
+    if progress is not None:
+        progress(f"校验 {len(prepared.rows)} 条, {len(prepared.errors)} 个问题")
     scope = _rolled_back(session) if dry_run else atomic(session)
     with scope:
         counts, repairs = _write(session, township, spec, prepared, repair, dry_run)
+        if progress is not None:
+            progress(
+                f"写入{'(试运行)' if dry_run else ''}: 新增 {counts['inserted']}, "
+                f"更新 {counts['updated']}"
+                + (", 已重新分配网格员" if spec.name in _REASSIGNED else "")
+            )
         if spec.name == "grids":
             prepared.warnings += hierarchy_warnings(session, township=township)
     return {
@@ -147,9 +189,7 @@ def _write(
         session, township=township, spec=spec, present=present
     ):
         if prepared.errors:
-            raise _rejected(
-                list(prepared.errors), len(prepared.rows), prepared.warnings
-            )
+            raise _rejected(list(prepared.errors), prepared)
         with unscoped(session):  # builds and attaches a partition: owner's DDL
             n = first_load.load(
                 session, township=township, spec=spec, prepared=prepared
@@ -172,10 +212,13 @@ def _write(
     for check in staging.checks(spec, present):
         errors += [
             {"feature": r[0], "code": r[1], "field": r[2], "reason": r[3]}
+            if r[0] is not None
+            else {"feature": None, "code": None, "field": r[2], "reason": r[3],
+                  "features": r[4]}
             for r in session.execute(check, params)
-        ]
+        ]  # fmt: skip
     if errors:
-        raise _rejected(errors, len(prepared.rows), prepared.warnings)
+        raise _rejected(errors, prepared)
     moved: set[int] = set()
     if spec.name == "households" and staging.GEOMETRY in present:
         moved = set(session.execute(staging.MOVED_HOUSEHOLDS, params).scalars())
@@ -234,19 +277,30 @@ def _rebuild_tree(session: Session, township: str) -> None:
         )
 
 
-def _rejected(
-    errors: list[dict[str, Any]], features: int, warnings: list[str]
-) -> InvalidInput:
-    """The 422 listing every rejected feature (capped), nothing written."""
-    errors.sort(key=lambda e: (e["feature"], e["field"]))
-    rejected = pd.Series([e["feature"] for e in errors]).nunique()
+def _rejected(errors: list[dict[str, Any]], prepared: Prepared) -> InvalidInput:
+    """The 422 listing every rejected feature (capped), nothing written.
+
+    Tables also say each problem's ``row`` as the spreadsheet shows it (the
+    header is row 1); a problem of the whole file has ``feature`` None.
+    """
+    features = len(prepared.rows)
+    errors.sort(key=lambda e: (e["feature"] is not None, e["feature"] or 0, e["field"]))
+    whole_file = [e for e in errors if e["feature"] is None]
+    if whole_file:
+        rejected = int(max(e.get("features", features) for e in whole_file))
+    else:
+        rejected = int(pd.Series([e["feature"] for e in errors]).nunique())
+    if prepared.first_row is not None:
+        for e in errors:
+            if e["feature"] is not None:
+                e["row"] = int(e["feature"]) + prepared.first_row
     return InvalidInput(
         f"{rejected} of {features} features rejected ({len(errors)} problems); "
         "nothing was written",
         errors=errors[:MAX_REPORTED_ERRORS],
-        rejected=int(rejected),
+        rejected=rejected,
         features=features,
         errors_truncated=len(errors) > MAX_REPORTED_ERRORS,
         written=False,
-        warnings=warnings,
+        warnings=prepared.warnings,
     )

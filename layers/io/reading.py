@@ -14,6 +14,7 @@ import logging
 import re
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +26,14 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from gis_service.core.charsets import encoding_advice
+from gis_service.core.columns import header_keys, normalise
 from gis_service.core.errors import InvalidInput, UnsupportedMedia
 from gis_service.core.inputs import storable
 from gis_service.core.settings import LimitSettings
 from layers.io.archives import checked_members, extract_member
+from layers.io.encodings import dbf_encoding
+from layers.io.tables import read_table
 
 # A 0-d object array: np.where into object arrays without tripping numpy's stubs.
 NONE = np.array(None, dtype=object)
@@ -37,8 +42,8 @@ logger = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
-LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
-LAT_NAMES = ("lat", "latitude", "y", "纬度")
+LON_NAMES = ("lon", "lng", "longitude", "x", "经度", "东经", "经度(°)", "x坐标")
+LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬", "纬度(°)", "y坐标")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
 
 
@@ -55,6 +60,7 @@ class ReadResult:
     # (feature, property) of GeoJSON strings holding an escaped NUL (\u0000),
     # which GDAL silently cuts short there
     nul_cells: list[tuple[int, str]] = field(default_factory=list)
+    first_row: int | None = None  # tables: the first data row's number (header 1)
 
 
 def read_features(
@@ -64,8 +70,12 @@ def read_features(
     layer: str | None = None,
     encoding: str | None = None,
     limits: LimitSettings | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> ReadResult:
     """Read ``path`` (named ``filename`` by the uploader) into raw features.
+
+    ``columns`` maps fields to the file's headers (``lon``/``lat``/``wkt`` pick
+    a table's coordinate columns; ``layer`` is also a workbook's sheet).
 
     The caps in ``limits`` are checked before the work they bound: an archive's
     central directory before inflating, a layer's feature count before reading.
@@ -74,7 +84,7 @@ def read_features(
     name = (filename or path.name).lower()
     suffix = Path(name).suffix
     if suffix in TABLE_SUFFIXES:
-        read = _read_table(path, suffix, encoding)
+        read = _read_table(path, suffix, encoding, columns or {}, layer)
     elif suffix == ".zip":
         # Next to the upload (a private folder) when it is one, else in /tmp.
         private = path.parent.name.startswith("gridgis-upload-")
@@ -220,6 +230,9 @@ def _read_vector(
     count = _feature_count(path, chosen)
     if count > limits.max_features:
         raise _too_many(count, limits)
+    warnings: list[str] = []
+    if encoding is None and path.suffix.lower() == ".shp":
+        encoding, warnings = dbf_encoding(path)
     kwargs = {"encoding": encoding} if encoding else {}
     try:
         # Through Arrow: GDAL hands over whole columns (~0.2 s instead of ~0.4 s
@@ -231,6 +244,8 @@ def _read_vector(
             errors=[{"field": "encoding", "reason": "wrong or unknown encoding"}],
         ) from None
     except Exception as exc:
+        if "wrapping" in str(exc).lower() or "utf" in str(exc).lower():
+            raise encoding_advice("the attributes") from None  # Arrow met bad UTF-8
         raise UnsupportedMedia(
             f"cannot read layer {chosen!r}: {_short(exc)}",
             errors=[{"field": "file", "reason": "unreadable"}],
@@ -239,7 +254,7 @@ def _read_vector(
         frame = gpd.GeoDataFrame(frame, geometry=[None] * len(frame))
     crs = CRS.from_user_input(frame.crs) if frame.crs is not None else None
     frame = frame.set_crs(None, allow_override=True)
-    return ReadResult(frame, crs, source_layer=chosen)
+    return ReadResult(frame, crs, source_layer=chosen, warnings=warnings)
 
 
 def _feature_count(path: Path, layer: str) -> int:
@@ -250,31 +265,27 @@ def _feature_count(path: Path, layer: str) -> int:
         return -1
 
 
-def _read_table(path: Path, suffix: str, encoding: str | None) -> ReadResult:
+def _read_table(
+    path: Path,
+    suffix: str,
+    encoding: str | None,
+    columns: Mapping[str, str],
+    sheet: str | None,
+) -> ReadResult:
     """CSV/XLSX with lon/lat columns or a WKT column; all cells read as text."""
-    try:
-        if suffix in (".xlsx", ".xls"):
-            table = pd.read_excel(path, dtype=str)
-        else:
-            table = pd.read_csv(
-                path, dtype=str, encoding=encoding or "utf-8-sig", keep_default_na=False
-            )
-    except (UnicodeDecodeError, LookupError):
-        raise InvalidInput(
-            f"cannot decode the table as {encoding or 'UTF-8'}; pass encoding=GB18030 "
-            "for tables saved by Chinese Excel",
-            errors=[{"field": "encoding", "reason": "wrong or unknown encoding"}],
-        ) from None
-    except Exception as exc:
-        raise UnsupportedMedia(
-            f"cannot read the table: {_short(exc)}",
-            errors=[{"field": "file", "reason": "unreadable"}],
-        ) from None
-    table = table.replace({"": None}).astype(object).where(table.notna(), None)
-    lookup = {str(c).strip().lower(): c for c in table.columns}
-    lon_col = next((lookup[n] for n in LON_NAMES if n in lookup), None)
-    lat_col = next((lookup[n] for n in LAT_NAMES if n in lookup), None)
-    wkt_col = next((lookup[n] for n in WKT_NAMES if n in lookup), None)
+    table, warnings, first_row = read_table(path, suffix, encoding, sheet)
+    lookup: dict[str, object] = {}
+    for c in table.columns:
+        for key in header_keys(c):
+            lookup.setdefault(key, c)
+    lon_col, lat_col, wkt_col = (
+        _pick(lookup, columns.get(target), names)
+        for target, names in (
+            ("lon", LON_NAMES),
+            ("lat", LAT_NAMES),
+            ("wkt", WKT_NAMES),
+        )
+    )
     missing = None
     if lon_col is not None and lat_col is not None:
         lon = pd.to_numeric(table[lon_col], errors="coerce").to_numpy(float)
@@ -299,8 +310,28 @@ def _read_table(path: Path, suffix: str, encoding: str | None) -> ReadResult:
     frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, index=table.index))
     has_geometry = (lon_col is not None and lat_col is not None) or wkt_col is not None
     return ReadResult(
-        frame, None, missing_coordinates=missing, has_geometry=has_geometry
+        frame,
+        None,
+        missing_coordinates=missing,
+        has_geometry=has_geometry,
+        first_row=first_row,
+        warnings=warnings,
     )
+
+
+def _pick(
+    lookup: dict[str, object], given: str | None, names: tuple[str, ...]
+) -> object | None:
+    """The column a mapping names (else a 422), or the first known name present."""
+    if given is not None:
+        column = lookup.get(normalise(given))
+        if column is None:
+            raise InvalidInput(
+                f"--map ...={given}: the table has no column {given!r}",
+                errors=[{"field": "field_map", "reason": f"no column {given!r}"}],
+            )
+        return column
+    return next((lookup[n] for n in names if n in lookup), None)
 
 
 def _short(exc: BaseException) -> str:

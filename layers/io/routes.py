@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 
 from gis_service.core import jobs
 from gis_service.core.auth.deps import CurrentUser, UnmaskDep
 from gis_service.core.auth.policy import check_patch
+from gis_service.core.columns import parse_field_map
 from gis_service.core.deps import (
     BBoxDep,
     PageDep,
@@ -26,10 +28,11 @@ from gis_service.core.pages import (
     GeoJSONResponse,
 )
 from gis_service.core.uploads import new_upload_folder
-from layers.io import editing, export, importing
+from layers.io import editing, export, importing, templates
 from layers.io.schemas import FeatureUpdate, ImportReport
 
 router = APIRouter(prefix="/townships/{township}/layers", tags=["layers"])
+schema_router = APIRouter(prefix="/layers", tags=["layers"])
 
 
 def _upload_path(
@@ -102,13 +105,29 @@ def import_layer(
     encoding: Annotated[
         str | None, Form(description="e.g. GBK for old shapefiles")
     ] = None,
-    source_layer: Annotated[str | None, Form(alias="layer")] = None,
+    source_layer: Annotated[
+        str | None,
+        Form(alias="layer", description="GeoPackage layer or workbook sheet"),
+    ] = None,
+    field_map: Annotated[
+        list[str] | None,
+        Form(
+            description="TARGET=SOURCE (repeat the field, or separate by newlines) "
+            'or a JSON object {"parent_code": "parent_id"}: read field TARGET from '
+            "the file's column SOURCE"
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        Form(description="import even when the data lies far from the township"),
+    ] = False,
     background: jobs.AsyncDep = False,
 ) -> Any:
     """Import a GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX (all or nothing)."""
     if background:
         options = {"crs": crs, "repair": repair, "dry_run": dry_run,
-                   "encoding": encoding, "source_layer": source_layer}  # fmt: skip
+                   "encoding": encoding, "source_layer": source_layer,
+                   "field_map": parse_field_map(field_map), "force": force}  # fmt: skip
         return jobs.accepted(
             jobs.submit(
                 session,
@@ -131,6 +150,8 @@ def import_layer(
         dry_run=dry_run,
         encoding=encoding,
         source_layer=source_layer,
+        field_map=parse_field_map(field_map),
+        force=force,
         limits=settings.limits,
     )
 
@@ -244,16 +265,72 @@ def export_items(
     bbox: BBoxDep,
     filters: FiltersDep,
     fmt: Annotated[
-        str, Query(alias="format", description="geojson|gpkg|shp")
+        str, Query(alias="format", description="geojson|gpkg|shp (ledgers: xlsx)")
     ] = "geojson",
+    crs: Annotated[
+        str | None,
+        Query(description="CRS of a GeoPackage/Shapefile, e.g. EPSG:4490"),
+    ] = None,
 ) -> Response:
     """The layer, or what bbox and filters select, as a file (EPSG:4326)."""
     out = export.export_layer(
-        session, township=township, layer=layer, fmt=fmt, filters=filters, bbox=bbox
-    )
+        session, township=township, layer=layer, fmt=fmt, filters=filters, bbox=bbox,
+        crs=crs,
+    )  # fmt: skip
     disposition = f'attachment; filename="{out.filename}"'
     return Response(
         out.content,
         media_type=out.media_type,
         headers={"Content-Disposition": disposition},
+    )
+
+
+@schema_router.get(
+    "/{layer}/schema",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "JSON Schema of the layer's columns",
+            "content": {"application/schema+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def layer_schema(layer: str) -> JSONResponse:
+    """The layer's columns as JSON Schema: types, required, allowed values, aliases."""
+    return JSONResponse(
+        templates.json_schema(layer), media_type="application/schema+json"
+    )
+
+
+@schema_router.get(
+    "/{layer}/template",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "a template to fill in (Content-Disposition names it)",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in (
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "text/csv",
+                )
+            },
+        }
+    },
+)
+def layer_template(
+    layer: str,
+    fmt: Annotated[str, Query(alias="format", pattern="^(xlsx|csv)$")] = "xlsx",
+) -> Response:
+    """A file to fill in: Chinese and English headers, drop-downs, an example row."""
+    if fmt == "csv":
+        content, media = templates.template_csv(layer), "text/csv; charset=utf-8"
+    else:
+        content = templates.template_xlsx(layer)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"{layer}-template.{fmt}"
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -8,101 +8,20 @@ are the only identifiers ever composed into SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from gis_service.core.errors import NotFound
+from gis_service.core.vocab import TAG_ALIASES, value_aliases
 from grids.models import CADRE_ROLES, HOUSEHOLD_TAGS
-from grids.tree.locate import covering_grid_sql
-from layers.models import (
-    HAZARD_KIND_LABELS,
-    HAZARD_KINDS,
-    HAZARD_SEVERITIES,
-    HAZARD_STATUSES,
-    MAX_WARN_RADIUS_M,
-)
+from layers.io.fields import Field, LayerSpec, field_code
+from layers.io.specs_hazards import HAZARDS, SHELTERS
 
-# Field kinds: text, enum, int, float, bool, date, timestamp, tags.
-SQL_TYPES = {
-    "text": "text",
-    "enum": "text",
-    "int": "int",
-    "float": "float8",
-    "bool": "boolean",
-    "date": "date",
-    "timestamp": "timestamptz",
-    "tags": "varchar[]",
-}
+__all__ = ["LAYERS", "Field", "LayerSpec", "get_layer"]
 
-
-@dataclass(frozen=True)
-class Field:
-    """One attribute: its type, limits and how files may name it."""
-
-    name: str
-    kind: str = "text"
-    required: bool = False  # a new feature must have it
-    default: str | None = None  # SQL literal used when a new feature lacks it
-    max_len: int | None = None
-    values: tuple[str, ...] = ()  # the enumeration (kind enum / tags)
-    minimum: float | None = None
-    exclusive_min: bool = False
-    maximum: float | None = None  # smallint columns hold up to 32767
-    personal: bool = False  # masked in every response
-    aliases: tuple[str, ...] = ()
-    shp_name: str | None = None  # <= 10 characters for the dBASE table
-    ref: tuple[str, str] | None = None  # (table, id column) resolved by code
-    sql_type: str | None = None  # the staging type when it differs from the kind's
-    value_aliases: tuple[tuple[str, str], ...] = ()  # (word in files, enum value)
-
-    @property
-    def stage_type(self) -> str:
-        """The column type in the staging table (matches the target column)."""
-        return self.sql_type or SQL_TYPES[self.kind]
-
-    @property
-    def export_name(self) -> str:
-        """The column name used in exported shapefiles."""
-        return self.shp_name or self.name
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """A layer: table, external key, geometry and fields."""
-
-    name: str
-    table: str
-    key: str
-    geometry_kind: str  # Point | MultiPolygon | MultiLineString | PointOrPolygon
-    geometry_column: str = "geom"
-    geometry_required: bool = True
-    fields: tuple[Field, ...] = ()
-    has_updated_at: bool = True
-    filters: tuple[str, ...] = ()  # attribute filters the list endpoint accepts
-    read_only: tuple[str, ...] = ()  # output-only columns (ignored on import)
-    computed: tuple[tuple[str, str], ...] = ()  # (column, SQL over stage row s)
-    aliases: tuple[str, ...] = field(default=())
-    view: str | None = None  # read from this view instead of ``table``
-    # (field, endpoint): a status only its workflow endpoint may change
-    workflow: tuple[str, str] | None = None
-
-    @property
-    def source(self) -> str:
-        """What reads select from: the view when there is one, else the table."""
-        return self.view or self.table
-
-    def field(self, name: str) -> Field:
-        """The field called ``name``."""
-        return next(f for f in self.fields if f.name == name)
-
-    @property
-    def writable(self) -> tuple[Field, ...]:
-        """Fields other than the key."""
-        return tuple(f for f in self.fields if f.name != self.key)
-
-
-_CODE = Field("code", required=True, max_len=64)
-SEVERITY_WORDS = (("低", "low"), ("一般", "medium"), ("中", "medium"),
-                  ("较大", "high"), ("高", "high"), ("重大", "critical"))  # fmt: skip
+_PHONE = Field(
+    "phone", max_len=20, personal=True, label="联系电话", example="13812345678",
+    aliases=("电话", "联系电话", "手机号", "手机号码", "手机", "联系方式"),
+)  # fmt: skip
+_GK_POINT = "POINT (102.505 37.105)"
+_SQUARE = "POLYGON ((102.5 37.1, 102.52 37.1, 102.52 37.12, 102.5 37.12, 102.5 37.1))"
 
 LAYERS: dict[str, LayerSpec] = {
     spec.name: spec
@@ -113,9 +32,14 @@ LAYERS: dict[str, LayerSpec] = {
             "code",
             "Point",
             fields=(
-                _CODE,
+                field_code("户号", ("户号", "户编号", "户码", "家庭编号"), "H0001"),
                 Field(
-                    "head_name", required=True, max_len=100, aliases=("户主", "name")
+                    "head_name",
+                    required=True,
+                    max_len=100,
+                    label="户主姓名",
+                    aliases=("户主", "户主姓名", "户主名", "name", "head", "姓名"),
+                    example="多杰",
                 ),
                 Field(
                     "members",
@@ -123,17 +47,52 @@ LAYERS: dict[str, LayerSpec] = {
                     default="1",
                     minimum=0,
                     maximum=999,
-                    aliases=("人口",),
+                    label="家庭人口",
+                    aliases=("人口", "家庭人口", "人口数", "家庭人数", "人数"),
+                    hints=("户籍人口", "常住人口"),
+                    example="5",
                 ),
-                Field("village", max_len=100, aliases=("村",)),
-                Field("address", max_len=200),
-                Field("tags", "tags", default="'{}'", values=HOUSEHOLD_TAGS),
-                Field("id_number", max_len=18, personal=True, aliases=("身份证号",)),
-                Field("phone", max_len=20, personal=True, aliases=("电话",)),
+                Field(
+                    "village",
+                    max_len=100,
+                    label="所属村",
+                    aliases=("村", "所属村", "村名", "行政村", "所在村"),
+                    example="南泥沟村",
+                ),
+                Field(
+                    "address",
+                    max_len=200,
+                    label="住址",
+                    aliases=("住址", "地址", "家庭住址"),
+                    example="南泥沟村3社12号",
+                ),
+                Field(
+                    "tags",
+                    "tags",
+                    default="'{}'",
+                    values=HOUSEHOLD_TAGS,
+                    label="户类别",
+                    aliases=("户类别", "户类型", "标签", "类别", "人员类别"),
+                    value_aliases=tuple(TAG_ALIASES.items()),
+                    example="低保、残疾",
+                ),
+                Field(
+                    "id_number",
+                    max_len=18,
+                    personal=True,
+                    check="gb11643",
+                    label="身份证号",
+                    aliases=("身份证号", "身份证号码", "户主身份证号", "公民身份号码"),
+                    hints=("身份证", "证件号码"),
+                    example="620623198001011230",
+                ),
+                _PHONE,
             ),
             filters=("grid", "tag", "village", "cadre"),
             read_only=("grid_code", "cadre_code"),
             view="households_assigned",  # grid_id, cadre_id from the assignments
+            label="农户",
+            example_geometry=_GK_POINT,
         ),
         LayerSpec(
             "grids",
@@ -141,19 +100,49 @@ LAYERS: dict[str, LayerSpec] = {
             "code",
             "MultiPolygon",
             fields=(
-                _CODE,
-                Field("name", required=True, max_len=200),
-                Field("level", required=True, max_len=50),
+                field_code("网格编码", ("网格编码", "网格编号", "网格代码"), "G1-1"),
+                Field(
+                    "name",
+                    required=True,
+                    max_len=200,
+                    label="网格名称",
+                    aliases=("网格名称", "名称", "网格名"),
+                    example="第1网格",
+                ),
+                Field(
+                    "level",
+                    required=True,
+                    max_len=50,
+                    label="层级",
+                    aliases=("层级", "级别", "网格层级"),
+                    example="grid",
+                ),
                 Field(
                     "parent_code",
                     max_len=64,
                     shp_name="parent",
-                    aliases=("parent",),
+                    label="上级网格编码",
+                    aliases=("parent", "上级网格编码", "上级网格", "上级编码"),
+                    hints=(
+                        "parent_id",
+                        "parentid",
+                        "pid",
+                        "parent_grid",
+                        "上级",
+                        "上级id",
+                        "上级网格id",
+                        "父网格",
+                        "父级",
+                        "所属网格",
+                    ),
                     ref=("grids", "parent_id"),
+                    example="G1",
                 ),
             ),
             filters=("level", "parent"),
             read_only=("depth",),
+            label="网格",
+            example_geometry=_SQUARE,
         ),
         LayerSpec(
             "cadres",
@@ -163,16 +152,42 @@ LAYERS: dict[str, LayerSpec] = {
             geometry_column="base",
             geometry_required=False,
             fields=(
-                _CODE,
-                Field("name", required=True, max_len=100),
-                Field("role", "enum", default="'grid_worker'", values=CADRE_ROLES),
-                Field("phone", max_len=20, personal=True),
+                field_code("人员编号", ("人员编号", "工号", "网格员编号"), "C01"),
+                Field(
+                    "name",
+                    required=True,
+                    max_len=100,
+                    label="姓名",
+                    aliases=("姓名", "名字", "网格员", "网格员姓名"),
+                    example="卓玛",
+                ),
+                Field(
+                    "role",
+                    "enum",
+                    default="'grid_worker'",
+                    values=CADRE_ROLES,
+                    label="身份",
+                    aliases=("身份", "角色", "职务", "类别"),
+                    value_aliases=value_aliases("role"),
+                    example="网格员",
+                ),
+                _PHONE,
                 Field(
                     "home_grid_code",
                     max_len=64,
                     shp_name="home_grid",
-                    aliases=("home_grid", "grid_code"),
+                    label="所属网格编码",
+                    aliases=(
+                        "home_grid",
+                        "grid_code",
+                        "所属网格编码",
+                        "所属网格",
+                        "负责网格",
+                        "网格编码",
+                    ),
+                    hints=("grid", "grid_id", "home_grid_id", "网格", "网格id"),
                     ref=("grids", "home_grid_id"),
+                    example="G1-1",
                 ),
                 Field(
                     "capacity",
@@ -181,10 +196,22 @@ LAYERS: dict[str, LayerSpec] = {
                     minimum=0,
                     exclusive_min=True,
                     maximum=999,
+                    label="联系户数上限",
+                    aliases=("联系户数上限", "包户上限", "容量"),
+                    example="14",
                 ),
-                Field("active", "bool", default="true"),
+                Field(
+                    "active",
+                    "bool",
+                    default="true",
+                    label="在岗",
+                    aliases=("在岗", "是否在岗"),
+                    example="是",
+                ),
             ),
             filters=("grid", "role"),
+            label="网格员",
+            example_geometry="POINT (102.51 37.11)",
         ),
         LayerSpec(
             "pasture_parcels",
@@ -197,14 +224,38 @@ LAYERS: dict[str, LayerSpec] = {
                     required=True,
                     max_len=64,
                     shp_name="contract",
-                    aliases=("contract", "合同号"),
+                    label="合同编号",
+                    aliases=("contract", "合同号", "合同编号", "承包合同编号"),
+                    hints=("id", "code", "编号", "地块编码", "地块编号"),
+                    example="HT-2019-001",
                 ),
                 Field(
                     "holder_code",
                     max_len=64,
                     shp_name="holder",
-                    aliases=("holder",),
+                    label="承包户户号",
+                    aliases=(
+                        "holder",
+                        "承包户",
+                        "承包户户号",
+                        "承包户编号",
+                        "承包方编码",
+                    ),
+                    hints=(
+                        "holder_id",
+                        "holderid",
+                        "household",
+                        "household_code",
+                        "household_id",
+                        "户号",
+                        "户编号",
+                        "承包方",
+                        "承包人",
+                        "承包户姓名",
+                        "owner",
+                    ),
                     ref=("households", "holder_household_id"),
+                    example="H0001",
                 ),
                 Field(
                     "contract_area_mu",
@@ -212,96 +263,52 @@ LAYERS: dict[str, LayerSpec] = {
                     minimum=0,
                     exclusive_min=True,
                     shp_name="area_mu",
-                    aliases=("area_mu", "承包面积"),
+                    label="承包面积(亩)",
+                    aliases=(
+                        "area_mu",
+                        "承包面积",
+                        "承包面积(亩)",
+                        "面积(亩)",
+                        "合同面积",
+                    ),
+                    hints=("area", "面积", "shape_area"),
                     sql_type="numeric(12,2)",
+                    example="120.5",
                 ),
             ),
             filters=("holder",),
             aliases=("parcels", "pasture"),
+            label="草场地块",
+            example_geometry=_SQUARE,
         ),
-        LayerSpec(
-            "hazards",
-            "hazards",
-            "code",
-            "PointOrPolygon",
-            fields=(
-                _CODE,
-                Field(
-                    "kind",
-                    "enum",
-                    required=True,
-                    values=HAZARD_KINDS,
-                    aliases=("类型", "隐患类型"),
-                    value_aliases=tuple((v, k) for k, v in HAZARD_KIND_LABELS.items()),
-                ),
-                Field(
-                    "severity",
-                    "enum",
-                    default="'medium'",
-                    values=HAZARD_SEVERITIES,
-                    aliases=("等级",),
-                    value_aliases=SEVERITY_WORDS,
-                ),
-                Field("status", "enum", default="'found'", values=HAZARD_STATUSES),
-                Field("description", shp_name="descr", aliases=("descr", "描述")),
-                Field(
-                    "warn_radius_m",
-                    "float",
-                    minimum=0,
-                    exclusive_min=True,
-                    maximum=MAX_WARN_RADIUS_M,
-                    shp_name="warn_r_m",
-                    aliases=("warn_r_m", "预警半径"),
-                ),
-                Field("found_at", "timestamp", default="now()"),
-                Field("deadline", "date", aliases=("整改期限",)),
-                Field("closed_at", "timestamp"),
-                Field(
-                    "cadre_code",
-                    max_len=64,
-                    shp_name="cadre",
-                    aliases=("cadre", "责任人"),
-                    ref=("cadres", "cadre_id"),
-                ),
-            ),
-            filters=("grid", "status", "kind", "severity"),
-            read_only=("grid_code",),
-            # The deepest grid holding all of it (a polygon across two grids gets
-            # their parent); the leaf grids it touches are listed by the hazards API.
-            computed=(("grid_id", covering_grid_sql("s")),),
-            workflow=(
-                "status",
-                "POST /townships/{township}/hazards/{code}/transitions",
-            ),
-        ),
-        LayerSpec(
-            "shelters",
-            "shelters",
-            "code",
-            "Point",
-            fields=(
-                _CODE,
-                Field("name", required=True, max_len=200, aliases=("名称",)),
-                Field("address", max_len=200, aliases=("地址",)),
-                Field(
-                    "capacity", "int", minimum=0, maximum=1_000_000, aliases=("容量",)
-                ),
-                Field("phone", max_len=20, aliases=("电话",)),
-            ),
-            aliases=("避险安置点",),
-        ),
+        HAZARDS,
+        SHELTERS,
         LayerSpec(
             "roads",
             "roads",
             "code",
             "MultiLineString",
             fields=(
-                _CODE,
-                Field("name", max_len=200),
-                Field("kind", max_len=50),
+                field_code("道路编号", ("道路编号", "道路编码"), "R1"),
+                Field(
+                    "name",
+                    max_len=200,
+                    label="道路名称",
+                    aliases=("道路名称", "名称"),
+                    example="南泥沟路",
+                ),
+                Field(
+                    "kind",
+                    max_len=50,
+                    label="道路类型",
+                    aliases=("道路类型", "类型", "等级"),
+                    example="村道",
+                ),
             ),
             has_updated_at=False,
             filters=("kind",),
+            label="道路",
+            example_geometry="LINESTRING (102.5 37.1, 102.52 37.11)",
         ),
     )
 }

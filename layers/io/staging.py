@@ -187,7 +187,14 @@ def checks(spec: LayerSpec, present: frozenset[str]) -> list[TextClause]:
                     )
                 )
         elif f.required and f.name != key and f.name not in present:
-            out.append(_needed_by_new(spec, f.name, f"{f.name} column"))
+            out.append(
+                _needed_by_new(
+                    spec,
+                    f.name,
+                    f"{f.name} column ({f.label or f.name})",
+                    f"; name it with --map {f.name}=COLUMN",
+                )
+            )
     if spec.geometry_required and GEOMETRY not in present:
         out.append(_needed_by_new(spec, GEOMETRY, "geometry (lon/lat or WKT)"))
     if spec.workflow is not None and spec.workflow[0] in present:
@@ -210,12 +217,15 @@ def checks(spec: LayerSpec, present: frozenset[str]) -> list[TextClause]:
     return out
 
 
-def _needed_by_new(spec: LayerSpec, name: str, what: str) -> TextClause:
-    """Rows that would be inserted although the file lacks ``what``."""
+def _needed_by_new(
+    spec: LayerSpec, name: str, what: str, advice: str = ""
+) -> TextClause:
+    """One row when features would be inserted although the file lacks ``what``."""
     return text(
-        f"SELECT s._idx, s.{spec.key}, '{name}', 'the file has no {what}, which a "
-        f"new feature needs' FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM "
-        f"{spec.table} c WHERE c.township_code = :t AND c.{spec.key} = s.{spec.key})"
+        f"SELECT NULL::int, NULL::text, '{name}', 'the file has no {what}, which ' "
+        f"|| count(*) || ' new feature(s) need{advice}', count(*) FROM {STAGE} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} c WHERE c.township_code = :t "
+        f"AND c.{spec.key} = s.{spec.key}) HAVING count(*) > 0"
     )
 
 

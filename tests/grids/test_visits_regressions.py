@@ -58,6 +58,7 @@ def test_nul_in_a_csv_cell_is_422_naming_row_and_field(
     assert response.json()["errors"] == [
         {
             "feature": 2,
+            "row": 3,
             "field": "household",
             "reason": "Value error, " + UNSTORABLE,
         }

@@ -46,7 +46,8 @@ def test_detect_list_move_summary(cli_db: URL) -> None:
 
     code, out = run("disputes", "list", "-t", TOWNSHIP)
     assert code == 0
-    assert out.splitlines()[0] == "2 disputes"
+    assert out.splitlines()[0] == "共 2 起纠纷"
+    assert "待处理" in out  # statuses by their Chinese names
 
     code, out = run(
         "disputes",

@@ -307,7 +307,7 @@ def test_projected_numbers_without_crs_say_what_to_pass(
 ) -> None:
     path = _table(tmp_path, lon=["35512345", "35512400"], lat=["4105678", "4105700"])
     body = upload(client, "households", path).json()
-    assert "pass crs=EPSG:4523" in body["detail"]
+    assert "pass --crs EPSG:4523" in body["detail"]
     assert "3° Gauss-Krüger zone 35" in body["detail"]
 
 
@@ -379,7 +379,7 @@ def test_nul_characters_are_refused_not_cut_or_a_500(
     response = upload(client, "households", table)
     assert response.status_code == 422, response.text
     assert response.json()["errors"] == [
-        {"feature": 0, "code": "T1", "field": "head_name", "reason": reason}
+        {"feature": 0, "row": 2, "code": "T1", "field": "head_name", "reason": reason}
     ]
     # GDAL would cut "a\u0000b" to "a" without a word; the importer says so.
     geojson = tmp_path / "h.geojson"

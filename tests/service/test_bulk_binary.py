@@ -61,3 +61,24 @@ def test_read_binary_frame_reads_fixed_width_columns(session: Session) -> None:
 def test_read_binary_frame_refuses_nulls(session: Session) -> None:
     with pytest.raises(ValueError, match="NULL"):
         read_binary_frame(session, "SELECT NULL::int8 AS a", None, {"a": "int8"})
+
+
+def test_copy_columns_across_chunks_keeps_order_and_all_null_text(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gis_service.core import bulk
+
+    monkeypatch.setattr(bulk, "BINARY_CHUNK_ROWS", 1)  # five rows a chunk
+    session.execute(text("CREATE TEMP TABLE _chunks (a int4, c text)"))
+    n = 12
+    written = copy_columns(
+        session,
+        "_chunks",
+        {
+            "a": ("int4", np.arange(n), None),
+            "c": ("text", np.full(n, None, dtype=object), np.ones(n, bool)),
+        },
+    )
+    rows = session.execute(text("SELECT a, c FROM _chunks")).all()
+    assert written == n
+    assert [tuple(r) for r in rows] == [(i, None) for i in range(n)]

@@ -28,3 +28,20 @@ def test_maps_render_loads_no_web_or_database_layer() -> None:
         ("fastapi", "sqlalchemy", "geoalchemy2", "ortools"),
     )
     assert loaded == []
+
+
+# Modules allowed over the limit while being split (none now).
+TOO_LONG_FOR_NOW: set[str] = set()
+
+
+def test_no_module_over_400_lines() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    long = {
+        str(path.relative_to(root)): n
+        for package in ("gis_service", "grids", "layers", "maps")
+        for path in (root / package).rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert set(long) <= TOO_LONG_FOR_NOW, long

@@ -6,10 +6,11 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy import make_url, text
+from sqlalchemy import URL, make_url, text
 from sqlalchemy.orm import Session
 
 from gis_service.core.auth.tokens import secret_file
+from gis_service.core.db import gdal_connection
 from gis_service.core.embedded import EmbeddedCluster
 from gis_service.core.settings import Settings
 
@@ -47,7 +48,12 @@ def reader_connection(session: Session, settings: Settings, url: str) -> str:
     # a DDL statement takes no bound parameters; the password is token_urlsafe
     session.execute(text(f"ALTER ROLE {READER} LOGIN PASSWORD '{password}'"))
     session.commit()
-    return (
-        f'PG:"host={host} port={port} dbname={database} user={READER} '
-        f'password={password}"'
+    reader = URL.create(
+        "postgresql",
+        username=READER,
+        password=password,
+        host=host,
+        port=port,
+        database=database,
     )
+    return gdal_connection(reader.render_as_string(hide_password=False))
