@@ -138,7 +138,7 @@ def db_url(
         bool,
         typer.Option(
             "--gdal",
-            help='a read-only login for QGIS/ogrinfo that sees masked views only: '
+            help="a read-only login for QGIS/ogrinfo that sees masked views only: "
             'ogrinfo "$(gridgis db url --gdal)"',
         ),
     ] = False,
@@ -362,8 +362,8 @@ def serve(
 
 def _register_packages() -> None:
     """Let each package add its own commands (import, assign, visits, map ...)."""
-    from gis_service.core.auth import cli as auth_cli
     from gis_service.app import jobs_cli
+    from gis_service.core.auth import cli as auth_cli
     from grids.assignment import cli as grids_cli
     from grids.routing import cli as routing_cli
     from grids.visits import cli as visits_cli
