@@ -21,12 +21,18 @@ from gis_service.app.main import create_app
 from gis_service.core.db import make_engine
 from gis_service.core.embedded import EmbeddedCluster
 from gis_service.core.settings import (
+    AuthSettings,
     DatabaseSettings,
     EmbeddedSettings,
     LimitSettings,
     Settings,
 )
-from tests.conftest import drop_database, migrated_database
+from tests.conftest import (
+    TEST_SECRET,
+    bearer_for,
+    drop_database,
+    migrated_database,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,8 +96,18 @@ def fault_app(
         database_url=url.render_as_string(hide_password=False),
         db=db or DatabaseSettings(),
         limits=limits or LimitSettings(),
+        auth=AuthSettings(secret=TEST_SECRET),
     )
     return create_app(settings)
+
+
+def admin_headers(url: URL) -> dict[str, str]:
+    """Signed in as the test admin (every route but /health needs a user)."""
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        return bearer_for(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

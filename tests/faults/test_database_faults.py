@@ -14,13 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
+from gis_service.core.auth.scope import unscoped
 from gis_service.core.db import atomic
 from gis_service.core.deps import SessionDep
 from gis_service.core.embedded import EmbeddedCluster, _pg_bin, _run
 from gis_service.core.faults import with_retries
 from gis_service.core.settings import DatabaseSettings
 from gis_service.core.townships import save_township
-from tests.faults.conftest import fault_app
+from tests.faults.conftest import admin_headers, fault_app
 
 TOWNSHIP = "620623101000"
 
@@ -58,7 +59,8 @@ def _probes(app: FastAPI) -> dict[str, int]:
 
     @router.post("/_fill")
     def fill(session: SessionDep) -> dict[str, Any]:
-        with atomic(session):
+        # temp_file_limit is a superuser's setting: the probe sets it as the owner
+        with atomic(session), unscoped(session):
             save_township(session, code=TOWNSHIP, name="满盘镇", county=None)
             session.execute(text("SET LOCAL work_mem = '64kB'"))
             session.execute(text("SET LOCAL temp_file_limit = '256kB'"))
@@ -89,7 +91,8 @@ def _townships(engine: Engine) -> int:
 def client(fault_url: URL) -> Iterator[TestClient]:
     app = fault_app(fault_url, db=DatabaseSettings(read_timeout_s=1.0))
     _probes(app)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    headers = admin_headers(fault_url)
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client
 
 
@@ -173,7 +176,8 @@ def test_pool_exhausted_is_503_quickly(fault_url: URL) -> None:
     app = fault_app(
         fault_url, db=DatabaseSettings(pool_size=1, max_overflow=0, pool_timeout_s=0.5)
     )
-    with TestClient(app, raise_server_exceptions=False) as client:
+    headers = admin_headers(fault_url)
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
         held = app.state.engine.connect()
         held.execute(text("SELECT 1"))
         started = time.monotonic()
@@ -188,11 +192,12 @@ def test_pool_exhausted_is_503_quickly(fault_url: URL) -> None:
 def test_start_with_database_down_then_recover(
     fault_url: URL, running: EmbeddedCluster, caplog: pytest.LogCaptureFixture
 ) -> None:
+    headers = admin_headers(fault_url)
     running.stop()
     app = fault_app(fault_url)
     with (
         caplog.at_level(logging.ERROR),
-        TestClient(app, raise_server_exceptions=False) as client,
+        TestClient(app, raise_server_exceptions=False, headers=headers) as client,
     ):
         lines = [r.getMessage() for r in caplog.records if "start-up" in r.getMessage()]
         assert len(lines) == 1 and "serving 503" in lines[0]

@@ -25,8 +25,8 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from gis_service.app.main import create_app
 from gis_service.core.db import make_engine
-from gis_service.core.settings import Settings
 from layers.io.importing import import_file
+from tests.conftest import app_settings, bearer_for
 from tests.factories import TOWNSHIP, make_cadre, make_grid, make_households, square
 
 ROUNDS = 8
@@ -83,7 +83,7 @@ def test_repeated_swaps_against_readers(scratch_url: URL, tmp_path: Path) -> Non
         )
         session.commit()
     layouts = [_layout(v, tmp_path / f"g{int(v)}.geojson") for v in (True, False)]
-    app = create_app(Settings(database_url=scratch_url.render_as_string(False)))
+    app = create_app(app_settings(scratch_url))
     app.state.engine = engine
     answers: list[tuple[str, int]] = []
     stop = threading.Event()
@@ -96,7 +96,9 @@ def test_repeated_swaps_against_readers(scratch_url: URL, tmp_path: Path) -> Non
             i += 1
 
     swaps = 0
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(
+        app, raise_server_exceptions=False, headers=bearer_for(engine)
+    ) as client:
         readers = [
             threading.Thread(target=read, args=(client, k)) for k in range(READERS)
         ]

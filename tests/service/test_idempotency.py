@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from tests.conftest import bearer_for
 from tests.layers.factories_layers import households_frame, write
 from tests.service.conftest import DEMO_TOWNSHIP
 
@@ -19,7 +20,11 @@ BASE = f"/townships/{DEMO_TOWNSHIP}"
 
 @pytest.fixture
 def client(demo_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(demo_app, raise_server_exceptions=False) as test_client:
+    with TestClient(
+        demo_app,
+        raise_server_exceptions=False,
+        headers=bearer_for(demo_app.state.engine),
+    ) as test_client:
         yield test_client
 
 

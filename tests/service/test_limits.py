@@ -21,8 +21,9 @@ from shapely.geometry import Polygon
 
 from gis_service.app.main import create_app
 from gis_service.core.db import get_session
-from gis_service.core.settings import LimitSettings, Settings
+from gis_service.core.settings import LimitSettings
 from gis_service.core.uploads import PREFIX, remove_stale_uploads, upload_root
+from tests.conftest import app_settings, bearer_for
 from tests.factories import TOWNSHIP, make_township
 from tests.layers.factories_layers import count, households_frame, upload, write
 
@@ -41,7 +42,8 @@ def _app(
     engine: Engine, session: Session, url: URL, limits: LimitSettings, tmp: Path
 ) -> FastAPI:
     limits = limits.model_copy(update={"upload_dir": tmp / "uploads"})
-    app = create_app(Settings(database_url=url.render_as_string(False), limits=limits))
+    settings = app_settings(url).model_copy(update={"limits": limits})
+    app = create_app(settings)
     app.state.engine = engine
     app.dependency_overrides[get_session] = lambda: session
     return app
@@ -53,7 +55,9 @@ def small(
 ) -> Iterator[TestClient]:
     make_township(session)
     app = _app(engine, session, database_url, LIMITS, tmp_path)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(
+        app, raise_server_exceptions=False, headers=bearer_for(engine)
+    ) as client:
         yield client
 
 
@@ -118,7 +122,9 @@ def test_queue_beyond_limit_is_503(
         LIMITS.model_copy(update={"max_inflight": 0}),
         tmp_path,
     )
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(
+        app, raise_server_exceptions=False, headers=bearer_for(engine)
+    ) as client:
         r = client.get("/townships")
         _problem(r, 503)
         assert r.headers["retry-after"] == "1"

@@ -115,10 +115,14 @@ def users_unlock(name: NameArg, as_json: JsonOpt = False) -> None:
 
 
 def audit(
-    township: Annotated[str | None, typer.Option("--township", "-t")] = None,
+    township: Annotated[
+        str | None, typer.Option("--township", "-t", help="one township's entries")
+    ] = None,
     user: Annotated[str | None, typer.Option(help="one user's entries")] = None,
     action: Annotated[str | None, typer.Option(help="unmask | write")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, max=10_000, help="at most this many, newest first")
+    ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """The audit log, newest first: unmasked reads and writes, who and from where."""
