@@ -18,6 +18,8 @@ from gis_service.app.jobs import register_handlers
 from gis_service.app.jobs import router as jobs_router
 from gis_service.app.pages.ledgers import router as ledgers_router
 from gis_service.app.pages.routes import router as pages_router
+from gis_service.app.pages.signin import router as signin_router
+from gis_service.app.pages.signin import unauthorized
 from gis_service.app.routes import router as service_router
 from gis_service.core.auth.deps import require_user
 from gis_service.core.auth.routes import audit_router
@@ -26,7 +28,7 @@ from gis_service.core.csp import ContentSecurityPolicy
 from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
 from gis_service.core.embedded import resolve_database_url
-from gis_service.core.errors import install_error_handlers
+from gis_service.core.errors import Unauthorized, install_error_handlers
 from gis_service.core.faults import (
     install_fault_handlers,
     is_disconnect,
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.middleware("http")(remember_writes)
     app.include_router(_summaries_from_docstrings(service_router))
     app.include_router(pages_router)
+    app.include_router(signin_router)
+    app.add_exception_handler(Unauthorized, unauthorized)
     app.include_router(_summaries_from_docstrings(auth_router))
     app.include_router(_summaries_from_docstrings(audit_router))
     app.include_router(ledgers_router)

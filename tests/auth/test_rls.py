@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.auth.models import User
 from gis_service.core.auth.principal import resolve
-from gis_service.core.auth.scope import APP_ROLE, apply_scope, clear_scope
+from gis_service.core.auth.scope import (
+    APP_ROLE,
+    WIDE_ROLE,
+    apply_scope,
+    clear_scope,
+)
 from tests.auth.factories_scope import IN_SCOPE, make_world
 
 
@@ -27,7 +32,8 @@ def test_raw_sql_without_where_returns_only_the_scope(
     make_world(session)
     scoped(session, user)
     try:
-        assert session.execute(text("SELECT current_user")).scalar() == APP_ROLE
+        role = WIDE_ROLE if user.startswith("admin") else APP_ROLE
+        assert session.execute(text("SELECT current_user")).scalar() == role
         rows = session.execute(text("SELECT township_code, code FROM households")).all()
         here = {code for township, code in rows if township == "620623101000"}
         assert here == IN_SCOPE[user]
@@ -39,7 +45,10 @@ def test_raw_sql_without_where_returns_only_the_scope(
         assert view.scalar() == len(rows)
     finally:
         clear_scope(session)
-    assert session.execute(text("SELECT current_user")).scalar() != APP_ROLE
+    assert session.execute(text("SELECT current_user")).scalar() not in (
+        APP_ROLE,
+        WIDE_ROLE,
+    )
 
 
 def test_no_scope_sees_nothing(session: Session) -> None:
@@ -103,17 +112,42 @@ def test_every_table_with_township_data_has_rls_and_a_policy(
     assert owner_tables == 1
 
 
-def test_service_role_owns_nothing_and_cannot_bypass(session: Session) -> None:
+@pytest.mark.parametrize("service_role", [APP_ROLE, WIDE_ROLE])
+def test_service_role_owns_nothing_and_cannot_bypass(
+    session: Session, service_role: str
+) -> None:
     role = session.execute(
         text(
             "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles "
             "WHERE rolname = :r"
         ),
-        {"r": APP_ROLE},
+        {"r": service_role},
     ).one()
     assert tuple(role) == (False, False, False)
     owned = session.execute(
         text("SELECT count(*) FROM pg_class WHERE relowner = to_regrole(:r)"),
-        {"r": APP_ROLE},
+        {"r": service_role},
     ).scalar()
     assert owned == 0
+
+
+def test_both_service_roles_have_a_policy_on_every_protected_table(
+    session: Session,
+) -> None:
+    """A table given policies for gridgis_app only would hide everything from admins."""
+    missing = session.execute(
+        text(
+            """
+            SELECT c.relname FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relrowsecurity
+              AND NOT EXISTS (SELECT 1 FROM pg_policies p
+                              WHERE p.tablename = c.relname
+                                AND CAST(:wide AS name) = ANY (p.roles)
+                                AND p.permissive = 'PERMISSIVE')
+            ORDER BY 1
+            """
+        ),
+        {"wide": WIDE_ROLE},
+    ).scalars()
+    assert list(missing) == []

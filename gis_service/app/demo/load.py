@@ -23,6 +23,7 @@ from gis_service.core.townships import township_counts
 from grids.assignment.service import assign_households
 from grids.assignment.store import drop_partition
 from grids.tree.locate import GRID_RULE
+from layers import models as _layer_models  # noqa: F401  (roads, hazards: the SQL's columns)
 from layers.disputes.detect import detect_disputes
 
 logger = logging.getLogger(__name__)

@@ -35,6 +35,8 @@ PUBLIC_PATHS = frozenset(
         "/auth/token",
         "/auth/session",
         "/auth/logout",
+        "/login",
+        "/logout",
         "/docs",
         "/docs/oauth2-redirect",
         "/openapi.json",

@@ -10,15 +10,17 @@ from fastapi import APIRouter, Form, Query, Request, Response
 
 from gis_service.core.auth import audit, tokens
 from gis_service.core.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentUser
+from gis_service.core.auth.models import User
 from gis_service.core.auth.users import active_user, authenticate, user_out
 from gis_service.core.deps import SessionDep, SettingsDep
 from gis_service.core.errors import InvalidInput
 from gis_service.core.inputs import as_utc
+from gis_service.core.settings import Settings
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _address(request: Request) -> str:
+def client_address(request: Request) -> str:
     """The peer address the per-address limit counts (proxies: see README)."""
     return request.client.host if request.client else "unknown"
 
@@ -41,7 +43,7 @@ def token(
             session,
             username=username,
             password=password,
-            address=_address(request),
+            address=client_address(request),
             limits=settings.auth,
         )
     else:
@@ -76,9 +78,15 @@ def open_session(
         session,
         username=username,
         password=password,
-        address=_address(request),
+        address=client_address(request),
         limits=settings.auth,
     )
+    csrf = set_session_cookies(response, settings, user)
+    return {"user": user_out(user), "csrf_token": csrf}
+
+
+def set_session_cookies(response: Response, settings: Settings, user: User) -> str:
+    """The HttpOnly session cookie and the CSRF cookie; returns the CSRF token."""
     csrf = secrets.token_urlsafe(24)
     value, lifetime = tokens.issue(
         settings,
@@ -101,15 +109,20 @@ def open_session(
     response.set_cookie(
         CSRF_COOKIE, csrf, max_age=lifetime, samesite="lax", secure=secure, path="/"
     )
-    return {"user": user_out(user), "csrf_token": csrf}
+    return csrf
+
+
+def clear_session_cookies(response: Response) -> None:
+    """Sign the browser out."""
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 @router.post("/logout", status_code=204)
 def close_session(response: Response) -> Response:
     """Sign the browser out (the cookies are cleared)."""
     response.status_code = 204
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response
 
 

@@ -1,11 +1,12 @@
 """Put a request's scope into PostgreSQL, where row-level security enforces it.
 
-Every transaction a signed-in request begins runs as ``gridgis_app`` (a role
-that owns nothing and cannot bypass RLS) with the user's scope in
-per-transaction settings; the policies of migration 0081 read them. So a query
-that forgets a filter still returns only rows in scope, and an out-of-scope id is
-simply not found (404). Settings are transaction-local: a pooled connection
-carries nothing over to the next request.
+Every transaction a signed-in request begins runs as ``gridgis_app`` (or, for
+township-wide users, ``gridgis_wide``: roles that own nothing and cannot bypass
+RLS) with the user's scope in per-transaction settings; the policies of
+migrations 0081 and 0083 read them. So a query that forgets a filter still
+returns only rows in scope, and an out-of-scope id is simply not found (404).
+Settings are transaction-local: a pooled connection carries nothing over to the
+next request.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from sqlalchemy.orm import Session, SessionTransaction
 from gis_service.core.auth.principal import Principal
 
 APP_ROLE = "gridgis_app"
+# admins and viewers see whole townships: a role whose policies say only that,
+# so the planner is not misled by role tests it cannot evaluate (migration 0083)
+WIDE_ROLE = "gridgis_wide"
+WIDE_ROLES = frozenset({"admin", "viewer"})
 _SCOPE_KEY = "gridgis_scope"
 _UNSCOPED_KEY = "gridgis_unscoped"
 
@@ -60,8 +65,16 @@ def _parameters(principal: Principal, role: str) -> dict[str, Any]:
     }
 
 
+def service_role(principal: Principal) -> str:
+    """The database role a user's requests run as (both own nothing, bypass no RLS)."""
+    return WIDE_ROLE if principal.role in WIDE_ROLES else APP_ROLE
+
+
 def _role(session: Session) -> str:
-    return "none" if session.info.get(_UNSCOPED_KEY) else APP_ROLE
+    if session.info.get(_UNSCOPED_KEY):
+        return "none"
+    principal: Principal | None = session.info.get(_SCOPE_KEY)
+    return service_role(principal) if principal is not None else APP_ROLE
 
 
 def apply_scope(session: Session, principal: Principal) -> None:
@@ -124,4 +137,4 @@ def unscoped(session: Session) -> Iterator[None]:
         session.info[_UNSCOPED_KEY] = depth
         if not depth and session.in_transaction():
             with suppress(SQLAlchemyError):  # a failed one rolls back anyway
-                session.execute(_ROLE, {"role": APP_ROLE})
+                session.execute(_ROLE, {"role": _role(session)})
