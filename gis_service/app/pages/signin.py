@@ -30,10 +30,9 @@ TOO_MANY = "此地址登录失败次数过多，请稍后再试"
 
 def safe_next(value: str | None) -> str:
     """Only a path of this site: never a scheme or ``//host`` (an open redirect)."""
-    unsafe = not value or value.startswith("//") or not value.startswith("/")
-    if unsafe or any(c in value for c in "\\\r\n"):
+    if not value or value.startswith("//") or not value.startswith("/"):
         return "/"
-    return value
+    return "/" if any(c in value for c in "\\\r\n") else value
 
 
 def wants_page(request: Request) -> bool:
