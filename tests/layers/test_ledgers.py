@@ -46,7 +46,7 @@ def _ogrinfo(path: Path, layer: str) -> str:
     ("ledger", "typed"),
     [
         ("visits", ["visited_at: DateTime", "id: Integer64", "purpose: String"]),
-        ("demands", ["due_date: DateTime", "created_at: DateTime"]),
+        ("demands", ["due_date: Date ", "created_at: DateTime"]),
         ("coverage", ["last_visit: DateTime", "members: Integer64"]),
         ("uncovered", ["interval_days: Integer64"]),
     ],
