@@ -1,9 +1,10 @@
 """Ledgers (台账) a township keeps: visits, demands, disputes, coverage, as files.
 
 GeoJSON and GeoPackage for QGIS (English field names, typed: dates are Date
-fields, times DateTime, numbers Integer64/Real), XLSX for the office (Chinese headers,
-Chinese names for coded values, times in China time). Personal data is masked
-as in every response. ``crs`` reprojects the GeoPackage (e.g. EPSG:4490).
+fields, times DateTime, numbers Integer64/Real), XLSX for the office (Chinese
+headers, Chinese names for coded values, times in the ``timezone`` setting,
+China time by default). Personal data is masked as in every response. ``crs``
+reprojects the GeoPackage (e.g. EPSG:4490).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ import pyogrio
 import shapely
 
 from gis_service.core.errors import InvalidInput
-from gis_service.core.inputs import CHINA_TZ
 from gis_service.core.privacy import mask_phone
+from gis_service.core.settings import shown_zone
 from gis_service.core.vocab import label
 from grids.visits.coverage import household_statuses
 from layers.io.outputs import Export, target_crs, typed_column
@@ -217,11 +218,11 @@ def _geojson(frame: gpd.GeoDataFrame) -> bytes:
 
 
 def _cell(value: Any, kind: str) -> Any:
-    """A value as the office reads it: China time, Chinese names, 、-joined tags."""
+    """A value as the office reads it: local time, Chinese names, 、-joined tags."""
     if value is None:
         return None
     if kind == "time" and isinstance(value, datetime):
-        return value.astimezone(CHINA_TZ).replace(tzinfo=None)
+        return value.astimezone(shown_zone()).replace(tzinfo=None)
     if kind.startswith("vocab:"):
         return label(kind.removeprefix("vocab:"), value)
     if kind == "tags":
