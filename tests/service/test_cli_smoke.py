@@ -76,6 +76,14 @@ def test_route_plan_and_map(
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert plan["total_m"] > 0
+    readable = cli.invoke(
+        app, ["visit-route", "plan", *T, "--cadre", cadre, "--time-limit", "0.2"]
+    )
+    assert readable.exit_code == 0, readable.output
+    first = plan["days"][0]["stops"][0]
+    assert readable.output.startswith(f"网格员 {cadre} {plan['cadre_name']} · ")
+    assert f"{first['household']}   {first['head_name']}" in readable.output
+    assert ".0" not in readable.output  # whole metres and minutes
     out = tmp_path / "route.html"
     result = cli.invoke(app, ["map", "route", *T, "--cadre", cadre, "--out", str(out)])
     assert result.exit_code == 0, result.output
