@@ -63,6 +63,9 @@ def test_read_commands_print_json(cli: CliRunner, args: list[str]) -> None:
     result = cli.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     json.loads(result.output)
+    readable = cli.invoke(app, args)  # and read well without --json
+    assert readable.exit_code == 0, readable.output
+    assert "{'" not in readable.output and "['" not in readable.output  # no reprs
 
 
 def test_route_plan_and_map(
