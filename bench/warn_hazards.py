@@ -12,10 +12,18 @@ Same data, same process, on a scratch database made (and dropped) here:
   the two lists may differ by households within ~0.5 m of a radius (UTM's scale
 error 2-3 degrees from the zone's meridian).
 
-Measured 2026-12-02 on the shared 2-core machine under load (other test suites
-running): 1 000 000 households, 1 000 hazards, 81 834 households to warn; service
-22.6 s, geopandas 15.7 s, ratio 1.44 (141 households only in the service's list:
-the UTM planar distance puts them just over the radius).
+Each side runs ``--rounds`` times in turns (load hits both alike), best of each;
+besides wall time it reports CPU seconds (the PostgreSQL backend's, read from
+/proc when the server is local, plus this process's for the service; this
+process's for the peer), steadier than wall time on a shared machine.
+
+Measured 2026-12-02 on the shared 2-core machine under load (load average 5-6):
+1 000 000 households, 1 000 hazards, 81 834 households to warn. Before
+(JIT compiling the plan, two lookups, three sorts): service 7.88 s wall / 2.95 s
+CPU, geopandas 5.30 s / 1.99 s, ratio 1.49 wall, 1.48 CPU. After (docs/hazards.md
+"Speed"): service 4.12 s / 1.62 s, geopandas 5.34 s / 1.92 s, ratio 0.77 wall,
+0.84 CPU. 141 households are only in the service's list: the UTM planar distance
+puts them just over the radius.
 
     PYTHONPATH=. python bench/warn_hazards.py [--households 1000000] [--hazards 1000]
 
@@ -29,6 +37,7 @@ import argparse
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -125,11 +134,50 @@ def peer(
     )
 
 
+def backend_cpu(session: Session) -> Callable[[], float]:
+    """CPU seconds of this session's server process (0 when it is not local)."""
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    stat = Path(f"/proc/{pid}/stat")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def seconds() -> float:
+        if not stat.exists():
+            return 0.0
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    return seconds
+
+
+def peer_frames(session: Session) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The same households and hazards as GeoDataFrames (not timed)."""
+    frames = session.execute(
+        text("SELECT code, tags && ARRAY['空巢老人']::varchar[] AS priority, "
+             "ST_X(geom) AS lon, ST_Y(geom) AS lat FROM households "
+             "WHERE township_code = :t"), {"t": TOWNSHIP},
+    ).all()  # fmt: skip
+    homes = pd.DataFrame(frames, columns=["code", "priority", "lon", "lat"])
+    households = gpd.GeoDataFrame(
+        homes[["code", "priority"]],
+        geometry=shapely.points(homes["lon"], homes["lat"]), crs=4326,
+    )  # fmt: skip
+    z = session.execute(
+        text("SELECT code AS hazard, kind, ST_AsBinary(geom) AS wkb "
+             "FROM hazards WHERE township_code = :t"), {"t": TOWNSHIP},
+    ).all()  # fmt: skip
+    hazards = gpd.GeoDataFrame(
+        {"hazard": [r.hazard for r in z], "kind": [r.kind for r in z]},
+        geometry=shapely.from_wkb([bytes(r.wkb) for r in z]), crs=4326,
+    )  # fmt: skip
+    return households, hazards
+
+
 def main() -> None:
-    """Generate, time the service and the peer on the same data, print the ratio."""
+    """Generate, time the service and the peer in turns on the same data, compare."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--hazards", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url")
     args = parser.parse_args()
     admin_url, url = scratch_database(args.database_url)
@@ -147,45 +195,42 @@ def main() -> None:
             print(f"generated {args.households} households and {args.hazards} "
                   f"hazards in {time.perf_counter() - started:.1f} s")  # fmt: skip
             settings = HazardSettings()
-            runs = []
-            for _ in range(2):
+            households, hazards = peer_frames(session)
+            server_cpu = backend_cpu(session)
+            wall: dict[str, list[float]] = {"service": [], "peer": []}
+            cpu: dict[str, list[float]] = {"service": [], "peer": []}
+            for _ in range(args.rounds):  # in turns, so load hits both alike
+                cpu0 = server_cpu() + time.process_time()
                 started = time.perf_counter()
                 rows, zones = warn_rows(
                     session, township=TOWNSHIP, settings=settings,
                     limit=args.households,
                 )  # fmt: skip
-                runs.append(time.perf_counter() - started)
-            service_s = min(runs)
-            shown = ", ".join(f"{r:.2f}" for r in runs)
-            print(f"service: {len(rows)} households to warn around {len(zones)} "
-                  f"hazards, {service_s:.2f} s (runs {shown})")  # fmt: skip
-            frames = session.execute(
-                text("SELECT code, tags && ARRAY['空巢老人']::varchar[] AS priority, "
-                     "ST_X(geom) AS lon, ST_Y(geom) AS lat FROM households "
-                     "WHERE township_code = :t"), {"t": TOWNSHIP},
-            ).all()  # fmt: skip
-            homes = pd.DataFrame(frames, columns=["code", "priority", "lon", "lat"])
-            households = gpd.GeoDataFrame(
-                homes[["code", "priority"]],
-                geometry=shapely.points(homes["lon"], homes["lat"]), crs=4326,
-            )  # fmt: skip
-            z = session.execute(
-                text("SELECT code AS hazard, kind, ST_AsBinary(geom) AS wkb "
-                     "FROM hazards WHERE township_code = :t"), {"t": TOWNSHIP},
-            ).all()  # fmt: skip
-            hazards = gpd.GeoDataFrame(
-                {"hazard": [r.hazard for r in z], "kind": [r.kind for r in z]},
-                geometry=shapely.from_wkb([bytes(r.wkb) for r in z]), crs=4326,
-            )  # fmt: skip
-        started = time.perf_counter()
-        out = peer(households, hazards, settings.warn_radius_m)
-        peer_s = time.perf_counter() - started
-        print(f"geopandas buffer + sjoin (UTM): {len(out)} households, {peer_s:.2f} s")
+                session.rollback()  # a request's transaction ends here
+                wall["service"].append(time.perf_counter() - started)
+                cpu["service"].append(server_cpu() + time.process_time() - cpu0)
+                started, client0 = time.perf_counter(), time.process_time()
+                out = peer(households, hazards, settings.warn_radius_m)
+                wall["peer"].append(time.perf_counter() - started)
+                cpu["peer"].append(time.process_time() - client0)
+        for who, label in (
+            ("service", "service (PostGIS)"),
+            ("peer", "geopandas buffer + sjoin (UTM)"),
+        ):
+            runs = " ".join(f"{r:.2f}" for r in wall[who])
+            print(f"{label}: {min(wall[who]):.2f} s wall (runs {runs}), "
+                  f"{min(cpu[who]):.2f} s CPU")  # fmt: skip
+        print(f"service: {len(rows)} households to warn around {len(zones)} hazards; "
+              f"geopandas: {len(out)} households")  # fmt: skip
         ours = {r.code for r in rows}
         theirs = set(out["code"])
         print(f"agreement: {len(ours & theirs)} in both, {len(ours - theirs)} only "
               f"service, {len(theirs - ours)} only geopandas")  # fmt: skip
-        print(f"ratio service/geopandas: {service_s / peer_s:.2f}")
+        ratio_wall = min(wall["service"]) / min(wall["peer"])
+        ratio_cpu = min(cpu["service"]) / min(cpu["peer"])
+        load = f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores"
+        print(f"ratio service/geopandas: wall {ratio_wall:.2f}, "
+              f"CPU {ratio_cpu:.2f} ({load})")  # fmt: skip
     finally:
         engine.dispose()
         admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")

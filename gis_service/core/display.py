@@ -1,8 +1,9 @@
-"""How values read on a terminal: Chinese headers and names, China time, rounding.
+"""How values read on a terminal: Chinese headers and names, local time, rounding.
 
 Codes stay in ``--json``; the readable output shows 网格员 for grid_worker,
-2026-06-01 09:00 for an ISO instant in UTC, 1 235 m for 1234.56789, and tags
-joined with 、, in columns aligned by display width (``render_table``).
+2026-06-01 09:00 for an ISO instant in UTC (in the ``timezone`` setting), 1,235
+for 1234.56789 m, and tags joined with 、, in columns aligned by display width
+(``render_table``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from gis_service.core.cli import render_table
-from gis_service.core.inputs import CHINA_TZ
+from gis_service.core.settings import shown_zone
 from gis_service.core.vocab import LABELS
 
 HEADERS = {
@@ -58,19 +59,19 @@ def cell(column: str, value: Any) -> str:
             return f"{value:.1%}" if value <= 1 else f"{value:.1f}%"
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     if isinstance(value, datetime):
-        return china_time(value)
+        return shown_time(value)
     if isinstance(value, str) and len(value) >= 16 and value[10:11] == "T":
         try:
-            return china_time(datetime.fromisoformat(value))
+            return shown_time(datetime.fromisoformat(value))
         except ValueError:
             return value
     return str(value)
 
 
-def china_time(value: datetime) -> str:
-    """An instant as China time to the minute (naive values are China time)."""
+def shown_time(value: datetime) -> str:
+    """An instant to the minute in the zone users read (naive values as they are)."""
     if value.tzinfo is not None:
-        value = value.astimezone(CHINA_TZ)
+        value = value.astimezone(shown_zone())
     return value.strftime("%Y-%m-%d %H:%M")
 
 

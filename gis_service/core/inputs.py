@@ -33,9 +33,11 @@ UNSTORABLE_REASON = (
     "which the database cannot store"
 )
 MIN_YEAR, MAX_YEAR = 1900, 2200
-# China Standard Time, the one local time of GridGIS (no DST since 1991).
+# China Standard Time, the local time of data that carries no offset (no DST
+# since 1991). Times are *shown* in the ``GRIDGIS_TIMEZONE`` setting, by default:
 CHINA_UTC_OFFSET = timedelta(hours=8)
 CHINA_TZ = timezone(CHINA_UTC_OFFSET)
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 def _in_years(value: date) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gis_service.core.inputs import DEFAULT_TIMEZONE
 
 # Where this installation lives: the checkout for an editable install, else
 # site-packages. The embedded database belongs to it, never to the cwd.
@@ -166,6 +170,21 @@ class Settings(BaseSettings):
     port: int = 8000
     page_limit_max: int = 10_000
     sql_echo: bool = False
+    # The zone users read times in (CLI tables, XLSX ledgers, pages): an IANA name.
+    timezone: str = DEFAULT_TIMEZONE
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone name the system knows (a typo is named at start-up)."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: give an IANA name such as "
+                f"{DEFAULT_TIMEZONE}"
+            ) from None
+        return value
 
     @field_validator("read_database_url", mode="before")
     @classmethod
@@ -182,3 +201,18 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Build settings from the environment now (never at import time)."""
     return Settings()
+
+
+def shown_zone() -> ZoneInfo:
+    """The zone times are shown to users in: the ``timezone`` setting.
+
+    Cached per value of ``GRIDGIS_TIMEZONE``, so a table of a thousand times reads
+    the settings once while a changed environment (a test, a shell) still counts.
+    """
+    return _zone(os.environ.get("GRIDGIS_TIMEZONE"))
+
+
+@lru_cache(maxsize=8)
+def _zone(variable: str | None) -> ZoneInfo:
+    """The setting's zone; ``variable`` is only the cache key (settings read it)."""
+    return ZoneInfo(get_settings().timezone)

@@ -70,6 +70,25 @@ LABELS: dict[str, dict[str, str]] = {
         "never_visited": "从未走访",
         "unassigned": "未分配",
     },
+    "grid_fault": {
+        "sibling_overlap": "同级网格重叠",
+        "sliver_overlap": "细碎重叠",
+        "outside_parent": "超出上级网格",
+        "uncovered": "上级网格未覆盖",
+        "near_gap": "细缝",
+        "invalid_edge": "公共边不吻合",
+    },
+    "household_fault": {
+        "outside_every_grid": "不在任何网格内",
+        "in_sibling_overlap": "位于同级网格重叠处",
+        "on_shared_border": "位于网格公共边上",
+        "stale_grid": "所属网格已过时",
+    },
+    "unassigned_reason": {
+        "outside_every_grid": "不在任何网格内",
+        "grid_has_no_cadre": "网格无网格员",
+        "capacity_exhausted": "网格员已满员",
+    },
 }
 
 # Other words for the same code (besides the code and its label above).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -20,6 +20,13 @@ from gis_service.core.cli import (
     emit,
     fail,
 )
+from grids.assignment.display import (
+    faults_text,
+    integrity_text,
+    redraw_text,
+    rollup_text,
+    summary_text,
+)
 
 WidthOpt = Annotated[
     float, typer.Option("--min-width", help="slivers/near-gaps narrower than this (m)")
@@ -30,35 +37,13 @@ grids_app = typer.Typer(
 )
 
 
-def _summary_text(s: dict[str, Any]) -> str:
-    opt, greedy = s["optimiser"], s["greedy_baseline"]
-    lines = [
-        f"township {s['township']}: {s['households']} households, "
-        f"{s['in_grid']} in a grid, {s['outside_every_grid']} outside every grid",
-        f"grid changed {s['grid_changed']}, cadre assigned {s['cadre_assigned']} "
-        f"(new {s['newly_assigned']}, churn {s['churn']}, pinned kept "
-        f"{s['pinned_kept']}), rows written {s['rows_written']}",
-        "unassigned: "
-        + (", ".join(f"{k} {v}" for k, v in s["unassigned"].items()) or "none"),
-        f"objective {opt['objective']} (greedy {greedy['objective']}); mean distance "
-        f"{opt['mean_distance_m']} m (greedy {greedy['mean_distance_m']} m); max "
-        f"priority per cadre {opt['max_priority_per_cadre']} "
-        f"(greedy {greedy['max_priority_per_cadre']})",
-    ]
-    lines += [
-        f"  outside: {o['code']} nearest {o['nearest_grid']} at {o['distance_m']} m"
-        for o in s["outside"]
-    ]
-    return "\n".join([*lines, f"{s['seconds']} s"])
-
-
 def assign(township: TownshipOpt, as_json: JsonOpt = False) -> None:
     """Assign every household of a township to its grid and a cadre."""
     from grids.assignment.service import assign_households
 
     with cli_errors(), cli_session() as session:
         summary = assign_households(session, township=township)
-        emit(summary.model_dump(), as_json, _summary_text)
+        emit(summary.model_dump(), as_json, summary_text)
 
 
 @grids_app.command("check")
@@ -70,19 +55,7 @@ def check(
 
     with cli_errors(), cli_session() as session:
         report = hierarchy_report(session, township=township, min_width_m=min_width)
-        emit(report, as_json, _faults_text)
-
-
-def _faults_text(report: dict[str, Any]) -> str:
-    counts = ", ".join(f"{k} {v}" for k, v in report["counts"].items())
-    lines = [f"{report['grids_checked']} grids checked: {counts}"]
-    for f in report["features"]:
-        p = f["properties"]
-        lines.append(
-            f"  {p['kind']}: {', '.join(p['grids'])} "
-            f"area {p['area_m2']} m² length {p['length_m']} m"
-        )
-    return "\n".join(lines)
+        emit(report, as_json, faults_text)
 
 
 @grids_app.command("integrity")
@@ -96,11 +69,7 @@ def integrity(
         report = integrity_report(session, township=township, min_width_m=min_width)
         if not as_json:  # the readable form leaves the fault geometries out
             report["grids"].pop("faults")
-        emit(report, as_json, _pretty)
-
-
-def _pretty(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        emit(report, as_json, integrity_text)
 
 
 @grids_app.command("report")
@@ -110,19 +79,7 @@ def report(township: TownshipOpt, as_json: JsonOpt = False) -> None:
 
     with cli_errors(), cli_session() as session:
         rows = [r.model_dump() for r in grid_rollup(session, township=township)]
-        emit(rows, as_json, _rollup_text)
-
-
-def _rollup_text(rows: list[dict[str, Any]]) -> str:
-    lines = []
-    for r in rows:
-        lines.append(
-            f"{'  ' * r['depth']}{r['code']} {r['level']}: "
-            f"{r['households']} households, {r['people']} people, "
-            f"{r['cadres']} cadres, {r['assigned']} assigned"
-            + (f" - {r['shortfall']}" if r["shortfall"] else "")
-        )
-    return "\n".join(lines)
+        emit(rows, as_json, rollup_text)
 
 
 @grids_app.command("redraw")
@@ -148,7 +105,7 @@ def redraw(
             fail(f"cannot read {geojson}: {exc}")
         with cli_session() as session:
             out = redraw_grids(session, township=township, redraw=body, save=save)
-        emit(out.model_dump(), as_json, _pretty)
+        emit(out.model_dump(), as_json, redraw_text)
 
 
 def register(app: typer.Typer) -> None:

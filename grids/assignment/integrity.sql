@@ -43,7 +43,7 @@ GROUP BY 1 ORDER BY 1;
 -- name: cadres_outside_home
 -- Cadres with households that do not lie in the cadre's home grid (pins kept
 -- after a redraw, a household moved, a cadre moved to another grid).
-SELECT c.id AS cadre_id, c.code, home.code AS home_grid,
+SELECT c.id AS cadre_id, c.code, c.name, home.code AS home_grid,
        count(*)::int AS households_outside,
        (array_agg(h.code ORDER BY h.code))[1:20] AS household_codes
 FROM cadres c
@@ -51,5 +51,5 @@ JOIN households_assigned h ON h.township_code = c.township_code AND h.cadre_id =
 LEFT JOIN grids home ON home.township_code = c.township_code AND home.id = c.home_grid_id
 WHERE c.township_code = :t
   AND (home.id IS NULL OR NOT ST_Covers(home.geom, h.geom))
-GROUP BY c.township_code, c.id, home.code
+GROUP BY c.township_code, c.id, c.name, home.code
 ORDER BY c.code;

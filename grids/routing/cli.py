@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -20,37 +20,11 @@ from gis_service.core.cli import (
 )
 from grids.routing import day_plans
 from grids.routing import planner as visit_routes
+from grids.routing.display import day_plan_text, route_text
 from grids.visits.cli import Until
 from grids.visits.schemas import DayPlanRequest, RoutePlan, RouteRequest
 
 route_app = typer.Typer(help="Visit-route planning.", no_args_is_help=True)
-
-
-DISTANCE_WORDS = {"great_circle": "直线距离", "road_network": "沿道路距离"}
-
-
-def _route_render(plan: dict[str, Any]) -> str:
-    quality = (
-        "最优路线"
-        if plan["optimal"]
-        else f"近似最优(与最优相差不超过 {plan['gap']:.0%})"
-    )
-    distance = DISTANCE_WORDS.get(plan["distance"], plan["distance"])
-    lines = [
-        f"{distance} · 共 {plan['total_m']:,.0f} 米 · 约 {plan['minutes']:.0f} 分钟"
-        f" · {quality}"
-    ]
-    for day in plan["days"]:
-        stops = " → ".join(
-            (f"{s['household']} {s.get('head_name') or ''}".strip())
-            if s.get("household")
-            else (f"⚠{s['ref']}" if s.get("ref") else "?")
-            for s in day["stops"]
-        )
-        metres, minutes = f"{day['total_m']:,.0f}", f"{day['minutes']:.0f}"
-        head = f"第 {day['day']} 天: {metres} 米, 约 {minutes} 分钟"
-        lines.append(f"{head}: {stops}")
-    return "\n".join(lines + plan["flags"])
 
 
 def parse_start(start: str | None) -> tuple[float | None, float | None]:
@@ -102,7 +76,7 @@ def plan(
         geojson.write_text(
             json.dumps(out.geojson, ensure_ascii=False), encoding="utf-8"
         )
-    emit(dump(out), as_json, _route_render)
+    emit(dump(out), as_json, route_text)
 
 
 @route_app.command("day-plan")
@@ -127,18 +101,7 @@ def day_plan(
         out = day_plans.plan_grid_day(
             session, township=township, grid=grid, request=request
         )
-
-    def render(p: dict[str, Any]) -> str:
-        lines = [f"grid {p['grid']}: longest {p['longest_m']:.0f} m"]
-        lines.append(f"total {p['total_m']:.0f} m")
-        for c in p["cadres"]:
-            share = f"{c['households']} households, {c['route']['total_m']:.0f} m"
-            lines.append(f"{c['cadre']} {c['name']}: {share}")
-        if p["left_over"]:
-            lines.append("left for another day: " + ", ".join(p["left_over"]))
-        return "\n".join(lines)
-
-    emit(dump(out), as_json, render)
+    emit(dump(out), as_json, day_plan_text)
 
 
 def register(app: typer.Typer) -> None:

@@ -171,7 +171,14 @@ def plan_grid_day(
         else []
     )
     targets = extra + [
-        Stop(u.household_id, u.household, u.lon, u.lat, cadre_id=u.cadre_id)
+        Stop(
+            u.household_id,
+            u.household,
+            u.lon,
+            u.lat,
+            cadre_id=u.cadre_id,
+            name=u.head_name,
+        )
         for u in due
     ]
     points += targets
@@ -197,6 +204,7 @@ def plan_grid_day(
             session, metric=metric, points=points, start=v, stops=shares[v],
             options=request, per_day=None, cadre_id=c["id"],
         )  # fmt: skip
+        plan.cadre, plan.cadre_name = c["code"], c["name"]
         if c["lon"] is None:
             plan.flags.append("no base: starts at the grid's interior point")
         out.append(

@@ -44,7 +44,8 @@ _CADRE = text(
     "FROM cadres WHERE township_code = :t AND code = :code"
 )
 _HOUSEHOLDS = text(
-    "SELECT id, code, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM households "
+    "SELECT id, code, head_name, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+    "FROM households "
     "WHERE township_code = :t AND code = ANY(CAST(:codes AS text[])) ORDER BY code"
 )
 # Points and one LineString per day, rendered by PostGIS for the GeoJSON answer.
@@ -177,7 +178,8 @@ def _plan(
             stops_out.append(
                 StopOut(
                     seq=seq, household_id=point.household_id,
-                    household=point.code if own else None, kind=point.kind,
+                    household=point.code if own else None,
+                    head_name=point.name if own else None, kind=point.kind,
                     ref=None if own else point.code, label=point.label,
                     lon=point.lon, lat=point.lat, leg_m=leg, cumulative_m=total,
                     leg_mode=metric.mode(i, j), flags=stop_flags,
@@ -238,7 +240,8 @@ def route_geojson(
     for d in days:
         for s in d.stops:
             props.append({"kind": "stop", "day": d.day, "seq": s.seq,
-                          "household": s.household, "stop_kind": s.kind,
+                          "household": s.household, "head_name": s.head_name,
+                          "stop_kind": s.kind,
                           "ref": s.ref, "label": s.label, "leg_m": round(s.leg_m, 1),
                           "leg_mode": s.leg_mode, "flags": s.flags})  # fmt: skip
             px.append(s.lon)
@@ -292,12 +295,17 @@ def _stops(session: Session, township: str, request: RouteRequest) -> list[Stop]
         rows = session.execute(
             _HOUSEHOLDS, {"t": township, "codes": sorted(set(request.households))}
         ).mappings()
-        return [Stop(r["id"], r["code"], r["lon"], r["lat"]) for r in rows]
+        return [
+            Stop(r["id"], r["code"], r["lon"], r["lat"], name=r["head_name"])
+            for r in rows
+        ]
     due = uncovered_households(
         session, township=township, cadre=str(request.cadre), as_of=request.as_of,
         limit=DUE_LIMIT,
     ).items  # fmt: skip
-    return [Stop(u.household_id, u.household, u.lon, u.lat) for u in due]
+    return [
+        Stop(u.household_id, u.household, u.lon, u.lat, name=u.head_name) for u in due
+    ]
 
 
 def plan_route(session: Session, *, township: str, request: RouteRequest) -> RoutePlan:
@@ -331,6 +339,8 @@ def plan_route(session: Session, *, township: str, request: RouteRequest) -> Rou
         stops=list(range(1, len(points))), options=request, per_day=request.per_day,
         cadre_id=cadre["id"] if cadre is not None else None,
     )  # fmt: skip
+    if cadre is not None:
+        plan.cadre, plan.cadre_name = cadre["code"], cadre["name"]
     logger.info(
         "route of %d stops in %s: %.0f m (%s)", len(stops), township, plan.total_m,
         plan.method,

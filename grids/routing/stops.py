@@ -30,6 +30,7 @@ class Stop:
     kind: str = "household"  # or a source's kind, e.g. "hazard" (a re-check)
     label: str | None = None
     cadre_id: int | None = None  # whose stop it is: day plans keep it theirs
+    name: str | None = None  # a household's head (shown beside its code)
 
 
 class StopSource(Protocol):

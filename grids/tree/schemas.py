@@ -51,6 +51,7 @@ class CadreAstray(BaseModel):
 
     cadre_id: int
     code: str
+    name: str
     home_grid: str | None
     households_outside: int
     household_codes: list[str]

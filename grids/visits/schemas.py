@@ -221,6 +221,7 @@ class StopOut(BaseModel):
     seq: int
     household_id: int | None
     household: str | None
+    head_name: str | None = Field(None, description="the household head's name")
     kind: str = Field(
         "household", description="household, or hazard (an open hazard's re-check)"
     )
@@ -252,6 +253,8 @@ class RoutePlan(BaseModel):
     """An ordered visit route, split into days when there are too many stops."""
 
     cadre_id: int | None
+    cadre: str | None = Field(default=None, description="the cadre's code")
+    cadre_name: str | None = None
     start: dict[str, float]
     closed: bool
     distance: str = Field(description="great_circle | road_network")

@@ -168,8 +168,17 @@ def summary(township: TownshipOpt, as_json: JsonOpt = False) -> None:
     """Open disputes and contested area of a township."""
     with cli_errors(), cli_session() as session:
         out = dispute_review.dispute_summary(session, township=township)
-        data = out.model_dump(mode="json", exclude={"last_run"})
-        emit(data if not as_json else out.model_dump(mode="json"), as_json)
+        emit(out.model_dump(mode="json"), as_json, _summary_text)
+
+
+def _summary_text(s: dict[str, Any]) -> str:
+    """Counts by status in Chinese, the contested area in m² and mu (亩)."""
+    rows = [[label("dispute_status", k), str(v)] for k, v in s["by_status"].items()]
+    return "\n".join([
+        f"乡镇 {s['township']} · 未结纠纷 {s['open_disputes']} 起 · 争议面积 "
+        f"{s['contested_area_m2']:,.0f} 平方米 ({s['contested_area_mu']:,.1f} 亩)",
+        render_table(["状态", "数量"], rows, right=[1]) if rows else "(无)",
+    ])  # fmt: skip
 
 
 @disputes_app.command("findings")

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput, NotFound
@@ -29,6 +30,8 @@ from layers.models import MAX_WARN_RADIUS_M
 logger = logging.getLogger(__name__)
 
 SQL = load_queries(Path(__file__).with_name("warn.sql"))
+# JIT compiling the warn plan cost more than running it (bench/warn_hazards.py).
+_NO_JIT = text("SET LOCAL jit = off")
 WARN_LIMIT = 100_000  # the whole list for the XLSX and the cards
 
 
@@ -76,7 +79,10 @@ def warn_rows(
     limit: int = WARN_LIMIT,
     offset: int = 0,
 ) -> tuple[list[Any], list[Any]]:
-    """(household rows, hazard rows), unmasked: for the list, the XLSX and cards."""
+    """(household rows, hazard rows), unmasked: for the list, the XLSX and cards.
+
+    The totals (``total``, ``priority_total``, ``people``) ride on the hazard rows.
+    """
     minx, miny, maxx, maxy = bbox if bbox is not None else (None,) * 4
     params = {
         "t": township, "code": code, "kind": kind_code(kind),
@@ -87,6 +93,7 @@ def warn_rows(
         "priority_tags": list(PRIORITY_TAGS), "limit": limit, "offset": offset,
         **rule_params(settings),
     }  # fmt: skip
+    session.execute(_NO_JIT)
     rows = list(session.execute(SQL["warn"], params))
     households = [r for r in rows if r.row_kind == "household"]
     hazards = [r for r in rows if r.row_kind == "hazard"]
@@ -123,10 +130,10 @@ def warn_list(
         session, township=township, settings=settings, limit=limit, offset=offset,
         **choice,
     )  # fmt: skip
-    first = households[0] if households else None
+    summary = hazards[0] if hazards else None
     logger.info(
         "warn list in %s: %d hazards, %d households", township, len(hazards),
-        first.total if first else 0,
+        summary.total if summary else 0,
     )  # fmt: skip
     return WarnList(
         township=township,
@@ -140,9 +147,9 @@ def warn_list(
             )
             for h in hazards
         ],
-        total=int(first.total) if first else 0,
-        priority=int(first.priority_total) if first else 0,
-        people=int(first.people) if first else 0,
+        total=int(summary.total) if summary else 0,
+        priority=int(summary.priority_total) if summary else 0,
+        people=int(summary.people) if summary else 0,
         limit=limit,
         offset=offset,
         items=[warn_household(r) for r in households],

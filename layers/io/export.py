@@ -3,7 +3,8 @@
 Everything is EPSG:4326 (the .prj and GeoPackage srs say so), text is UTF-8 (the
 shapefile ships a .cpg), personal data is masked, and column names are the ones
 the importer reads back, so import -> export -> import changes nothing.
-Timestamps are ISO 8601 text (a shapefile cannot hold a time of day).
+A GeoPackage types its fields (dates Date, timestamps DateTime, numbers Integer64
+or Real); a shapefile has timestamps as ISO 8601 text (it cannot hold a time of day).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import shapely
 
 from gis_service.core.errors import InvalidInput
 from layers.io import querying
-from layers.io.outputs import Export, target_crs
+from layers.io.outputs import Export, target_crs, typed_column
 from layers.io.specs import LayerSpec, get_layer
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ FORMATS = {
 }
 
 
+# A field's kind -> its GeoPackage type (typed_column's kinds); others stay text.
+_GPKG_KINDS = {"timestamp": "time", "date": "date", "int": "int", "float": "float"}
 _SUGGESTED = {"geojson": "geojson", "gpkg": "gpkg", "shp": "shp.zip"}
 SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp",
             ".xlsx": "xlsx"}  # fmt: skip
@@ -133,7 +136,11 @@ def _geojson(spec: LayerSpec, rows: list[dict[str, Any]]) -> bytes:
 def _frame(
     spec: LayerSpec, rows: list[dict[str, Any]], short: bool
 ) -> gpd.GeoDataFrame:
-    """Rows as a GeoDataFrame with text timestamps and comma-joined tags."""
+    """Rows as a GeoDataFrame: typed for a GeoPackage, short and textual if ``short``.
+
+    A shapefile gets its short names and ISO text timestamps; a GeoPackage its
+    dates, times and numbers typed (``typed_column``). Tags are comma-joined.
+    """
     names = {f.name: f.export_name if short else f.name for f in spec.fields}
     records = []
     for row in rows:
@@ -150,7 +157,12 @@ def _frame(
     columns = [names[f.name] for f in spec.fields] + list(spec.read_only)
     wkb = [None if r["geometry"] is None else bytes(r["geometry"]) for r in rows]
     geoms = shapely.from_wkb(wkb) if rows else []
-    return gpd.GeoDataFrame(records, columns=columns, geometry=list(geoms), crs=4326)
+    frame = gpd.GeoDataFrame(records, columns=columns, geometry=list(geoms), crs=4326)
+    if not short:
+        for f in spec.fields:
+            if f.kind in _GPKG_KINDS:
+                frame[f.name] = typed_column(list(frame[f.name]), _GPKG_KINDS[f.kind])
+    return frame
 
 
 def _geometry_type(spec: LayerSpec, frame: gpd.GeoDataFrame, fmt: str) -> str:
@@ -193,6 +205,7 @@ def _ogr(
                 layer=spec.name,
                 driver="GPKG",
                 geometry_type=kind,
+                use_arrow=True,
             )
             return path.read_bytes()
         path = folder / f"{spec.name}.shp"

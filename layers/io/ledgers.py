@@ -1,9 +1,10 @@
 """Ledgers (台账) a township keeps: visits, demands, disputes, coverage, as files.
 
-GeoJSON and GeoPackage for QGIS (English field names, typed: dates and times are
-DateTime fields, numbers Integer/Real), XLSX for the office (Chinese headers,
-Chinese names for coded values, times in China time). Personal data is masked
-as in every response. ``crs`` reprojects the GeoPackage (e.g. EPSG:4490).
+GeoJSON and GeoPackage for QGIS (English field names, typed: dates are Date
+fields, times DateTime, numbers Integer64/Real), XLSX for the office (Chinese
+headers, Chinese names for coded values, times in the ``timezone`` setting,
+China time by default). Personal data is masked as in every response. ``crs``
+reprojects the GeoPackage (e.g. EPSG:4490).
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ import pyogrio
 import shapely
 
 from gis_service.core.errors import InvalidInput
-from gis_service.core.inputs import CHINA_TZ
 from gis_service.core.privacy import mask_phone
+from gis_service.core.settings import shown_zone
 from gis_service.core.vocab import label
 from grids.visits.coverage import household_statuses
-from layers.io.outputs import Export, target_crs
+from layers.io.outputs import Export, target_crs, typed_column
 
 # (key, Chinese header, kind): kind is text | int | float | time | date | tags
 # | vocab:<name> (a code shown by its Chinese name in XLSX)
@@ -187,28 +188,23 @@ def export_ledger(
         return Export(_geojson(frame), FORMATS[fmt], name)
     with tempfile.TemporaryDirectory(prefix="gridgis-ledger-") as tmp:
         path = Path(tmp) / f"{ledger}.gpkg"
-        pyogrio.write_dataframe(frame, path, layer=ledger, driver="GPKG")
+        pyogrio.write_dataframe(
+            frame, path, layer=ledger, driver="GPKG", use_arrow=True
+        )
         return Export(path.read_bytes(), FORMATS[fmt], name)
 
 
 def _frame(data: Ledger) -> gpd.GeoDataFrame:
-    """Typed columns: times as DateTime (UTC), dates as DateTime, tags joined."""
+    """Typed columns: times DateTime (UTC), dates Date, numbers, tags joined."""
     columns = COLUMNS[data.name]
     frame = pd.DataFrame(
-        {key: [r.get(key) for r in data.rows] for key, _, _ in columns}
+        {
+            key: typed_column([r.get(key) for r in data.rows], kind)
+            for key, _, kind in columns
+        }
     )
     for key, _, kind in columns:
-        if kind == "time":
-            frame[key] = pd.to_datetime(frame[key], utc=True).astype(
-                "datetime64[ms, UTC]"
-            )
-        elif kind == "date":
-            frame[key] = pd.to_datetime(frame[key]).astype("datetime64[ms]")
-        elif kind == "int":
-            frame[key] = frame[key].astype("Int64")
-        elif kind == "float":
-            frame[key] = frame[key].astype("float64")
-        elif kind == "tags":
+        if kind == "tags":
             frame[key] = ["、".join(t or []) for t in frame[key]]
     return gpd.GeoDataFrame(frame, geometry=data.geoms, crs=4326)
 
@@ -222,11 +218,11 @@ def _geojson(frame: gpd.GeoDataFrame) -> bytes:
 
 
 def _cell(value: Any, kind: str) -> Any:
-    """A value as the office reads it: China time, Chinese names, 、-joined tags."""
+    """A value as the office reads it: local time, Chinese names, 、-joined tags."""
     if value is None:
         return None
     if kind == "time" and isinstance(value, datetime):
-        return value.astimezone(CHINA_TZ).replace(tzinfo=None)
+        return value.astimezone(shown_zone()).replace(tzinfo=None)
     if kind.startswith("vocab:"):
         return label(kind.removeprefix("vocab:"), value)
     if kind == "tags":

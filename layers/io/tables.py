@@ -4,14 +4,18 @@ CSV: UTF-8 with or without a BOM, or Excel's GBK (detected, with a warning).
 XLSX: the sheet is chosen with ``--sheet`` (else the only data sheet; 说明 and
 value-list sheets are skipped); title rows above the header are skipped; a
 two-row header under merged cells (户主信息 over 姓名 | 身份证号) takes the lower
-names; formula cells give their values. Rows keep the numbers the spreadsheet
-shows, so messages can name them.
+names; formula cells give the values the spreadsheet saved with them (a formula
+saved without one, as scripts write them, is a 422 naming the cell). Rows keep
+the numbers the spreadsheet shows, so messages can name them.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 
@@ -75,10 +79,74 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str],
                     f"the workbook has sheets {', '.join(data)}; read {chosen!r} "
                     "(choose another with --sheet NAME)"
                 )
-        raw = book.parse(chosen, header=None, dtype=str)
+        raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=str)
+    if path.suffix.lower() != ".xls":
+        _require_saved_values(path, chosen)
     raw = raw.dropna(how="all", axis=1)
     table, first_row = _header(raw)
     return _cells(table), warnings, first_row
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_TEXT_TYPES = ("str", "inlineStr", "s")  # an empty saved text value is still a value
+
+
+def _require_saved_values(path: Path, sheet: str) -> None:
+    """Refuse formula cells of ``sheet`` that carry no saved (cached) value.
+
+    Excel and WPS save each formula's last value beside it, and that value is
+    what is imported; a workbook written by a script (openpyxl, pandas) has the
+    formula only, which would silently read as an empty cell.
+    """
+    missing: list[tuple[str, str]] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet)
+            if part is None:
+                return
+            with archive.open(part) as xml:
+                for _, cell in ElementTree.iterparse(xml):
+                    if cell.tag != f"{_MAIN}c":
+                        continue
+                    f, v = cell.find(f"{_MAIN}f"), cell.find(f"{_MAIN}v")
+                    if f is not None and (
+                        v is None or (not v.text and cell.get("t") not in _TEXT_TYPES)
+                    ):
+                        missing.append((cell.get("r", "?"), f.text or ""))
+                    cell.clear()
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+        return  # pandas read it; a part we cannot follow is not worth a refusal
+    if missing:
+        cells = ", ".join(ref for ref, _ in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        first, formula = missing[0]
+        raise InvalidInput(
+            f"公式没有保存的值 (formula without a saved value): sheet {sheet!r} cell "
+            f"{cells}{more} (first: {first} ={formula}); open the workbook in Excel "
+            "or WPS and save it, which computes the formulas, or paste the cells "
+            "as values",
+            errors=[
+                {"field": f"{sheet}!{r}", "reason": "formula without a saved value"}
+                for r, _ in missing[:20]
+            ],
+        )
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding the sheet called ``sheet`` (workbook + its rels)."""
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rid = next(
+        (s.get(_REL) for s in book.iter(f"{_MAIN}sheet") if s.get("name") == sheet),
+        None,
+    )
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
+    if rid is None or target is None:
+        return None
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join("xl", target))
 
 
 def _header(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -117,11 +117,16 @@ def test_cadre_route_defaults_to_due_households(
     plan = response.json()
     assert plan["start"] == {"lon": 102.5, "lat": 37.101}  # the cadre's base
     assert plan["cadre_id"] == town.cadres["C1"]
+    assert (plan["cadre"], plan["cadre_name"]) == ("C1", "干部C1")
     assert sorted(s["household"] for s in plan["days"][0]["stops"]) == [
         "H001",
         "H003",
         "H004",
     ]
+    # the head's name beside each code, for the CLI and the map
+    assert {s["head_name"] for s in plan["days"][0]["stops"]} == {
+        "户主H001", "户主H003", "户主H004"
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -155,6 +155,24 @@ def test_a_household_near_two_hazards_is_listed_once_under_the_nearest(
     assert len(codes) == len(set(codes))
     p100 = next(i for i in body["items"] if i["household"] == "P100")
     assert set(p100["hazards"]) == {"HZ-P", "HZ-Q"}
+    assert p100["hazards"][0] == p100["hazard"]  # nearest first
+
+
+def test_a_page_past_the_end_still_counts_the_whole_list(
+    client: TestClient, world: HazardWorld
+) -> None:
+    whole = client.get(f"{BASE}/HZ-P/warn").json()
+    page = client.get(f"{BASE}/HZ-P/warn", params={"limit": 2, "offset": 1}).json()
+    past = client.get(f"{BASE}/HZ-P/warn", params={"offset": 10_000}).json()
+    assert whole["total"] == len(whole["items"]) > 3
+    assert [i["household"] for i in page["items"]] == [
+        i["household"] for i in whole["items"][1:3]
+    ]
+    for body in (page, past):
+        assert (body["total"], body["priority"], body["people"]) == (
+            whole["total"], whole["priority"], whole["people"]
+        )  # fmt: skip
+    assert past["items"] == [] and past["hazards"] == whole["hazards"]
 
 
 def test_the_households_index_serves_the_statement(

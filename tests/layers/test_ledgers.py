@@ -46,7 +46,7 @@ def _ogrinfo(path: Path, layer: str) -> str:
     ("ledger", "typed"),
     [
         ("visits", ["visited_at: DateTime", "id: Integer64", "purpose: String"]),
-        ("demands", ["due_date: DateTime", "created_at: DateTime"]),
+        ("demands", ["due_date: Date ", "created_at: DateTime"]),
         ("coverage", ["last_visit: DateTime", "members: Integer64"]),
         ("uncovered", ["interval_days: Integer64"]),
     ],
@@ -119,3 +119,13 @@ def test_an_empty_disputes_ledger_still_opens(
         client.get(f"{BASE}/layers/disputes/export", params={"format": "gpkg"}).content
     )
     assert "overlap_m2: Real" in _ogrinfo(tmp_path / "d.gpkg", "disputes")
+
+
+@pytest.mark.usefixtures("town")
+def test_the_xlsx_ledger_shows_times_in_the_timezone_setting(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRIDGIS_TIMEZONE", "Asia/Urumqi")  # UTC+6
+    xlsx = client.get(f"{BASE}/layers/visits/export", params={"format": "xlsx"})
+    rows = list(load_workbook(io.BytesIO(xlsx.content))["走访台账"].values)
+    assert str(rows[1][5]) == "2026-06-01 07:00:00"  # 09:00 Beijing, 01:00 UTC

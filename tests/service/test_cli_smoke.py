@@ -63,6 +63,9 @@ def test_read_commands_print_json(cli: CliRunner, args: list[str]) -> None:
     result = cli.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     json.loads(result.output)
+    readable = cli.invoke(app, args)  # and read well without --json
+    assert readable.exit_code == 0, readable.output
+    assert "{'" not in readable.output and "['" not in readable.output  # no reprs
 
 
 def test_route_plan_and_map(
@@ -76,6 +79,14 @@ def test_route_plan_and_map(
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert plan["total_m"] > 0
+    readable = cli.invoke(
+        app, ["visit-route", "plan", *T, "--cadre", cadre, "--time-limit", "0.2"]
+    )
+    assert readable.exit_code == 0, readable.output
+    first = plan["days"][0]["stops"][0]
+    assert readable.output.startswith(f"网格员 {cadre} {plan['cadre_name']} · ")
+    assert f"{first['household']}   {first['head_name']}" in readable.output
+    assert ".0" not in readable.output  # whole metres and minutes
     out = tmp_path / "route.html"
     result = cli.invoke(app, ["map", "route", *T, "--cadre", cadre, "--out", str(out)])
     assert result.exit_code == 0, result.output

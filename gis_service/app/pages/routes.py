@@ -22,8 +22,8 @@ from gis_service.app.pages import service
 from gis_service.app.pages.labels import ZH, label, ui
 from gis_service.app.pages.xlsx import workbook
 from gis_service.core.deps import SessionDep, TownshipDep
+from gis_service.core.display import shown_time
 from gis_service.core.errors import GridGISError, NotFound
-from gis_service.core.inputs import CHINA_TZ
 from grids.models import DEMAND_CATEGORIES, HOUSEHOLD_TAGS, VISIT_PURPOSES
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +44,7 @@ def _km(metres: float | None) -> str:
 
 
 def _day(value: datetime | None) -> str:
-    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+    return shown_time(value) if value else ""
 
 
 templates.env.globals.update(label=label, ui=ui, pct=_pct, km=_km, day=_day)
