@@ -13,11 +13,13 @@ from gis_service.core.auth.models import User
 from gis_service.core.auth.principal import resolve
 from gis_service.core.auth.scope import (
     APP_ROLE,
-    WIDE_ROLE,
+    SERVICE_ROLES,
     apply_scope,
     clear_scope,
 )
-from tests.auth.factories_scope import IN_SCOPE, make_world
+from tests.auth.factories_scope import IN_SCOPE, USERS, make_world
+
+ROLES = sorted({APP_ROLE, *SERVICE_ROLES.values()})
 
 
 def scoped(session: Session, username: str) -> None:
@@ -32,8 +34,8 @@ def test_raw_sql_without_where_returns_only_the_scope(
     make_world(session)
     scoped(session, user)
     try:
-        role = WIDE_ROLE if user.startswith("admin") else APP_ROLE
-        assert session.execute(text("SELECT current_user")).scalar() == role
+        role = session.execute(text("SELECT current_user")).scalar()
+        assert role == SERVICE_ROLES[USERS[user][0]]
         rows = session.execute(text("SELECT township_code, code FROM households")).all()
         here = {code for township, code in rows if township == "620623101000"}
         assert here == IN_SCOPE[user]
@@ -45,10 +47,7 @@ def test_raw_sql_without_where_returns_only_the_scope(
         assert view.scalar() == len(rows)
     finally:
         clear_scope(session)
-    assert session.execute(text("SELECT current_user")).scalar() not in (
-        APP_ROLE,
-        WIDE_ROLE,
-    )
+    assert session.execute(text("SELECT current_user")).scalar() not in ROLES
 
 
 def test_no_scope_sees_nothing(session: Session) -> None:
@@ -112,7 +111,7 @@ def test_every_table_with_township_data_has_rls_and_a_policy(
     assert owner_tables == 1
 
 
-@pytest.mark.parametrize("service_role", [APP_ROLE, WIDE_ROLE])
+@pytest.mark.parametrize("service_role", ROLES)
 def test_service_role_owns_nothing_and_cannot_bypass(
     session: Session, service_role: str
 ) -> None:
@@ -131,10 +130,11 @@ def test_service_role_owns_nothing_and_cannot_bypass(
     assert owned == 0
 
 
-def test_both_service_roles_have_a_policy_on_every_protected_table(
-    session: Session,
+@pytest.mark.parametrize("service_role", ROLES)
+def test_every_service_role_has_a_policy_on_every_protected_table(
+    session: Session, service_role: str
 ) -> None:
-    """A table given policies for gridgis_app only would hide everything from admins."""
+    """A table given policies for some roles only would hide everything from others."""
     missing = session.execute(
         text(
             """
@@ -143,11 +143,11 @@ def test_both_service_roles_have_a_policy_on_every_protected_table(
             WHERE n.nspname = 'public' AND c.relrowsecurity
               AND NOT EXISTS (SELECT 1 FROM pg_policies p
                               WHERE p.tablename = c.relname
-                                AND CAST(:wide AS name) = ANY (p.roles)
+                                AND CAST(:role AS name) = ANY (p.roles)
                                 AND p.permissive = 'PERMISSIVE')
             ORDER BY 1
             """
         ),
-        {"wide": WIDE_ROLE},
+        {"role": service_role},
     ).scalars()
     assert list(missing) == []

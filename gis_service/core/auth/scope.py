@@ -1,9 +1,9 @@
 """Put a request's scope into PostgreSQL, where row-level security enforces it.
 
-Every transaction a signed-in request begins runs as ``gridgis_app`` (or, for
-township-wide users, ``gridgis_wide``: roles that own nothing and cannot bypass
-RLS) with the user's scope in per-transaction settings; the policies of
-migrations 0081 and 0083 read them. So a query that forgets a filter still
+Every transaction a signed-in request begins runs as its role's service role
+(``gridgis_wide``, ``gridgis_leader``, ``gridgis_cadre``: roles that own nothing and
+cannot bypass RLS) with the user's scope in per-transaction settings; the policies of
+migrations 0081, 0083 and 0084 read them. So a query that forgets a filter still
 returns only rows in scope, and an out-of-scope id is simply not found (404).
 Settings are transaction-local: a pooled connection carries nothing over to the
 next request.
@@ -23,10 +23,15 @@ from sqlalchemy.orm import Session, SessionTransaction
 from gis_service.core.auth.principal import Principal
 
 APP_ROLE = "gridgis_app"
-# admins and viewers see whole townships: a role whose policies say only that,
-# so the planner is not misled by role tests it cannot evaluate (migration 0083)
 WIDE_ROLE = "gridgis_wide"
-WIDE_ROLES = frozenset({"admin", "viewer"})
+# each user role's own database role, whose policies state that role's rule alone
+# (migrations 0083, 0084: one OR-ed policy for all misled the planner)
+SERVICE_ROLES = {
+    "admin": WIDE_ROLE,
+    "viewer": WIDE_ROLE,
+    "grid_leader": "gridgis_leader",
+    "cadre": "gridgis_cadre",
+}
 _SCOPE_KEY = "gridgis_scope"
 _UNSCOPED_KEY = "gridgis_unscoped"
 
@@ -67,7 +72,7 @@ def _parameters(principal: Principal, role: str) -> dict[str, Any]:
 
 def service_role(principal: Principal) -> str:
     """The database role a user's requests run as (both own nothing, bypass no RLS)."""
-    return WIDE_ROLE if principal.role in WIDE_ROLES else APP_ROLE
+    return SERVICE_ROLES.get(principal.role, APP_ROLE)
 
 
 def _role(session: Session) -> str:
