@@ -151,3 +151,23 @@ def test_every_service_role_has_a_policy_on_every_protected_table(
         {"role": service_role},
     ).scalars()
     assert list(missing) == []
+
+
+@pytest.mark.parametrize("user", ["admin_a", "leader_a"])
+def test_a_bbox_under_rls_can_use_the_gist_index(session: Session, user: str) -> None:
+    """Spatial predicates are LEAKPROOF (0085): policies do not bar the index."""
+    make_world(session)
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    scoped(session, user)
+    try:
+        plan = "\n".join(
+            session.execute(
+                text(
+                    "EXPLAIN SELECT id FROM households WHERE ST_Intersects(geom,"
+                    " ST_MakeEnvelope(102.0, 37.0, 102.1, 37.1, 4326))"
+                )
+            ).scalars()
+        )
+    finally:
+        clear_scope(session)
+    assert "Index Cond: (geom && " in plan, plan
