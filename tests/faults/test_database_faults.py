@@ -96,6 +96,10 @@ def client(fault_url: URL) -> Iterator[TestClient]:
         yield test_client
 
 
+# the read stays under the 1 s read timeout; the write is mid-sleep at the restart
+SLEEP = {"GET": 0.9, "POST": 3.0}
+
+
 def test_restart_mid_request_is_503_then_recovers(
     client: TestClient, running: EmbeddedCluster, fault_engine: Engine
 ) -> None:
@@ -105,14 +109,14 @@ def test_restart_mid_request_is_503_then_recovers(
     threads = [
         threading.Thread(
             target=lambda m=method: answers.__setitem__(
-                m, client.request(m, "/_sleep", params={"s": 0.9})
+                m, client.request(m, "/_sleep", params={"s": SLEEP[m]})
             )
         )
         for method in ("GET", "POST")
     ]
     for thread in threads:
         thread.start()
-    time.sleep(0.4)
+    time.sleep(1.0)  # both are signed in and sleeping in the database by now
     restart = _run(
         [
             *(_pg_bin("pg_ctl"), "restart", "-w", "-m", "fast"),
