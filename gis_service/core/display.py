@@ -29,7 +29,9 @@ HEADERS = {
     "status": "状态", "due_date": "期限", "owner": "责任人", "summary": "概况",
     "overdue": "逾期", "county": "县", "townships": "乡镇数",
     "coverage_rate": "覆盖率", "demands": "诉求数", "resolved": "已办结",
-    "closure_rate": "办结率", "created_at": "登记时间",
+    "closure_rate": "办结率", "created_at": "登记时间", "owner_name": "责任人姓名",
+    "at": "时间", "from_status": "原状态", "to_status": "新状态", "actor": "经办人",
+    "note": "说明", "collected": "受理", "in_progress": "办理中",
 }  # fmt: skip
 VOCABULARY = {"purpose": "purpose", "category": "demand_category", "role": "role"}
 

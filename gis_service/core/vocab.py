@@ -84,6 +84,7 @@ LABELS: dict[str, dict[str, str]] = {
         "on_shared_border": "位于网格公共边上",
         "stale_grid": "所属网格已过时",
     },
+    "grid_level": {"core": "核心", "domain": "片区", "grid": "网格"},
     "unassigned_reason": {
         "outside_every_grid": "不在任何网格内",
         "grid_has_no_cadre": "网格无网格员",

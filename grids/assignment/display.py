@@ -123,9 +123,10 @@ def integrity_text(report: dict[str, Any]) -> str:
 def rollup_text(rows: list[dict[str, Any]]) -> str:
     """Grids down the tree (indented codes) with households, people and cadres."""
     body = [
-        [f"{'  ' * r['depth']}{r['code']}", r["name"], r["level"],
+        [f"{'  ' * r['depth']}{r['code']}", r["name"], label("grid_level", r["level"]),
          f"{r['households']:,}", f"{r['people']:,}", str(r["cadres"]),
-         f"{r['assigned']:,}", f"{r['unassigned']:,}", r["shortfall"] or ""]
+         f"{r['assigned']:,}", f"{r['unassigned']:,}",
+         f"缺 {r['cadres_needed']} 名网格员" if r.get("cadres_needed") else ""]
         for r in rows
     ]  # fmt: skip
     headers = ["网格编码", "网格名称", "层级", "农户", "人口", "网格员", "已分配",

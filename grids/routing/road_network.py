@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -107,6 +108,25 @@ def great_circle_metric(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> M
     )  # fmt: skip
 
 
+def _segments(
+    session: Session,
+    *,
+    township: str,
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+) -> NDArray[np.float64] | None:
+    """The noded road segments around the points (ax, ay, bx, by, m); None if none."""
+    rows = session.execute(
+        _NODED_SEGMENTS,
+        {"t": township, "x0": float(lon.min()) - MARGIN_DEG,
+         "y0": float(lat.min()) - MARGIN_DEG, "x1": float(lon.max()) + MARGIN_DEG,
+         "y1": float(lat.max()) + MARGIN_DEG},
+    ).all()  # fmt: skip
+    if not rows:
+        return None
+    return np.array([tuple(r) for r in rows], dtype=float)
+
+
 def road_metric(
     session: Session,
     *,
@@ -116,25 +136,30 @@ def road_metric(
     max_snap_m: float,
 ) -> Metric | None:
     """Distances along the roads around the points; None when there are no roads."""
-    rows = session.execute(
-        _NODED_SEGMENTS,
-        {"t": township, "x0": float(lon.min()) - MARGIN_DEG,
-         "y0": float(lat.min()) - MARGIN_DEG, "x1": float(lon.max()) + MARGIN_DEG,
-         "y1": float(lat.max()) + MARGIN_DEG},
-    ).all()  # fmt: skip
-    if not rows:
+    seg = _segments(session, township=township, lon=lon, lat=lat)
+    if seg is None:
         return None
-    seg = np.array([tuple(r) for r in rows], dtype=float)
     return _network_metric(lon, lat, seg, max_snap_m)
 
 
-def _network_metric(
+@dataclass
+class _Snapped:
+    """The road graph with each point joined to it as a virtual node."""
+
+    graph: Any  # scipy.sparse CSR, (road nodes + points) square
+    virtual: NDArray[np.int64]  # each point's node
+    access: NDArray[np.float64]  # each point's distance to its road (m)
+    offroad: NDArray[np.bool_]  # farther than max_snap_m from any road
+    xy: NDArray[np.float64]  # every node's (lon, lat)
+
+
+def _snap(
     lon: NDArray[np.float64],
     lat: NDArray[np.float64],
     seg: NDArray[np.float64],
     max_snap_m: float,
-) -> Metric:
-    """Build the graph (segments + snapped points) and run Dijkstra from each point."""
+) -> _Snapped:
+    """Build the graph: segments, plus each point snapped to its nearest segment."""
     n = len(lon)
     ends = np.vstack([seg[:, 0:2], seg[:, 2:4]])
     node_xy, inverse = np.unique(np.round(ends, 7), axis=0, return_inverse=True)
@@ -155,7 +180,6 @@ def _network_metric(
     which = nearest[1][np.argsort(nearest[0])]
     access = access[np.argsort(nearest[0])]
     frac = shapely.line_locate_point(lines[which], points, normalized=True)
-    offroad = access > max_snap_m
 
     virtual = len(node_xy) + np.arange(n)
     length = seg[:, 4]
@@ -172,8 +196,23 @@ def _network_metric(
     graph = _undirected(
         np.concatenate(u), np.concatenate(v), np.concatenate(w), len(node_xy) + n
     )
+    snap_lon = seg[which, 0] + frac * (seg[which, 2] - seg[which, 0])
+    snap_lat = seg[which, 1] + frac * (seg[which, 3] - seg[which, 1])
+    xy = np.vstack([node_xy, np.c_[snap_lon, snap_lat]])
+    return _Snapped(graph, virtual, access, access > max_snap_m, xy)
+
+
+def _network_metric(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    seg: NDArray[np.float64],
+    max_snap_m: float,
+) -> Metric:
+    """Build the graph (segments + snapped points) and run Dijkstra from each point."""
+    g = _snap(lon, lat, seg, max_snap_m)
+    virtual, access, offroad = g.virtual, g.access, g.offroad
     net, pred = dijkstra(
-        graph, directed=False, indices=virtual, return_predecessors=True
+        g.graph, directed=False, indices=virtual, return_predecessors=True
     )
     road = net[:, virtual] + access[:, None] + access[None, :]
     straight = offroad[:, None] | offroad[None, :] | ~np.isfinite(road)
@@ -181,14 +220,60 @@ def _network_metric(
     crow = crow_matrix(lon, lat)
     dist = np.where(straight, crow, road)
     np.fill_diagonal(dist, 0.0)
-
-    snap_lon = seg[which, 0] + frac * (seg[which, 2] - seg[which, 0])
-    snap_lat = seg[which, 1] + frac * (seg[which, 3] - seg[which, 1])
-    all_xy = np.vstack([node_xy, np.c_[snap_lon, snap_lat]])
     return Metric(
         "road_network", lon, lat, dist, straight, offroad,
-        _path_builder(lon, lat, pred, virtual, all_xy),
+        _path_builder(lon, lat, pred, virtual, g.xy),
     )  # fmt: skip
+
+
+@dataclass
+class RoadLegs:
+    """Road distances from origins to targets, and each such leg's vertices."""
+
+    dist: NDArray[np.float64]  # (origins, targets) m; inf: off-road or unreachable
+    path: Callable[[int, int], list[tuple[float, float]]]
+
+
+def road_legs(
+    session: Session,
+    *,
+    township: str,
+    origins: NDArray[np.float64],
+    targets: NDArray[np.float64],
+    max_snap_m: float,
+) -> RoadLegs | None:
+    """Along the roads from each origin to each (few) target, (lon, lat) rows.
+
+    Dijkstra runs from the targets only, so many origins (a warn list's
+    households) to a few targets (shelters) stay cheap. None when no roads.
+    """
+    n = len(origins)
+    both = np.vstack([origins, targets])
+    seg = _segments(session, township=township, lon=both[:, 0], lat=both[:, 1])
+    if seg is None:
+        return None
+    g = _snap(both[:, 0], both[:, 1], seg, max_snap_m)
+    net, pred = dijkstra(
+        g.graph, directed=False, indices=g.virtual[n:], return_predecessors=True
+    )
+    dist = net[:, g.virtual[:n]].T + g.access[:n, None] + g.access[None, n:]
+    dist[g.offroad[:n, None] | g.offroad[None, n:]] = np.inf
+
+    def path(i: int, j: int) -> list[tuple[float, float]]:
+        chain, node, goal = [], int(g.virtual[i]), int(g.virtual[n + j])
+        while node >= 0 and node != goal:
+            chain.append(node)
+            node = int(pred[j, node])
+        chain.append(goal)
+        via = [(float(x), float(y)) for x, y in g.xy[chain]]
+        start, end = both[i], both[n + j]
+        return [
+            (float(start[0]), float(start[1])),
+            *via,
+            (float(end[0]), float(end[1])),
+        ]
+
+    return RoadLegs(dist, path)
 
 
 def _undirected(

@@ -20,10 +20,12 @@ from gis_service.core.cli import (
     dump,
     emit,
     fail,
+    render_table,
     validated,
 )
 from gis_service.core.display import rows_table
 from gis_service.core.errors import InvalidInput
+from gis_service.core.vocab import LABELS, canonical, value_aliases
 from grids.visits import coverage, demands
 from grids.visits import log as visits
 from grids.visits.schemas import (
@@ -42,6 +44,11 @@ Since = Annotated[datetime | None, typer.Option(help="period start")]
 Until = Annotated[datetime | None, typer.Option(help="period end (default now)")]
 FarM = Annotated[float, typer.Option(help="flag GPS fixes farther than this (m)")]
 Limit = Annotated[int, typer.Option(min=1, max=10_000, help="at most this many rows")]
+
+
+def _code(vocabulary: str, word: str) -> str:
+    """The code of a word the user typed (就业 -> employment; codes stay)."""
+    return canonical(word, LABELS[vocabulary], value_aliases(vocabulary))
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -121,15 +128,8 @@ def list_visits(
             session, township=township, household=household, cadre=cadre, since=since,
             until=until, far_only=far_only, far_m=far_m, limit=limit,
         ).items  # fmt: skip
-    cols = [
-        "id",
-        "household",
-        "cadre",
-        "visited_at",
-        "purpose",
-        "fix_distance_m",
-        "far",
-    ]
+    cols = ["id", "household", "head_name", "cadre", "cadre_name", "visited_at",
+            "purpose", "fix_distance_m", "far"]  # fmt: skip
     emit(dump(rows), as_json, lambda r: _table(r, cols))
 
 
@@ -138,7 +138,7 @@ def list_visits(
 def add_demand(
     township: TownshipOpt,
     household: Annotated[str, typer.Option(help="household code")],
-    category: Annotated[str, typer.Option(help="employment, medical, ...")],
+    category: Annotated[str, typer.Option(help="就业, 医疗, ... or employment, ...")],
     description: Annotated[str, typer.Option(help="what the household asks for")],
     due: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="due date")
@@ -148,19 +148,28 @@ def add_demand(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a demand of a household."""
+    category = _code("demand_category", category)
     demand = validated(
         DemandCreate, household=household, category=category, description=description,
         due_date=due.date() if due else None, owner=owner, actor=actor,
     )  # fmt: skip
     with cli_errors(), cli_session() as session:
         out = demands.create_demand(session, township=township, demand=demand)
-    emit(dump(out), as_json)
+    emit(dump(out), as_json, _demand_text)
+
+
+def _demand_text(d: dict[str, Any]) -> str:
+    """One demand as a one-row table."""
+    return _table([d], ["id", "household", "head_name", "category", "status",
+                        "owner", "owner_name", "due_date"])  # fmt: skip
 
 
 @demands_app.command("move")
 def move_demand(
     demand_id: int,
-    status: Annotated[str, typer.Argument(help="in_progress, resolved or escalated")],
+    status: Annotated[
+        str, typer.Argument(help="办理中, 已办结, 已上报 (in_progress, resolved, ...)")
+    ],
     township: TownshipOpt,
     actor: Annotated[str, typer.Option(help="who takes this step")] = "cli",
     note: Annotated[str | None, typer.Option(help="a note for the history")] = None,
@@ -168,6 +177,7 @@ def move_demand(
     as_json: JsonOpt = False,
 ) -> None:
     """Move a demand to a new status (illegal moves are refused)."""
+    status = _code("demand_status", status)
     change = validated(
         DemandTransition, status=status, actor=actor, note=note, resolution=resolution
     )
@@ -175,7 +185,7 @@ def move_demand(
         out = demands.transition_demand(
             session, township=township, demand_id=demand_id, change=change
         )
-    emit(dump(out), as_json)
+    emit(dump(out), as_json, _demand_text)
 
 
 @demands_app.command("list")
@@ -200,15 +210,8 @@ def list_demands(
             session, township=township, status=status, grid=grid, owner=owner,
             overdue_only=overdue, as_of=as_of.date() if as_of else None, limit=limit,
         ).items  # fmt: skip
-    cols = [
-        "id",
-        "household",
-        "category",
-        "status",
-        "owner",
-        "due_date",
-        "overdue_days",
-    ]
+    cols = ["id", "household", "head_name", "category", "status", "owner",
+            "owner_name", "due_date", "overdue_days"]  # fmt: skip
     emit(dump(rows), as_json, lambda r: _table(r, cols))
 
 
@@ -244,18 +247,27 @@ def closure(
             {"grid": "  " * (g["depth"] or 0) + (g["code"] or ""), **g}
             for g in r["grids"]
         ]
-        return f"{r['township']['name']}: {r['township']['summary']}\n" + _table(
-            rows, ["grid", "name", "summary", "overdue"]
+        head = r["township"]
+        return f"{head['name']}: {_closure_words(head)}\n" + _table(
+            rows, ["grid", "name", "collected", "resolved", "closure_rate", "overdue"]
         )
 
     emit(dump(report), as_json, render)
 
 
+def _closure_words(row: dict[str, Any]) -> str:
+    """受理 40 件, 办结 30 件, 办结率 75.0%."""
+    rate = row["closure_rate"]
+    shown = "—" if rate is None else f"{rate:.1%}"
+    return f"受理 {row['collected']} 件, 办结 {row['resolved']} 件, 办结率 {shown}"
+
+
 # -- coverage -----------------------------------------------------------------------
 def _coverage_render(r: dict[str, Any]) -> str:
+    t = r["township"]
     head = (
-        f"{r['since'][:10]} .. {r['until'][:10]}: {r['township']['visited']}/"
-        f"{r['township']['households']} visited, {r['township']['due']} due"
+        f"{r['since'][:10]} 至 {r['until'][:10]}: 已走访 {t['visited']}/"
+        f"{t['households']} 户, 应走访 {t['due']} 户"
     )
     cols = [
         "code",
@@ -332,8 +344,8 @@ def uncovered(
         rows = coverage.uncovered_households(
             session, township=township, as_of=as_of, grid=grid, cadre=cadre, limit=limit
         ).items
-    cols = ["household", "tags", "cadre", "interval_days", "last_visit", "overdue_days",
-            "distance_to_base_m"]  # fmt: skip
+    cols = ["household", "head_name", "tags", "cadre", "cadre_name", "interval_days",
+            "last_visit", "overdue_days", "distance_to_base_m"]  # fmt: skip
     emit(dump(rows), as_json, lambda r: _table(r, cols))
 
 
@@ -364,9 +376,9 @@ def rules(
 
 def _rules_text(rules: dict[str, Any]) -> str:
     """One line per rule: days between visits."""
-    lines = [f"every household: a visit every {rules['default_days']} days"]
-    lines += [f"tag {t}: every {d} days" for t, d in rules["tags"].items()]
-    return "\n".join(lines)
+    rows = [["全部农户", str(rules["default_days"])]]
+    rows += [[f"户类别 {t}", str(d)] for t, d in rules["tags"].items()]
+    return render_table(["走访对象", "走访周期(天)"], rows, right=[1])
 
 
 def register(app: typer.Typer) -> None:

@@ -100,8 +100,9 @@ _TRANSITION = text(
 
 _LIST_DEMANDS = text(
     """
-    SELECT d.id, d.household_id, h.code AS household, h.grid_id, d.visit_id,
-           d.owner_cadre_id, c.code AS owner, d.category, d.description, d.status,
+    SELECT d.id, d.household_id, h.code AS household, h.head_name, h.grid_id,
+           d.visit_id, d.owner_cadre_id, c.code AS owner, c.name AS owner_name,
+           d.category, d.description, d.status,
            d.due_date, d.created_at, d.resolved_at, d.resolution,
            CASE WHEN d.status <> 'resolved' AND d.due_date < :as_of
                 THEN :as_of - d.due_date END AS overdue_days,

@@ -55,8 +55,9 @@ _INSERT_VISITS = text(
 
 _LIST_VISITS = text(
     """
-    SELECT v.id, v.household_id, h.code AS household, v.cadre_id, c.code AS cadre,
-           v.visited_at, v.purpose, v.notes, ST_X(v.fix) AS lon, ST_Y(v.fix) AS lat,
+    SELECT v.id, v.household_id, h.code AS household, h.head_name, v.cadre_id,
+           c.code AS cadre, c.name AS cadre_name, v.visited_at, v.purpose, v.notes,
+           ST_X(v.fix) AS lon, ST_Y(v.fix) AS lat,
            ST_Distance(v.fix::geography, h.geom::geography) AS fix_distance_m,
            count(*) OVER () AS matched
     FROM visits v

@@ -58,8 +58,10 @@ class VisitOut(BaseModel):
     id: int
     household_id: int
     household: str
+    head_name: str | None = None
     cadre_id: int | None
     cadre: str | None
+    cadre_name: str | None = None
     visited_at: datetime
     purpose: str
     notes: str | None
@@ -108,10 +110,12 @@ class DemandOut(BaseModel):
     id: int
     household_id: int
     household: str
+    head_name: str | None = None
     grid_id: int | None
     visit_id: int | None
     owner_cadre_id: int | None
     owner: str | None
+    owner_name: str | None = None
     category: str
     description: str
     status: str

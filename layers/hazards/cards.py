@@ -2,7 +2,8 @@
 
 The cards page is Jinja2 with autoescape (names and addresses are data); the
 workbook has Chinese headers. Phones are masked like every other response. The
-way to the shelter is its direction and straight-line distance (no road route).
+way to the shelter is its direction and straight-line distance and, when the
+township has a roads layer, the route along the roads (layers/hazards/evacuation.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session
 from gis_service.core.inputs import china_today
 from gis_service.core.settings import HazardSettings
 from gis_service.core.townships import require_township, township_name
-from layers.hazards.warn import nearest_shelters, warn_household, warn_rows
+from layers.hazards.evacuation import Way, ways
+from layers.hazards.warn import warn_household, warn_rows
 from layers.models import HAZARD_KIND_LABELS
 
 _ENV = Environment(
@@ -44,9 +46,10 @@ def direction(bearing_deg: float) -> str:
     return DIRECTIONS[round((bearing_deg % 360) / 45) % 8]
 
 
-def _card(row: Any, shelter: Any) -> dict[str, Any]:
-    """One household's card: masked phones, the hazard, the shelter (if any)."""
+def _card(row: Any, way: Way | None) -> dict[str, Any]:
+    """One household's card: masked phones, the hazard, the shelter and the way."""
     out = warn_household(row)
+    shelter = None if way is None else way.shelter
     return {
         "household": out.household, "head_name": out.head_name,
         "members": out.members, "village": out.village, "address": out.address,
@@ -58,10 +61,12 @@ def _card(row: Any, shelter: Any) -> dict[str, Any]:
         "others": "、".join(h for h in out.hazards if h != out.hazard),
         "cadre_name": out.cadre_name, "cadre_phone": out.cadre_phone,
         "grid": out.grid_name or out.grid,
-        "shelter": None if shelter is None else {
+        "shelter": None if shelter is None or way is None else {
             "code": shelter.code, "name": shelter.name, "address": shelter.address,
             "phone": shelter.phone, "distance": _metres(shelter.distance_m),
-            "direction": direction(shelter.bearing or 0.0),
+            "direction": direction(shelter.bearing or 0.0), "roads": way.roads,
+            "road": None if way.road_m is None else _metres(way.road_m),
+            "minutes": way.walk_minutes, "sketch": way.sketch(),
         },
     }  # fmt: skip
 
@@ -79,8 +84,8 @@ def cards_page(
     rows, _ = warn_rows(
         session, township=township, settings=settings, code=code, **choice
     )
-    shelters = nearest_shelters(session, township=township, rows=rows)
-    cards = [_card(r, shelters.get(r.code)) for r in rows]
+    found = ways(session, township=township, rows=rows)
+    cards = [_card(r, found.get(r.code)) for r in rows]
     title = f"{name} · 隐患 {code}" if code else str(name)
     issued = china_today().isoformat()
     return _ENV.get_template("cards.html").render(

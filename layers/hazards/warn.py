@@ -158,8 +158,8 @@ def warn_list(
 
 def nearest_shelters(
     session: Session, *, township: str, rows: list[Any]
-) -> dict[str, Any]:
-    """Each listed household's nearest shelter outside its hazard's radius."""
+) -> dict[str, list[Any]]:
+    """Each listed household's three nearest shelters outside its hazard's radius."""
     if not rows:
         return {}
     found = session.execute(
@@ -167,4 +167,7 @@ def nearest_shelters(
         {"t": township, "households": [r.code for r in rows],
          "hazards": [r.hazard for r in rows], "radii": [r.radius_m for r in rows]},
     )  # fmt: skip
-    return {s.household: s for s in found}
+    out: dict[str, list[Any]] = {}
+    for shelter in found:
+        out.setdefault(shelter.household, []).append(shelter)
+    return out

@@ -93,20 +93,25 @@ LEFT JOIN (SELECT hazard, count(*) AS n FROM pairs GROUP BY hazard) c
 ORDER BY 11 DESC NULLS LAST, 12, 2;
 
 -- name: shelters
--- The nearest shelter of each household, leaving out shelters inside the radius
--- of the hazard it is warned about (a shelter in the danger zone is no shelter).
-SELECT h.code AS household, s.code, s.name, s.address, s.phone,
-       ST_Distance(h.geom::geography, s.geom::geography) AS distance_m,
+-- Each household's three nearest shelters in a straight line, leaving out those
+-- inside the radius of the hazard it is warned about (a shelter in the danger
+-- zone is no shelter): the candidates the road route chooses among
+-- (layers/hazards/evacuation.py). Nearest first.
+SELECT h.code AS household, s.code, s.name, s.address, s.phone, s.distance_m,
        degrees(ST_Azimuth(h.geom, s.geom)) AS bearing,
        ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat
 FROM unnest(CAST(:households AS text[]), CAST(:hazards AS text[]),
-            CAST(:radii AS float8[])) AS w(household, hazard, radius_m)
+            CAST(:radii AS float8[])) WITH ORDINALITY AS w(household, hazard,
+                                                          radius_m, n)
 JOIN households h ON h.township_code = :t AND h.code = w.household
 JOIN hazards z ON z.township_code = :t AND z.code = w.hazard
 CROSS JOIN LATERAL (
-  SELECT s.* FROM shelters s
+  SELECT s.code, s.name, s.address, s.phone, s.geom,
+         ST_Distance(h.geom::geography, s.geom::geography) AS distance_m
+  FROM shelters s
   WHERE s.township_code = :t
     AND NOT ST_DWithin(s.geom::geography, z.geom::geography, w.radius_m)
   ORDER BY s.geom <-> h.geom
-  LIMIT 1
-) s;
+  LIMIT 3
+) s
+ORDER BY w.n, s.distance_m, s.code

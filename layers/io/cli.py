@@ -14,16 +14,20 @@ from gis_service.core.errors import InvalidInput
 
 
 def _render_report(report: dict[str, Any]) -> str:
-    """A readable import summary."""
-    outcome = "dry run, nothing written" if report["dry_run"] else "written"
+    """A readable import summary (the service's warnings as they are)."""
+    from layers.io.specs import LAYERS
+
+    spec = LAYERS.get(report["layer"])
+    name = spec.label if spec is not None and spec.label else report["layer"]
+    outcome = "试运行, 未写入" if report["dry_run"] else "已写入"
     lines = [
-        f"{report['features']} {report['layer']} read ({report['crs']}): "
-        f"{report['inserted']} inserted, {report['updated']} updated, "
-        f"{report['unchanged']} unchanged — {outcome}"
+        f"读取{name} {report['features']} 条 ({report['crs']}): "
+        f"新增 {report['inserted']}, 更新 {report['updated']}, "
+        f"未变 {report['unchanged']} — {outcome}"
     ]
-    lines += [f"warning: {w}" for w in report["warnings"]]
+    lines += [f"提示: {w}" for w in report["warnings"]]
     lines += [
-        f"repaired feature {r['feature']} ({r['code']}): {r['was']} -> {r['now']}"
+        f"已修复 第 {r['feature']} 条 ({r['code']}): {r['was']} -> {r['now']}"
         for r in report["repairs"]
     ]
     return "\n".join(lines)
@@ -54,18 +58,18 @@ def problem_lines(exc: Any) -> list[str]:
             else f"  {where}{err.get('reason')}"
         )
     if len(exc.errors) > 20:
-        lines.append(f"  … {len(exc.errors) - 20} more (--json lists them all)")
-    lines += [f"warning: {w}" for w in exc.extra.get("warnings", [])]
+        lines.append(f"  … 另有 {len(exc.errors) - 20} 条 (--json 列出全部)")
+    lines += [f"提示: {w}" for w in exc.extra.get("warnings", [])]
     return lines
 
 
 def _where(err: dict[str, Any]) -> str:
-    """``row 5 (H0004) `` for a table, ``feature 3 (H0004) `` for a vector file."""
+    """``第 5 行 (H0004) `` for a table, ``第 3 条 (H0004) `` for a vector file."""
     code = f" ({err['code']})" if err.get("code") else ""
     if err.get("row") is not None:
-        return f"row {err['row']}{code} "
+        return f"第 {err['row']} 行{code} "
     if err.get("feature") is not None:
-        return f"feature {err['feature']}{code} "
+        return f"第 {err['feature']} 条{code} "
     return ""
 
 

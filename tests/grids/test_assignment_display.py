@@ -65,8 +65,8 @@ H0101   南泥沟村一网格      1,234"""
 ROLLUP_GOLDEN = """\
 网格编码   网格名称   层级    农户    人口   网格员   已分配   未分配   缺口
 ─────────────────────────────────────────────────────────────────────────────────────
-T          哈溪镇     乡镇   1,234   5,000        9    1,200       34   缺 2 名网格员
-  G1       南泥沟村   村        34     120        1       34        0"""
+T          哈溪镇     核心   1,234   5,000        9    1,200       34   缺 2 名网格员
+  G1       南泥沟村   网格      34     120        1       34        0"""
 
 
 def test_assignment_summary_golden() -> None:
@@ -75,12 +75,13 @@ def test_assignment_summary_golden() -> None:
 
 def test_rollup_golden_and_every_row_as_wide_as_its_table() -> None:
     rows = [
-        {"depth": 0, "code": "T", "name": "哈溪镇", "level": "乡镇",
+        {"depth": 0, "code": "T", "name": "哈溪镇", "level": "core",
          "households": 1234, "people": 5000, "cadres": 9, "assigned": 1200,
-         "unassigned": 34, "shortfall": "缺 2 名网格员"},
-        {"depth": 1, "code": "G1", "name": "南泥沟村", "level": "村",
+         "unassigned": 34, "cadres_needed": 2,
+         "shortfall": "grid T needs 2 more cadres for 34 households"},
+        {"depth": 1, "code": "G1", "name": "南泥沟村", "level": "grid",
          "households": 34, "people": 120, "cadres": 1, "assigned": 34,
-         "unassigned": 0, "shortfall": None},
+         "unassigned": 0, "cadres_needed": 0, "shortfall": None},
     ]  # fmt: skip
     text = rollup_text(rows)
     assert text == ROLLUP_GOLDEN

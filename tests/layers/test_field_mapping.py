@@ -139,7 +139,7 @@ def test_the_cli_names_the_map_and_takes_it(
         ["import", "grids", str(path), "-t", TOWNSHIP, "--map", "parent_code=上级"],
     )
     assert result.exit_code == 0, result.output
-    assert "3 grids read" in result.output
+    assert "读取网格 3 条" in result.output
     assert "[1] 读取 3 条" in result.output  # stage progress (stderr)
     assert "[3] 写入: 新增 3, 更新 0, 已重新分配网格员" in result.output
 

@@ -102,7 +102,7 @@ def test_cli_import_and_export(
     args = ["import", "households", str(path), "--township", TOWNSHIP]
     result = runner.invoke(app, [*args, "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "2 inserted" in result.output and "dry run" in result.output
+    assert "新增 2" in result.output and "试运行" in result.output
     assert _committed(scratch_url) == []
     result = runner.invoke(app, [*args, "--json"])
     assert json.loads(result.output)["inserted"] == 2
@@ -113,7 +113,7 @@ def test_cli_import_and_export(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["import", "households", str(out), "-t", TOWNSHIP])
-    assert "0 inserted, 0 updated, 2 unchanged" in result.output
+    assert "新增 0, 更新 0, 未变 2" in result.output
     pd.DataFrame({"code": ["N1"], "head_name": ["x"]}).to_csv(tmp_path / "n.csv")
     result = runner.invoke(
         app, ["import", "households", str(tmp_path / "n.csv"), "-t", TOWNSHIP]

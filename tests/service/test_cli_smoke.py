@@ -99,3 +99,39 @@ def test_unknown_township_is_one_line(cli: CliRunner) -> None:
     assert result.output.strip().startswith("error:")
     assert "999999999999" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "names"),
+    [
+        (
+            ["visits", "list", *T, "--limit", "5"],
+            "household",
+            ["head_name", "cadre_name"],
+        ),
+        (
+            ["demands", "list", *T, "--limit", "5"],
+            "household",
+            ["head_name", "owner_name"],
+        ),
+        (["coverage", "uncovered", *T, "--limit", "5"], "household", ["head_name"]),
+    ],
+    ids=lambda a: " ".join(a[:2]) if isinstance(a, list) and len(a) > 2 else None,
+)
+def test_lists_show_names_beside_codes(
+    cli: CliRunner, args: list[str], code: str, names: list[str]
+) -> None:
+    rows = json.loads(cli.invoke(app, [*args, "--json"]).output)
+    readable = cli.invoke(app, args).output.splitlines()
+    for row in rows:
+        (line,) = [x for x in readable if f" {row[code]} " in f" {x} "]
+        for name in names:
+            assert row[name] and f" {row[name]} " in f" {line} ", (name, line)
+
+
+def test_demand_words_in_chinese_are_codes() -> None:
+    from grids.visits.cli import _code
+
+    assert _code("demand_category", "就业") == "employment"
+    assert _code("demand_status", "办理中") == "in_progress"
+    assert _code("demand_status", "resolved") == "resolved"
