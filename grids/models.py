@@ -32,6 +32,8 @@ from gis_service.core.models import (
     enum_check,
     geometry,
     township_fk,
+    township_geometry,
+    township_gist,
     updated_at,
 )
 
@@ -67,6 +69,7 @@ class Grid(Base):
 
     __tablename__ = "grids"
     __table_args__ = (
+        township_gist("grids", "geom"),
         PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         ForeignKeyConstraint(
@@ -84,7 +87,7 @@ class Grid(Base):
     depth: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
     parent_id: Mapped[int | None] = mapped_column(BigInteger)
     path: Mapped[str] = mapped_column(Text, nullable=False, server_default="/")
-    geom = mapped_column(geometry("MULTIPOLYGON"), nullable=False)
+    geom = mapped_column(township_geometry("MULTIPOLYGON"), nullable=False)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -94,6 +97,7 @@ class Cadre(Base):
 
     __tablename__ = "cadres"
     __table_args__ = (
+        township_gist("cadres", "base"),
         PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         ForeignKeyConstraint(
@@ -118,7 +122,8 @@ class Cadre(Base):
     active: Mapped[bool] = mapped_column(
         Boolean, nullable=False, server_default=sa_true()
     )
-    base = mapped_column(geometry("POINT"))  # where their walks start (home / office)
+    # where their walks start (home / office)
+    base = mapped_column(township_geometry("POINT"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

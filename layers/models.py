@@ -28,6 +28,8 @@ from gis_service.core.models import (
     enum_check,
     geometry,
     township_fk,
+    township_geometry,
+    township_gist,
     updated_at,
 )
 
@@ -49,6 +51,7 @@ class PastureParcel(Base):
 
     __tablename__ = "pasture_parcels"
     __table_args__ = (
+        township_gist("pasture_parcels", "geom"),
         PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "contract_no"),
         ForeignKeyConstraint(
@@ -65,7 +68,7 @@ class PastureParcel(Base):
     contract_no: Mapped[str] = mapped_column(String(64), nullable=False)
     holder_household_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     contract_area_mu: Mapped[float | None] = mapped_column(Numeric(12, 2))
-    geom = mapped_column(geometry("MULTIPOLYGON"), nullable=False)
+    geom = mapped_column(township_geometry("MULTIPOLYGON"), nullable=False)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -75,6 +78,7 @@ class Hazard(Base):
 
     __tablename__ = "hazards"
     __table_args__ = (
+        township_gist("hazards", "geom"),
         PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         ForeignKeyConstraint(
@@ -116,7 +120,9 @@ class Hazard(Base):
     grid_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     cadre_id: Mapped[int | None] = mapped_column(BigInteger)  # NULL: grid's nearest
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    geom = mapped_column(geometry("GEOMETRY"), nullable=False)  # point or polygon
+    geom = mapped_column(
+        township_geometry("GEOMETRY"), nullable=False
+    )  # point or polygon
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -126,6 +132,7 @@ class Road(Base):
 
     __tablename__ = "roads"
     __table_args__ = (
+        township_gist("roads", "geom"),
         PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
     )
@@ -135,7 +142,7 @@ class Road(Base):
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(50))
-    geom = mapped_column(geometry("MULTILINESTRING"), nullable=False)
+    geom = mapped_column(township_geometry("MULTILINESTRING"), nullable=False)
     created_at: Mapped[datetime] = created_at()
 
 

@@ -30,13 +30,15 @@ def _import(
     with tempfile.TemporaryDirectory(prefix="gridgis-job-") as folder:
         path = Path(folder) / name
         path.write_bytes(job.upload or b"")
-        progress("importing", total=None)
+        progress("importing")
         return import_file(
             session,
             township=str(job.township),
             layer=layer,
             path=path,
             filename=name,
+            progress=lambda stage: progress(stage),
+            limits=get_settings().limits,
             **params,
         )
 
@@ -67,6 +69,8 @@ def _detect(
         session,
         township=str(job.township),
         thresholds=body.thresholds(get_settings().disputes),
+        actor=body.actor,
+        dry_run=body.dry_run,
     )
     return out.model_dump(mode="json")
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from gis_service.core.cli import JsonOpt, cli_errors, cli_session, database_url, emit
+from gis_service.core.job_cli import follow, job_line
 
 worker_app = typer.Typer()
 
@@ -31,15 +32,6 @@ def worker(
     run_worker(url, concurrency=concurrency, stalled_after_s=stalled_after)
 
 
-def _job_line(job: dict[str, Any]) -> str:
-    counts = job.get("progress") or {}
-    done = f" {counts.get('done')}/{counts.get('total')}" if counts else ""
-    where = job.get("township") or "-"
-    return (
-        f"#{job['id']}  {job['kind']}  {where}  {job['status']}  {job['stage']}{done}"
-    )
-
-
 @jobs_app.command("list")
 def jobs_list(
     township: Annotated[str | None, typer.Option("--township", "-t")] = None,
@@ -50,7 +42,7 @@ def jobs_list(
 
     with cli_errors(), cli_session() as session:
         rows = list_jobs(session, township=township)
-    emit(rows, as_json, lambda rs: "\n".join(map(_job_line, rs)) or "no job yet")
+    emit(rows, as_json, lambda rs: "\n".join(map(job_line, rs)) or "no job yet")
 
 
 @jobs_app.command("show")
@@ -65,28 +57,14 @@ def jobs_show(job_id: int, as_json: JsonOpt = False) -> None:
 @jobs_app.command("wait")
 def jobs_wait(job_id: int, as_json: JsonOpt = False) -> None:
     """Follow a job's stages until it ends; exit 1 if it failed."""
-    import time
-
-    from gis_service.core.jobs import get_job
-
-    last = None
     with cli_errors(), cli_session() as session:
-        while True:
-            job = get_job(session, job_id=job_id)
-            session.rollback()  # a fresh snapshot on the next read
-            line = _job_line(job)
-            if line != last and not as_json:
-                typer.echo(line, err=True)
-                last = line
-            if job["status"] in ("succeeded", "failed"):
-                break
-            time.sleep(0.5)
-    emit(job, as_json)
-    if job["status"] == "failed":
-        raise typer.Exit(1)
+        follow(session, job_id, as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``worker`` and ``jobs`` to the ``gridgis`` app."""
+    """Add ``worker`` and ``jobs``; every job kind known (``--detach``/``--wait``)."""
+    from gis_service.app.jobs import register_handlers
+
+    register_handlers()
     app.registered_commands += worker_app.registered_commands
     app.add_typer(jobs_app, name="jobs")

@@ -20,6 +20,7 @@ from gis_service.core.cli import (
     emit,
     fail,
 )
+from gis_service.core.job_cli import DetachOpt, WaitOpt, one_mode, run_as_job
 from grids.assignment.display import (
     faults_text,
     integrity_text,
@@ -37,10 +38,19 @@ grids_app = typer.Typer(
 )
 
 
-def assign(township: TownshipOpt, as_json: JsonOpt = False) -> None:
+def assign(
+    township: TownshipOpt,
+    detach: DetachOpt = False,
+    wait: WaitOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Assign every household of a township to its grid and a cadre."""
     from grids.assignment.service import assign_households
 
+    if one_mode(detach, wait):
+        run_as_job(kind="assign", township=township, params={}, wait=wait,
+                   as_json=as_json, render=summary_text)  # fmt: skip
+        return
     with cli_errors(), cli_session() as session:
         summary = assign_households(session, township=township)
         emit(summary.model_dump(), as_json, summary_text)

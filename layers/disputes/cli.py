@@ -15,6 +15,7 @@ from gis_service.core.cli import (
     emit,
     render_table,
 )
+from gis_service.core.job_cli import DetachOpt, WaitOpt, one_mode, run_as_job
 from gis_service.core.settings import get_settings
 from gis_service.core.vocab import label
 from layers.disputes import review as dispute_review
@@ -76,6 +77,8 @@ def detect(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="say what would change; write nothing")
     ] = False,
+    detach: DetachOpt = False,
+    wait: WaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Detect overlaps and reconcile the dispute records (counts new/updated/closed)."""
@@ -88,6 +91,12 @@ def detect(
             actor=actor,
             dry_run=dry_run,
         )
+    if one_mode(detach, wait):
+        params = request.model_dump(mode="json", exclude_none=True)
+        run_as_job(kind="detect", township=township, params=params, wait=wait,
+                   as_json=as_json, render=_detected)  # fmt: skip
+        return
+    with cli_errors():
         with cli_session() as session:
             result = detect_disputes(
                 session,

@@ -28,7 +28,8 @@ DROP TABLE IF EXISTS _dispute_pairs;
 
 -- name: create_pairs
 -- One GIST-indexed self-join. Shape (EXPLAIN at 100 000 parcels): Gather -> Nested
--- Loop -> Parallel Seq Scan a + Index Scan idx_pasture_parcels_geom b (geom && a.geom).
+-- Loop -> Parallel Seq Scan a + Index Scan idx_pasture_parcels_township_geom b
+-- (township_code = :township AND geom && a.geom: one probe, see migration 0120).
 -- The pair ordering is written `a.id + 0 < b.id + 0` on purpose: as a bare
 -- `a.id < b.id` the planner ANDs a pk range scan (id > a.id, ~50 000 rows per
 -- parcel) into a BitmapAnd with the GIST probe, which is quadratic (60 s instead

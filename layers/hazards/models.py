@@ -24,8 +24,9 @@ from gis_service.core.models import (
     StatusEventColumns,
     created_at,
     enum_check,
-    geometry,
     township_fk,
+    township_geometry,
+    township_gist,
     updated_at,
 )
 
@@ -59,6 +60,7 @@ class Shelter(Base):
 
     __tablename__ = "shelters"
     __table_args__ = (
+        township_gist("shelters", "geom"),
         PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "code"),
         CheckConstraint(
@@ -73,6 +75,6 @@ class Shelter(Base):
     address: Mapped[str | None] = mapped_column(String(200))
     capacity: Mapped[int | None] = mapped_column(Integer)
     phone: Mapped[str | None] = mapped_column(String(20))
-    geom = mapped_column(geometry("POINT"), nullable=False)
+    geom = mapped_column(township_geometry("POINT"), nullable=False)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

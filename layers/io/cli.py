@@ -11,6 +11,7 @@ import typer
 
 from gis_service.core.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
 from gis_service.core.errors import InvalidInput
+from gis_service.core.job_cli import DetachOpt, WaitOpt, one_mode, run_as_job
 
 
 def _render_report(report: dict[str, Any]) -> str:
@@ -116,6 +117,8 @@ def import_command(
             help="import even when the data lies far from the township's grids"
         ),
     ] = False,
+    detach: DetachOpt = False,
+    wait: WaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import a layer file (all or nothing; re-importing changes nothing)."""
@@ -124,6 +127,17 @@ def import_command(
     from gis_service.core.settings import get_settings
     from layers.io.importing import import_file
 
+    if one_mode(detach, wait):  # the file travels in the job row, as an upload
+        with cli_errors():
+            params = {
+                "layer": layer, "crs": crs, "repair": repair, "dry_run": dry_run,
+                "encoding": encoding, "source_layer": source_layer,
+                "field_map": parse_field_map(field_map), "force": force,
+            }  # fmt: skip
+        run_as_job(kind="import", township=township, params=params, wait=wait,
+                   as_json=as_json, render=_render_report,
+                   upload=file.read_bytes(), upload_name=file.name)  # fmt: skip
+        return
     with cli_errors(), cli_session() as session:
         try:
             report = import_file(
