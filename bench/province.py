@@ -213,6 +213,9 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=12_500)
     parser.add_argument("--parcels", type=int, default=2_500)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep both databases (for EXPLAIN)"
+    )
     args = parser.parse_args()
     server = args.database_url or database_url()
     province = make_engine(scratch(server))
@@ -257,6 +260,9 @@ def main() -> None:
         print(f"  {row['county']}: {row['townships']} townships, {rates}")
     for engine in (province, alone):
         name = engine.url.database
+        if args.keep:
+            print(f"kept: {engine.url.render_as_string(False)}")
+            continue
         engine.dispose()
         maintenance = make_url(server).set(database="postgres")
         admin = make_engine(
