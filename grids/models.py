@@ -170,6 +170,7 @@ class Visit(Base):
 
     __tablename__ = "visits"
     __table_args__ = (
+        township_gist("visits", "fix"),
         PrimaryKeyConstraint("township_code", "id"),
         ForeignKeyConstraint(
             ["township_code", "household_id"],
@@ -194,7 +195,9 @@ class Visit(Base):
         String(20), nullable=False, server_default="service"
     )
     notes: Mapped[str | None] = mapped_column(Text)
-    fix = mapped_column(geometry("POINT"))  # GPS fix where the visit was recorded
+    fix = mapped_column(
+        township_geometry("POINT")
+    )  # GPS fix where the visit was recorded
     created_at: Mapped[datetime] = created_at()
 
 

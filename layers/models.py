@@ -26,7 +26,6 @@ from gis_service.core.models import (
     StatusEventColumns,
     created_at,
     enum_check,
-    geometry,
     township_fk,
     township_geometry,
     township_gist,
@@ -155,6 +154,7 @@ class Dispute(Base):
 
     __tablename__ = "disputes"
     __table_args__ = (
+        township_gist("disputes", "overlap"),
         PrimaryKeyConstraint("township_code", "id"),
         UniqueConstraint("township_code", "parcel_a_id", "parcel_b_id"),
         ForeignKeyConstraint(
@@ -178,7 +178,7 @@ class Dispute(Base):
     status: Mapped[str] = mapped_column(
         String(20), nullable=False, server_default="open"
     )
-    overlap = mapped_column(geometry("MULTIPOLYGON"))
+    overlap = mapped_column(township_geometry("MULTIPOLYGON"))
     overlap_area_m2: Mapped[float] = mapped_column(Double, nullable=False)
     first_detected_at: Mapped[datetime] = created_at()
     last_detected_at: Mapped[datetime] = created_at()
@@ -242,6 +242,7 @@ class ParcelFinding(Base):
 
     __tablename__ = "parcel_findings"
     __table_args__ = (
+        township_gist("parcel_findings", "geom"),
         PrimaryKeyConstraint("township_code", "id"),
         ForeignKeyConstraint(
             ["township_code", "run_id"],
@@ -275,7 +276,9 @@ class ParcelFinding(Base):
     mapped_mu: Mapped[float | None] = mapped_column(Double)
     contract_mu: Mapped[float | None] = mapped_column(Double)
     detail: Mapped[str | None] = mapped_column(Text)
-    geom = mapped_column(geometry("GEOMETRY"))  # the overlap, or where it is invalid
+    geom = mapped_column(
+        township_geometry("GEOMETRY")
+    )  # the overlap, or where it is invalid
 
 
 # disputes' unique (township_code, parcel_a_id, parcel_b_id) serves the FK on

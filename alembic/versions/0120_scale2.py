@@ -7,7 +7,8 @@ whole township's key range, so among 40 townships one township's detection took
 3.3x as long as alone (bench/province.py, 1/20 scale). GIST (township_code, geom)
 answers both conditions in one probe. The tables that are not partitioned by
 township and hold many shapes per township get it: parcels, grids, cadres' bases,
-hazards, shelters, roads (households are partitioned: each partition has its own).
+hazards, shelters, roads, disputes, findings, visits' fixes (households are
+partitioned: each partition has its own).
 
 Revision ID: 0120_scale2
 Revises: 0083_access_wide
@@ -30,6 +31,9 @@ INDEXES = (
     ('hazards', 'geom', 'idx_hazards_geom'),
     ('shelters', 'geom', 'idx_shelters_geom'),
     ('roads', 'geom', 'idx_roads_geom'),
+    ('disputes', 'overlap', 'idx_disputes_overlap'),
+    ('parcel_findings', 'geom', 'idx_parcel_findings_geom'),
+    ('visits', 'fix', 'idx_visits_fix'),
 )
 
 
