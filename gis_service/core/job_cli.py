@@ -89,8 +89,8 @@ def follow(
         typer.echo("", err=True)
     if job["status"] == "failed":
         problem = job.get("problem") or {}
-        if as_json:
-            emit(job, True)
+        if as_json:  # a command prints its problem, as inline; jobs wait the job
+            emit(job if render is None else problem, True)
         else:
             typer.echo(f"error: {problem.get('detail') or problem}", err=True)
         raise typer.Exit(1)

@@ -182,6 +182,11 @@ def test_wait_exits_1_when_the_job_fails(cli_url: str, tmp_path: Path) -> None:
     assert "error: " in err
     [job] = _jobs(cli_url)
     assert job["status"] == "failed"
+    with thread_worker(cli_url):
+        code, out, _ = run("import", "households", str(path), "-t", TOWNSHIP,
+                           "--wait", "--json")  # fmt: skip
+    assert code == 1
+    assert json.loads(out)["status"] == 415  # the problem (unreadable), as inline
 
 
 def test_the_progress_line_draws_a_bar_of_the_counts() -> None:
