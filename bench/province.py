@@ -11,7 +11,9 @@ two visits to ~80 % of the households are written in one statement.
 Reported: load time and rows/s, database size; one township's assignment and
 dispute detection with every other township present, against the same township
 alone in a fresh database (partition pruning: target within 20 %); that township's
-coverage list and coverage map latency; the province summary by county.
+coverage list and coverage map latency; the province summary by county. Both
+databases are ANALYZEd, and the two sides are timed in turns (medians), so a busy
+machine weighs both alike; ``--keep`` keeps them for EXPLAIN.
 
     python bench/province.py [--townships 80] [--households 12500] [--parcels 2500]
                              [--keep]   (keep both databases, for EXPLAIN)
@@ -178,31 +180,41 @@ _VISITS = text(
 )
 
 
-def timed(fn: Callable[[], Any], runs: int = 3) -> float:
-    """Median seconds of ``runs`` calls."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _seconds(fn: Callable[[Session], Any], session: Session) -> float:
+    start = time.perf_counter()
+    fn(session)
+    return time.perf_counter() - start
 
 
-def township_work(session: Session, code: str) -> dict[str, float]:
-    """One township's assignment, detection, coverage list and map (medians)."""
+def compare(
+    among: Session, alone: Session, code: str, runs: int = 5
+) -> dict[str, tuple[float, float]]:
+    """One township's assignment, detection, coverage list and map: among all, alone.
+
+    Medians of ``runs`` calls made in turns (among, alone, among, ...), so a busy
+    machine weighs both sides alike.
+    """
     thresholds = DisputeSettings()
-    return {
-        "assign_s": timed(lambda: assign_households(session, township=code)),
-        "detect_s": timed(
-            lambda: detect_disputes(session, township=code, thresholds=thresholds)
-        ),
-        "uncovered_list_s": timed(
-            lambda: uncovered_households(session, township=code, limit=100)
-        ),
-        "coverage_map_s": timed(
-            lambda: coverage_page(session, township=code, settings=MapSettings()), 2
+    work: dict[str, Callable[[Session], Any]] = {
+        "assign_s": lambda s: assign_households(s, township=code),
+        "detect_s": lambda s: detect_disputes(s, township=code, thresholds=thresholds),
+        "uncovered_list_s": lambda s: uncovered_households(s, township=code, limit=100),
+        "coverage_map_s": lambda s: coverage_page(
+            s, township=code, settings=MapSettings()
         ),
     }
+    medians = {}
+    for key, fn in work.items():
+        fn(among), fn(alone)  # warm both caches first
+        pairs = [
+            (_seconds(fn, among), _seconds(fn, alone))
+            for _ in range(runs if key != "coverage_map_s" else 3)
+        ]
+        medians[key] = (
+            statistics.median(p[0] for p in pairs),
+            statistics.median(p[1] for p in pairs),
+        )
+    return medians
 
 
 def scratch(server: str) -> str:
@@ -259,22 +271,24 @@ def main() -> None:
             text("SELECT pg_size_pretty(pg_database_size(current_database()))")
         ).scalar()
         code = township_code(probe)
-        among = township_work(session, code)
         t0 = time.perf_counter()
         counties = county_summary(session)
         summary_s = time.perf_counter() - t0
         with Session(alone) as solo:
             load_township(solo, probe, township_files(probe, args.households,
                                                       args.parcels, out))  # fmt: skip
-            by_itself = township_work(solo, code)
+            for db in (session, solo):  # as autovacuum would have by now
+                db.execute(text("ANALYZE"))
+                db.commit()
+            results = compare(session, solo, code)
     print(f"\n{args.townships} townships x {args.households} households, "
           f"{args.parcels} parcels each")  # fmt: skip
     print(f"load (import path, generation excluded): {load_s:.1f} s, "
           f"{rows / load_s:,.0f} rows/s, {rows:,} rows; database {size}")  # fmt: skip
     print(f"{'township ' + code:<28}{'among all':>12}{'alone':>10}{'ratio':>8}")
-    for key, value in among.items():
-        print(f"{key:<28}{value:>12.3f}{by_itself[key]:>10.3f}"
-              f"{value / by_itself[key]:>8.2f}")  # fmt: skip
+    for key, (value, by_itself) in results.items():
+        print(f"{key:<28}{value:>12.3f}{by_itself:>10.3f}"
+              f"{value / by_itself:>8.2f}")  # fmt: skip
     print(f"province summary ({len(counties)} counties): {summary_s:.2f} s")
     for row in counties[:3]:
         rates = f"coverage {row['coverage_rate']}, closure {row['closure_rate']}"
