@@ -167,7 +167,7 @@ def test_wait_imports_a_file_and_shows_each_stage(cli_url: str, tmp_path: Path) 
         code, out, err = run("import", "households", str(path), "-t", TOWNSHIP,
                              "--wait")  # fmt: skip
     assert code == 0, out + err
-    assert "25 unchanged" in out
+    assert "未变 25" in out
     assert stages[0] == "importing" and "读取 25 条" in stages[1], stages
     assert "已完成 (succeeded)" in err.splitlines()[-1]
 
