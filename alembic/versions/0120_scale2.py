@@ -11,7 +11,7 @@ hazards, shelters, roads, disputes, findings, visits' fixes (households are
 partitioned: each partition has its own).
 
 Revision ID: 0120_scale2
-Revises: 0083_access_wide
+Revises: 0085_leakproof_spatial
 Create Date: 2026-12-02 15:10:00
 """
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0120_scale2'
-down_revision: str | None = '0083_access_wide'
+down_revision: str | None = '0085_leakproof_spatial'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
