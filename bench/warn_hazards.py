@@ -23,7 +23,7 @@ Measured 2026-12-02 on the shared 2-core machine under load (load average 5-6):
 CPU, geopandas 5.30 s / 1.99 s, ratio 1.49 wall, 1.48 CPU. After (docs/hazards.md
 "Speed"): service 4.12 s / 1.62 s, geopandas 5.34 s / 1.92 s, ratio 0.77 wall,
 0.84 CPU. After sign-in landed, as an admin under row-level security (the default
-``--as admin``, with migration 0120 making ``&&`` LEAKPROOF; without it the run
+``--as admin``, with migration 0085 making ``&&`` LEAKPROOF; without it the run
 did not finish in 6 minutes), load average 8: service 5.24 s / 1.76 s, geopandas
 6.68 s / 2.08 s, ratio 0.78 wall, 0.84 CPU. 141 households are only in the
 service's list: the UTM planar distance puts them just over the radius.

@@ -192,7 +192,7 @@ def test_a_page_past_the_end_still_counts_the_whole_list(
 def test_the_households_index_serves_the_statement(
     session: Session, world: HazardWorld, scope: str | None
 ) -> None:
-    """Under RLS too: only a LEAKPROOF && may reach the index (migration 0120)."""
+    """Under RLS too: only a LEAKPROOF && may reach the index (migration 0085)."""
     session.execute(text("ANALYZE households"))
     session.execute(text("SET LOCAL enable_seqscan = off"))
     if scope is not None:
