@@ -8,6 +8,7 @@ province summary); each handler calls the same service the request would.
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,10 +79,30 @@ def _detect(
 def _county_summary(
     session: Session, job: jobs.JobInput, progress: jobs.Progress
 ) -> dict[str, Any]:
+    from gis_service.core.auth.models import User
+    from gis_service.core.auth.principal import resolve
+    from gis_service.core.auth.scope import apply_scope, clear_scope
+    from gis_service.core.errors import NotFound
+    from grids.visits.schemas import CountySummaryOut
     from grids.visits.summary import county_summary
 
+    user = session.get(User, job.params["user_id"])
+    if user is None or user.disabled:
+        raise NotFound(f"用户 {job.params['user_id']} 已不存在或已停用 (user gone)")
+    until = job.params.get("until")
     progress("summarising")
-    return {"counties": county_summary(session)}
+    apply_scope(session, resolve(session, user, via="job"))  # RLS, as in a request
+    try:
+        rows = county_summary(
+            session, until=datetime.fromisoformat(until) if until else None
+        )
+    finally:
+        clear_scope(session)  # the worker reads its ledger as itself again
+    return {
+        "counties": [
+            CountySummaryOut.model_validate(r).model_dump(mode="json") for r in rows
+        ]
+    }
 
 
 def register_handlers() -> None:

@@ -46,6 +46,8 @@ class ReadRouter:
             return True
         if "unmask" in request.query_params:
             return True
+        if "respond-async" in request.headers.get("prefer", "").lower():
+            return True  # queuing a job writes its row
         wrote = request.cookies.get(WROTE_COOKIE, "")
         try:
             return time.time() - float(wrote) < READ_YOUR_WRITES_S

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
+from gis_service.core import jobs
+from gis_service.core.auth.deps import CurrentUser
 from gis_service.core.columns import parse_field_map
 from gis_service.core.deps import PageDep, SessionDep, TownshipDep
 from gis_service.core.inputs import Day, Instant, RowId
@@ -33,11 +35,29 @@ router = APIRouter(prefix="/townships/{township}")
 province_router = APIRouter(prefix="/summary", tags=["coverage"])
 
 
-@province_router.get("/counties", response_model=list[CountySummaryOut])
+@province_router.get(
+    "/counties", response_model=list[CountySummaryOut], responses=jobs.ACCEPTED
+)
 def county_summary(
-    session: SessionDep, until: Instant | None = None
-) -> list[dict[str, Any]]:
+    session: SessionDep,
+    user: CurrentUser,
+    until: Instant | None = None,
+    background: jobs.AsyncDep = False,
+) -> Any:
     """Coverage and closure rates (办结率) of every county in scope."""
+    if background:  # every township at once: a province's takes seconds
+        # the worker summarises in this user's scope, as the request would
+        params = {"until": until.isoformat() if until else None, "user_id": user.id}
+        return jobs.accepted(
+            jobs.submit(
+                session,
+                url=jobs.database_url(session),
+                kind="county_summary",
+                township=None,
+                params=params,
+                created_by=user.username,
+            )
+        )
     return summary.county_summary(session, until=until)
 
 
