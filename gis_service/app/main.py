@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from gis_service import __version__
 from gis_service.app.jobs import register_handlers
 from gis_service.app.jobs import router as jobs_router
+from gis_service.app.pages.hazards import router as hazard_pages_router
 from gis_service.app.pages.ledgers import router as ledgers_router
 from gis_service.app.pages.routes import router as pages_router
 from gis_service.app.pages.signin import router as signin_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(auth_router))
     app.include_router(_summaries_from_docstrings(audit_router))
     app.include_router(ledgers_router)
+    app.include_router(hazard_pages_router)
     app.include_router(_summaries_from_docstrings(grids_router))
     app.include_router(_summaries_from_docstrings(visits_router))
     app.include_router(_summaries_from_docstrings(province_router))

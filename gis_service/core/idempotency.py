@@ -8,6 +8,12 @@ fingerprint for 24 hours. A retry with the same key and the same request gets
 the stored answer; with a different request, a 422; while the first is still
 running, a 409. A 5xx (or 409/429, which a retry may well get past) releases
 the key so the client can try again.
+
+A browser form cannot send a header, so an ``idempotency_key`` field in a
+urlencoded POST is the same key (a page renders a fresh one per form): a
+double-clicked submit stores once and the second answer is the first's (a
+redirect's Location is kept as its stored body, a redirect having none). A
+form's retry waits a moment for the first answer rather than reading a 409.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import hashlib
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
+import anyio
 from anyio import to_thread
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -28,6 +36,9 @@ from gis_service.core.limits import send_problem
 logger = logging.getLogger(__name__)
 
 HEADER = b"idempotency-key"
+FORM_TYPE = b"application/x-www-form-urlencoded"
+_FORM_KEY = re.compile(rb"(?:^|&)idempotency_key=([^&]+)")
+FORM_WAIT_S = 10.0  # how long a form's second submit waits for the first's answer
 TTL = "24 hours"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as RFC drafts use
 _RELEASED = {409, 429}
@@ -93,27 +104,41 @@ class Idempotency:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Claim the key, replay a stored answer, or run and store the answer."""
-        key = (
-            dict(scope.get("headers", ())).get(HEADER)
-            if scope["type"] == "http"
-            else None
-        )
-        if key is None or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers", ()))
+        key = headers.get(HEADER)
+        body: bytes | None = None
+        if key is None:
+            if not headers.get(b"content-type", b"").startswith(FORM_TYPE):
+                await self.app(scope, receive, send)
+                return
+            body, more = await _read_all(receive)
+            if more is None:
+                return  # the client went away
+            key = _form_key(body)
+            if key is None:
+                await self.app(scope, _replay(body), send)
+                return
         path = str(scope["path"])
         text_key = key.decode("latin-1")
         if not _KEY.match(text_key):
             detail = "Idempotency-Key must be 1-255 printable ASCII characters"
             await send_problem(send, 400, "Bad request", detail, path)
             return
-        body, more = await _read_all(receive)
-        if more is None:
-            return  # the client went away
+        from_form = body is not None
+        if body is None:
+            body, more = await _read_all(receive)
+            if more is None:
+                return  # the client went away
         fp = fingerprint(scope, body)
         engine: Engine = scope["app"].state.engine
         try:
             claimed = await to_thread.run_sync(_claim, engine, text_key, fp)
+            stored = claimed[1]
+            if not claimed[0] and from_form:
+                stored = await _settled(engine, text_key, stored)
         except DBAPIError as exc:
             problem = classify(exc)
             if problem is None:
@@ -124,7 +149,7 @@ class Idempotency:
             )  # fmt: skip
             return
         if not claimed[0]:
-            await self._answer_stored(send, path, fp, claimed[1])
+            await self._answer_stored(send, path, fp, stored)
             return
         await self._run(scope, send, engine, text_key, fp, body)
 
@@ -145,15 +170,20 @@ class Idempotency:
                 send, 409, "Conflict", detail, path, {"Retry-After": "1"}
             )
             return
-        headers = [
-            (b"content-type", (ctype or "application/json").encode("latin-1")),
-            (b"content-length", str(len(body)).encode()),
-            (b"idempotent-replayed", b"true"),
-        ]
+        body = bytes(body)
+        headers = [(b"idempotent-replayed", b"true")]
+        if 300 <= status < 400:  # a redirect's stored body is its Location
+            headers.append((b"location", body))
+            body = b""
+        else:
+            headers.append(
+                (b"content-type", (ctype or "application/json").encode("latin-1"))
+            )
+        headers.append((b"content-length", str(len(body)).encode()))
         await send(
             {"type": "http.response.start", "status": status, "headers": headers}
         )
-        await send({"type": "http.response.body", "body": bytes(body)})
+        await send({"type": "http.response.body", "body": body})
 
     async def _run(
         self, scope: Scope, send: Send, engine: Engine, key: str, fp: str, body: bytes
@@ -161,30 +191,25 @@ class Idempotency:
         status = 500
         ctype = ""
         chunks: list[bytes] = []
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return {"type": "http.disconnect"}
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        location = b""
 
         async def keep(message: Message) -> None:
-            nonlocal status, ctype
+            nonlocal status, ctype, location
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         ctype = value.decode("latin-1")
+                    elif name.lower() == b"location":
+                        location = value
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
 
         try:
-            await self.app(scope, replay, keep)
+            await self.app(scope, _replay(body), keep)
         finally:
-            answer = b"".join(chunks)
+            answer = location if 300 <= status < 400 else b"".join(chunks)
             keep_it = status < 500 and status not in _RELEASED
             keep_it = keep_it and len(answer) <= _MAX_STORED
             try:
@@ -226,3 +251,38 @@ async def _read_all(receive: Receive) -> tuple[bytes, bool | None]:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks), False
+
+
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` that hands the app the body already read, then a disconnect."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _form_key(body: bytes) -> bytes | None:
+    """The ``idempotency_key`` field of a urlencoded form, if it has one."""
+    found = _FORM_KEY.search(body)
+    return unquote_to_bytes(found.group(1).replace(b"+", b" ")) if found else None
+
+
+def _stored(engine: Engine, key: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(_STORED, {"key": key}).first()
+
+
+async def _settled(engine: Engine, key: str, stored: Any) -> Any:
+    """A form's double submit: wait (briefly) for the first one's stored answer."""
+    waited = 0.0
+    while stored is not None and stored[1] is None and waited < FORM_WAIT_S:
+        await anyio.sleep(0.1)
+        waited += 0.1
+        stored = await to_thread.run_sync(_stored, engine, key)
+    return stored

@@ -55,6 +55,8 @@ UI: dict[str, tuple[str, str]] = {
     "home": ("工作台", "Workbench"),
     "uncovered": ("未走访", "Not visited"),
     "disputes": ("草场争议", "Pasture disputes"),
+    "hazards": ("隐患台账", "Hazard ledger"),
+    "mine": ("我的农户", "My households"),
     "demands": ("诉求台账", "Demand ledger"),
     "visit": ("走访登记", "Log a visit"),
     "search": ("搜索", "Search"),

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from gis_service.app.pages import service
 from gis_service.app.pages.labels import ZH, label, ui
+from gis_service.app.pages.nav import may_search, may_see, nav_links
 from gis_service.app.pages.xlsx import workbook
 from gis_service.core.deps import SessionDep, TownshipDep
 from gis_service.core.display import shown_time
@@ -47,7 +48,10 @@ def _day(value: datetime | None) -> str:
     return shown_time(value) if value else ""
 
 
-templates.env.globals.update(label=label, ui=ui, pct=_pct, km=_km, day=_day)
+templates.env.globals.update(
+    label=label, ui=ui, pct=_pct, km=_km, day=_day, nav_links=nav_links,
+    may_see=may_see, may_search=may_search,
+)  # fmt: skip
 
 
 def _page(
@@ -63,6 +67,7 @@ def _page(
         "township": township,
         "locale": request.query_params.get("lang", ZH),
         "csrf": getattr(principal, "csrf", "") or "",
+        "principal": principal,
         **data,
     }
     return templates.TemplateResponse(request, name, context, status_code=http_status)
@@ -302,7 +307,7 @@ async def visit_save(
             saved=None,
             purposes=VISIT_PURPOSES,
             categories=DEMAND_CATEGORIES,
-            form_id=form.get("form_id", ""),
+            form_id=uuid.uuid4().hex,  # the refused answer is kept under the old key
             http_status=exc.status,
         )
     return RedirectResponse(f"/w/{township}/visit?saved={saved.id}", status_code=303)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.errors import GridGISError, InvalidInput
 from gis_service.core.privacy import mask_phone
+from gis_service.core.settings import HazardSettings
 from grids.routing.planner import find_cadre, plan_route
 from grids.visits.coverage import coverage_by_grid, uncovered_households
 from grids.visits.demands import closure_report, list_demands, transition_demand
@@ -33,6 +34,9 @@ from layers.disputes.review import (
     list_disputes,
     transition_dispute,
 )
+from layers.hazards.ledger import get_hazard, list_hazards, move_hazard
+from layers.hazards.schemas import HazardDetailOut, HazardList, WarnList
+from layers.hazards.warn import warn_list
 from layers.io.editing import get_feature
 
 _HAZARDS = text(
@@ -286,3 +290,45 @@ def household_names(
         r["code"]: {"head_name": r["head_name"], "phone": mask_phone(r["phone"])}
         for r in rows
     }
+
+
+def hazards_page(
+    session: Session, *, township: str, settings: HazardSettings, **filters: Any
+) -> HazardList:
+    """隐患台账: the township's hazards by kind, status, overdue (the API's list)."""
+    return list_hazards(
+        session, township=township, settings=settings, limit=500, **filters
+    )
+
+
+def hazard(
+    session: Session, *, township: str, code: str, settings: HazardSettings
+) -> HazardDetailOut:
+    """One hazard with its ledger events and allowed next steps."""
+    return get_hazard(session, township=township, code=code, settings=settings)
+
+
+def move_hazard_step(
+    session: Session,
+    *,
+    township: str,
+    code: str,
+    to: str,
+    note: str,
+    actor: str,
+    settings: HazardSettings,
+) -> HazardDetailOut:
+    """排查 → 整改 → 销号, one step (the ledger's rules: 409, closing needs a note)."""
+    return move_hazard(
+        session, township=township, code=code, to=to, actor=actor,
+        note=note or None, settings=settings,
+    )  # fmt: skip
+
+
+def hazard_warn(
+    session: Session, *, township: str, code: str, settings: HazardSettings
+) -> WarnList:
+    """Households to warn around one hazard, priority households first."""
+    return warn_list(
+        session, township=township, settings=settings, code=code, limit=1000
+    )

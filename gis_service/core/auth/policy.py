@@ -33,6 +33,8 @@ ADMIN_ONLY = frozenset(
 # A viewer sees aggregates only: counts, rates, grid rollups; never a name.
 VIEWER_GETS = frozenset(
     {
+        "/",  # the workbench: a viewer's home page shows rates and counts only
+        "/w/{township}",
         "/auth/me",
         "/townships",
         T,
