@@ -21,7 +21,7 @@ from gis_service.core.inputs import china_today
 from gis_service.core.settings import HazardSettings
 from gis_service.core.townships import require_township, township_name
 from layers.hazards.evacuation import Way, ways
-from layers.hazards.warn import warn_household, warn_rows
+from layers.hazards.warn import audit_unmasked, warn_household, warn_rows
 from layers.models import HAZARD_KIND_LABELS
 
 _ENV = Environment(
@@ -46,9 +46,9 @@ def direction(bearing_deg: float) -> str:
     return DIRECTIONS[round((bearing_deg % 360) / 45) % 8]
 
 
-def _card(row: Any, way: Way | None) -> dict[str, Any]:
-    """One household's card: masked phones, the hazard, the shelter and the way."""
-    out = warn_household(row)
+def _card(row: Any, way: Way | None, unmask: bool) -> dict[str, Any]:
+    """One household's card: phones (masked by role), the hazard, shelter and way."""
+    out = warn_household(row, unmask)
     shelter = None if way is None else way.shelter
     return {
         "household": out.household, "head_name": out.head_name,
@@ -77,6 +77,7 @@ def cards_page(
     township: str,
     settings: HazardSettings,
     code: str | None = None,
+    unmask: bool = False,
     **choice: Any,
 ) -> str:
     """One printable 转移避险明白卡 per household at risk (priority first)."""
@@ -84,8 +85,10 @@ def cards_page(
     rows, _ = warn_rows(
         session, township=township, settings=settings, code=code, **choice
     )
+    if unmask:
+        audit_unmasked(session, township=township, rows=rows)
     found = ways(session, township=township, rows=rows)
-    cards = [_card(r, found.get(r.code)) for r in rows]
+    cards = [_card(r, found.get(r.code), unmask) for r in rows]
     title = f"{name} · 隐患 {code}" if code else str(name)
     issued = china_today().isoformat()
     return _ENV.get_template("cards.html").render(
@@ -94,17 +97,24 @@ def cards_page(
 
 
 def warn_xlsx(
-    session: Session, *, township: str, settings: HazardSettings, **choice: Any
+    session: Session,
+    *,
+    township: str,
+    settings: HazardSettings,
+    unmask: bool = False,
+    **choice: Any,
 ) -> bytes:
     """The warn list as a workbook: 预警农户 and 隐患 sheets, Chinese headers."""
     require_township(session, township=township)
     rows, hazards = warn_rows(session, township=township, settings=settings, **choice)
+    if unmask:
+        audit_unmasked(session, township=township, rows=rows)
     book = Workbook()
     del book[book.sheetnames[0]]  # the default empty sheet
     sheet = book.create_sheet("预警农户")
     sheet.append(HEADERS)
     for n, row in enumerate(rows, start=1):
-        h = warn_household(row)
+        h = warn_household(row, unmask)
         sheet.append([
             n, h.household, h.head_name, h.members, h.village, h.address, h.phone,
             "是" if h.priority else "", "、".join(h.tags), h.hazard,

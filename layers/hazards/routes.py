@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
+from gis_service.core.auth.deps import UnmaskDep
 from gis_service.core.deps import (
     BBoxDep,
     PageDep,
@@ -100,6 +101,7 @@ def warn_many(
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
+    unmask: UnmaskDep,
     page: PageDep,
     bbox: BBoxDep,
     kind: Kind = None,
@@ -111,7 +113,7 @@ def warn_many(
     return warn.warn_list(
         session, township=township, settings=settings.hazards, kind=kind,
         severity=severity, grid=grid, bbox=bbox, radius_m=radius_m,
-        limit=page.limit, offset=page.offset,
+        limit=page.limit, offset=page.offset, unmask=unmask,
     )  # fmt: skip
 
 
@@ -122,6 +124,7 @@ def warn_many_xlsx(
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
+    unmask: UnmaskDep,
     bbox: BBoxDep,
     kind: Kind = None,
     severity: Severity = None,
@@ -131,7 +134,7 @@ def warn_many_xlsx(
     """The warn list of open hazards as an XLSX workbook (Chinese headers)."""
     body = cards.warn_xlsx(
         session, township=township, settings=settings.hazards, kind=kind,
-        severity=severity, grid=grid, bbox=bbox, radius_m=radius_m,
+        severity=severity, grid=grid, bbox=bbox, radius_m=radius_m, unmask=unmask,
     )  # fmt: skip
     return _xlsx(body, f"{township}-warn.xlsx")
 
@@ -181,6 +184,7 @@ def warn_one(
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
+    unmask: UnmaskDep,
     page: PageDep,
     code: str,
     radius_m: Radius = None,
@@ -188,7 +192,7 @@ def warn_one(
     """Households to warn around one hazard, priority households first."""
     return warn.warn_list(
         session, township=township, settings=settings.hazards, code=code,
-        radius_m=radius_m, limit=page.limit, offset=page.offset,
+        radius_m=radius_m, limit=page.limit, offset=page.offset, unmask=unmask,
     )  # fmt: skip
 
 
@@ -201,13 +205,14 @@ def warn_one_xlsx(
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
+    unmask: UnmaskDep,
     code: str,
     radius_m: Radius = None,
 ) -> Response:
     """The warn list of one hazard as an XLSX workbook (Chinese headers)."""
     body = cards.warn_xlsx(
         session, township=township, settings=settings.hazards, code=code,
-        radius_m=radius_m,
+        radius_m=radius_m, unmask=unmask,
     )  # fmt: skip
     return _xlsx(body, f"{township}-{code}-warn.xlsx")
 
@@ -217,13 +222,14 @@ def warn_cards(
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
+    unmask: UnmaskDep,
     code: str,
     radius_m: Radius = None,
 ) -> HTMLResponse:
     """Printable 转移避险明白卡, one per household at risk."""
     page = cards.cards_page(
         session, township=township, settings=settings.hazards, code=code,
-        radius_m=radius_m,
+        radius_m=radius_m, unmask=unmask,
     )  # fmt: skip
     return HTMLResponse(page)
 

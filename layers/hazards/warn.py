@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis_service.core.auth import audit
 from gis_service.core.errors import InvalidInput, NotFound
 from gis_service.core.privacy import mask_phone
 from gis_service.core.settings import HazardSettings
@@ -102,16 +103,17 @@ def warn_rows(
     return households, hazards
 
 
-def warn_household(row: Any) -> WarnHousehold:
-    """One listed household, phones masked."""
+def warn_household(row: Any, unmask: bool = False) -> WarnHousehold:
+    """One listed household, phones masked unless the caller's role unmasks them."""
+    shown = (lambda phone: phone) if unmask else mask_phone
     return WarnHousehold(
         household=row.code, head_name=row.head_name, members=row.members,
-        village=row.village, address=row.address, phone=mask_phone(row.phone),
+        village=row.village, address=row.address, phone=shown(row.phone),
         tags=list(row.tags or []), priority=bool(row.priority), lon=row.lon,
         lat=row.lat, distance_m=round(float(row.distance_m), 2), hazard=row.hazard,
         hazard_kind=row.kind, radius_m=row.radius_m, hazards=list(row.hazards),
         grid=row.grid, grid_name=row.grid_name, cadre=row.cadre,
-        cadre_name=row.cadre_name, cadre_phone=mask_phone(row.cadre_phone),
+        cadre_name=row.cadre_name, cadre_phone=shown(row.cadre_phone),
     )  # fmt: skip
 
 
@@ -122,6 +124,7 @@ def warn_list(
     settings: HazardSettings,
     limit: int = 1000,
     offset: int = 0,
+    unmask: bool = False,
     **choice: Any,
 ) -> WarnList:
     """The households to warn for one hazard (``code``) or every open one chosen."""
@@ -130,6 +133,8 @@ def warn_list(
         session, township=township, settings=settings, limit=limit, offset=offset,
         **choice,
     )  # fmt: skip
+    if unmask:
+        audit_unmasked(session, township=township, rows=households)
     summary = hazards[0] if hazards else None
     logger.info(
         "warn list in %s: %d hazards, %d households", township, len(hazards),
@@ -152,8 +157,19 @@ def warn_list(
         people=int(summary.people) if summary else 0,
         limit=limit,
         offset=offset,
-        items=[warn_household(r) for r in households],
+        items=[warn_household(r, unmask) for r in households],
     )
+
+
+def audit_unmasked(session: Session, *, township: str, rows: list[Any]) -> None:
+    """Record who saw which households' phones whole (the cadres' go with them)."""
+    if rows:
+        audit.record(
+            session,
+            action="unmask",
+            township=township,
+            rows={"layer": "households", "codes": [r.code for r in rows]},
+        )
 
 
 def nearest_shelters(
