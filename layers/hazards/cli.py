@@ -9,7 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from gis_service.core.cli import JsonOpt, TownshipOpt, cli_errors, cli_session, emit
+from gis_service.core.display import cell, rows_table
 from gis_service.core.settings import get_settings
+from gis_service.core.vocab import LABELS
 from layers.hazards import cards, ledger, stats, warn
 
 hazards_app = typer.Typer(
@@ -27,28 +29,37 @@ Radius = Annotated[
 
 
 def _render_list(data: dict[str, Any]) -> str:
-    lines = [f"{data['total']} hazards"]
-    for z in data["items"]:
-        cadre = (z["cadre"] or {}).get("name") or "—"
-        late = f"  逾期 {z['overdue_days']} 天" if z["overdue"] else ""
-        lines.append(
-            f"{z['code']:<12} {z['kind_label']:<4} {z['severity']:<8} "
-            f"{z['status_label']:<4} {z['grid'] or '—':<10} {cadre}{late}"
-        )
-    return "\n".join(lines)
+    rows = [
+        {
+            "编码": z["code"],
+            "类别": z["kind_label"],
+            "等级": LABELS["severity"].get(z["severity"], z["severity"]),
+            "状态": z["status_label"],
+            "网格": z["grid"],
+            "责任人": (z["cadre"] or {}).get("name"),
+            "期限": z.get("deadline"),
+            "逾期天数": z["overdue_days"] if z["overdue"] else None,
+        }
+        for z in data["items"]
+    ]
+    return f"隐患 {data['total']} 处\n" + rows_table(
+        rows, list(rows[0]) if rows else []
+    )
 
 
 @hazards_app.command("list")
 def list_(
     township: TownshipOpt,
-    status: str | None = None,
+    status: Annotated[
+        str | None, typer.Option(help="found/已发现, rectifying/整改中, closed/已销号")
+    ] = None,
     kind: Kind = None,
     severity: Severity = None,
     grid: Grid = None,
-    cadre: str | None = None,
+    cadre: Annotated[str | None, typer.Option(help="responsible cadre's code")] = None,
     overdue: Annotated[bool, typer.Option(help="open and past the deadline")] = False,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 100,
+    offset: Annotated[int, typer.Option(min=0, help="skip this many first")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """List hazards (by status, kind, severity, grid, cadre; overdue ones)."""
@@ -92,7 +103,7 @@ def move(
         emit(
             out.model_dump(mode="json", exclude={"geometry"}),
             as_json,
-            lambda d: f"hazard {d['code']} is now {d['status_label']} ({d['status']})",
+            lambda d: f"隐患 {d['code']} 已转为 {d['status_label']}",
         )
 
 
@@ -101,7 +112,7 @@ def check(
     township: TownshipOpt,
     code: str,
     actor: Annotated[str, typer.Option(help="who re-checked it")],
-    note: str | None = None,
+    note: Annotated[str | None, typer.Option(help="what was found")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a re-check (复查) of an open hazard."""
@@ -113,24 +124,33 @@ def check(
         emit(
             out.model_dump(mode="json", exclude={"geometry"}),
             as_json,
-            lambda d: f"hazard {d['code']}: next check {d['next_check_at']}",
+            lambda d: (
+                f"隐患 {d['code']} 已复查；下次复查 {cell('at', d['next_check_at'])}"
+            ),
         )
 
 
 def _render_warn(data: dict[str, Any]) -> str:
-    lines = [
-        f"{data['total']} households ({data['people']} people, {data['priority']} "
-        "priority) to warn: " + ", ".join(
-            f"{h['code']} {h['radius_m']:.0f} m" for h in data["hazards"]
-        )
-    ]  # fmt: skip
-    for i in data["items"]:
-        star = "★" if i["priority"] else " "
-        lines.append(
-            f"{star} {i['household']:<10} {i['head_name']:<8} {i['distance_m']:>8.1f} m"
-            f"  {i['hazard']:<10} {i['cadre_name'] or '—'} {i['cadre_phone'] or ''}"
-        )
-    return "\n".join(lines)
+    around = "、".join(
+        f"{h['code']}（{h['radius_m']:.0f} 米）" for h in data["hazards"]
+    )
+    head = (
+        f"需预警 {data['total']} 户 {data['people']} 人，其中重点户 {data['priority']}"
+        f" 户；隐患 {around or '无'}"
+    )
+    rows = [
+        {
+            "重点": "★" if i["priority"] else "",
+            "户号": i["household"],
+            "户主": i["head_name"],
+            "距离(米)": round(i["distance_m"]),
+            "隐患": i["hazard"],
+            "网格员": i["cadre_name"],
+            "网格员电话": i["cadre_phone"],
+        }
+        for i in data["items"]
+    ]
+    return head + "\n" + rows_table(rows, list(rows[0]) if rows else [])
 
 
 @hazards_app.command("warn")
@@ -147,7 +167,9 @@ def warn_(
     cards_html: Annotated[
         Path | None, typer.Option("--cards", help="write 明白卡 as an HTML page")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 1000,
+    limit: Annotated[
+        int, typer.Option(min=1, help="at most this many households")
+    ] = 1000,
     as_json: JsonOpt = False,
 ) -> None:
     """Households to warn around a hazard, or every open one of a kind/severity."""
@@ -174,17 +196,20 @@ def warn_(
 
 
 def _render_stats(data: dict[str, Any]) -> str:
-    lines = [f"{'grid':<12} {'total':>5} {'found':>5} {'rect.':>5} {'closed':>6} "
-             f"{'rate':>6} {'overdue':>7} {'median d':>8}"]  # fmt: skip
-    for r in data["rows"]:
-        rate = "—" if r["rate"] is None else f"{r['rate']:.0%}"
-        median = r["median_days_to_close"]
-        lines.append(
-            f"{r['grid'] or '(全镇)':<12} {r['total']:>5} {r['found']:>5} "
-            f"{r['rectifying']:>5} {r['closed']:>6} {rate:>6} {r['overdue']:>7} "
-            f"{'—' if median is None else f'{median:.1f}':>8}"
-        )
-    return "\n".join(lines)
+    rows = [
+        {
+            "网格": r["grid"] or "(全镇)",
+            "隐患": r["total"],
+            "已发现": r["found"],
+            "整改中": r["rectifying"],
+            "已销号": r["closed"],
+            "销号率": "—" if r["rate"] is None else f"{r['rate']:.0%}",
+            "逾期": r["overdue"],
+            "销号中位天数": r["median_days_to_close"],
+        }
+        for r in data["rows"]
+    ]
+    return rows_table(rows, list(rows[0]) if rows else [])
 
 
 @hazards_app.command("stats")

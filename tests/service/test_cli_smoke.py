@@ -135,3 +135,15 @@ def test_demand_words_in_chinese_are_codes() -> None:
     assert _code("demand_category", "就业") == "employment"
     assert _code("demand_status", "办理中") == "in_progress"
     assert _code("demand_status", "resolved") == "resolved"
+
+
+def test_hazard_tables_read_in_chinese(cli: CliRunner) -> None:
+    listed = cli.invoke(app, ["hazards", "list", *T, "--limit", "20"])
+    assert listed.exit_code == 0, listed.output
+    assert "编码" in listed.output and "等级" in listed.output
+    for word in ("low", "medium", "high", "critical", "found", "rectifying"):
+        assert f" {word} " not in f" {listed.output} ", word
+    stats = cli.invoke(app, ["hazards", "stats", *T]).output
+    assert "销号率" in stats and "(全镇)" in stats
+    warned = cli.invoke(app, ["hazards", "warn", *T, "--kind", "滑坡"]).output
+    assert warned.startswith("需预警") and "户主" in warned
