@@ -45,6 +45,8 @@ NPM_PACKAGES: dict[str, list[tuple[str, str]]] = {
     ],
     "leaflet.awesome-markers@2.0.5": [("dist", "awesome-markers")],
     "leaflet.markercluster@1.5.3": [("dist", "markercluster")],
+    # Not served to users: the workbench's accessibility test injects it.
+    "axe-core@4.10.2": [("axe.min.js", "axe/axe.min.js")],
     # Not a map asset: the API docs page (/docs) uses it, so it works offline too.
     "swagger-ui-dist@5.35.0": [
         ("swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
