@@ -10,7 +10,6 @@ test-artifacts/workbench/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,11 @@ from sqlalchemy.orm import Session
 from maps.assets import VENDOR_DIR
 from tests.auth.factories_scope import PASSWORD, make_world
 from tests.factories import TOWNSHIP
+from tests.maps.test_map_browser import ORIGIN, browser  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 
-ORIGIN = "http://gridgis.test"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "workbench"
-CHROMIUM = "/usr/bin/chromium"
 AXE = VENDOR_DIR / "axe" / "axe.min.js"
 W = f"/w/{TOWNSHIP}"
 # user -> the pages their nav offers (what the role may open)
@@ -40,28 +38,15 @@ WALKS = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
 class Walk:
     """One signed-in phone-sized page, its requests answered by the app."""
 
-    def __init__(self, browser: Any, client: TestClient) -> None:
+    def __init__(self, chromium: Any, client: TestClient) -> None:
         self.client = client
         self.errors: list[str] = []
         self.external: list[str] = []
         self.redirects: list[str] = []
-        self.page = browser.new_page(
+        self.page = chromium.new_page(
             viewport={"width": 390, "height": 844}, device_scale_factor=2
         )
         self.page.on(
@@ -131,7 +116,10 @@ class Walk:
 
 @pytest.mark.parametrize("user", sorted(WALKS))
 def test_each_role_walks_its_workbench_on_a_phone(
-    browser: Any, app: FastAPI, session: Session, user: str
+    browser: Any,  # noqa: F811  (the fixture)
+    app: FastAPI,
+    session: Session,
+    user: str,
 ) -> None:
     make_world(session)
     client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
