@@ -37,7 +37,12 @@ sys.path.insert(0, str(ROOT))
 
 from gis_service.app.demo.load import load_demo  # noqa: E402
 from gis_service.core.db import make_engine  # noqa: E402
-from tests.conftest import drop_database, migrated_database  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    TEST_SECRET,
+    bearer_for,
+    drop_database,
+    migrated_database,
+)
 
 TOWNSHIP = "620623101000"
 BASE = f"/townships/{TOWNSHIP}"
@@ -124,12 +129,16 @@ async def _user(
 
 
 async def _level(
-    base_url: str, pools: dict[str, list[str]], users: int, seconds: float
+    base_url: str,
+    pools: dict[str, list[str]],
+    users: int,
+    seconds: float,
+    headers: dict[str, str],
 ) -> tuple[dict[str, list[tuple[float, int]]], float]:
     out: dict[str, list[tuple[float, int]]] = defaultdict(list)
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with httpx.AsyncClient(
-        base_url=base_url, timeout=60, limits=limits
+        base_url=base_url, timeout=60, limits=limits, headers=headers
     ) as client:
         until = time.monotonic() + seconds
         started = time.monotonic()
@@ -201,6 +210,7 @@ def main() -> None:
         engine = make_engine(plain)
         with Session(engine) as session:
             load_demo(session, households=args.households)
+        headers = bearer_for(engine)  # the township's admin (every request signs in)
         engine.dispose()
         print(
             f"demo township with {args.households} households loaded in "
@@ -211,6 +221,7 @@ def main() -> None:
         env = {
             **os.environ,
             "GRIDGIS_DATABASE_URL": plain,
+            "GRIDGIS_AUTH__SECRET": TEST_SECRET,
             "GRIDGIS_LIMITS__MAX_INFLIGHT": os.environ.get(
                 "GRIDGIS_LIMITS__MAX_INFLIGHT", "64"
             ),
@@ -242,10 +253,14 @@ def main() -> None:
                     + (server.stderr.read().decode()[-500:] if server.stderr else "")
                 )
             time.sleep(0.3)
-        asyncio.run(_level(base_url, pools, 4, 3.0))  # warm up caches and the pool
+        asyncio.run(
+            _level(base_url, pools, 4, 3.0, headers)
+        )  # warm up caches and the pool
         results = []
         for users in (int(u) for u in args.users.split(",")):
-            out, elapsed = asyncio.run(_level(base_url, pools, users, args.seconds))
+            out, elapsed = asyncio.run(
+                _level(base_url, pools, users, args.seconds, headers)
+            )
             results.append(_table(users, out, elapsed))
         base = results[0]
         for level in results[1:]:
