@@ -103,4 +103,8 @@ def load_demo(
         # as disputes, so the demo is a working township.
         assign_households(session, township=data.code)
         detect_disputes(session, township=data.code, thresholds=DisputeSettings())
+    # Statistics now, not when autovacuum comes by: the first minute of requests
+    # on a fresh demo was planned for empty tables (coverage by grid took 24 s).
+    with atomic(session):
+        session.execute(text("ANALYZE"))
     return township_counts(session, township=data.code)
