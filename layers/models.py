@@ -39,6 +39,8 @@ HAZARD_KIND_LABELS = {
     "fire": "火灾", "flood": "洪涝", "landslide": "滑坡", "road": "道路",
     "building": "房屋", "electrical": "用电", "other": "其他",
 }  # fmt: skip
+# below a metre is no zone (and 5e-324 underflowed PostgreSQL's float8: a 500)
+MIN_WARN_RADIUS_M = 1.0
 MAX_WARN_RADIUS_M = 50_000.0  # a larger radius is a typo, not a warning zone
 HAZARD_SEVERITIES = ("low", "medium", "high", "critical")
 HAZARD_STATUSES = ("found", "rectifying", "closed")

@@ -55,13 +55,14 @@ def list_townships(session: SessionDep) -> list[dict[str, Any]]:
     return townships.list_townships(session)
 
 
-@router.put("/townships/{code}", tags=["townships"], response_model=TownshipOut)
+# {township} like GET's: one resource, one path template (an OPTIONS' Allow).
+@router.put("/townships/{township}", tags=["townships"], response_model=TownshipOut)
 def save_township(
-    session: SessionDep, code: str, body: TownshipUpdate
+    session: SessionDep, township: str, body: TownshipUpdate
 ) -> dict[str, Any]:
     """Create a township (or rename it): do this before importing its layers."""
     return townships.save_township(
-        session, code=code, name=body.name, county=body.county
+        session, code=township, name=body.name, county=body.county
     )
 
 

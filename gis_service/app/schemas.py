@@ -8,7 +8,7 @@ from gis_service.core.inputs import StrictInput
 
 
 class TownshipUpdate(StrictInput):
-    """A township's name and county, for ``PUT /townships/{code}``."""
+    """A township's name and county, for ``PUT /townships/{township}``."""
 
     name: str = Field(min_length=1, max_length=100, examples=["抓喜秀龙镇"])
     county: str | None = Field(

@@ -104,12 +104,18 @@ def township_scope(
 TownshipDep = Annotated[str, Depends(township_scope)]
 
 
+_NUM = r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*"
+BBOX_PATTERN = f"^{_NUM},{_NUM},{_NUM},{_NUM}$"
+
+
 def parse_bbox(
     bbox: Annotated[
         str | None,
         Query(
             description="minLon,minLat,maxLon,maxLat in EPSG:4326",
             examples=["102.3,37.0,102.7,37.3"],
+            # four numbers; the ranges (lon ±180, lat ±90, min <= max) are 422s
+            pattern=BBOX_PATTERN,
         ),
     ] = None,
 ) -> tuple[float, float, float, float] | None:

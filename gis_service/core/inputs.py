@@ -25,6 +25,11 @@ from pydantic import (
 )
 
 BIGINT_MAX = 2**63 - 1
+# The largest integer a JSON number (an IEEE double) holds exactly (JavaScript's
+# MAX_SAFE_INTEGER): the cap on ids and offsets, so a client's parser and the
+# schema's maximum mean the same value (bigger ones were 2**63-1 checks a double
+# could not tell apart).
+ID_MAX = 2**53 - 1
 # PostgreSQL text holds neither NUL nor unpaired UTF-16 surrogates (not UTF-8).
 # The one text rule: request guard, pydantic ``Text``, file import all use it.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -128,11 +133,21 @@ def _numeric(annotation: object) -> bool:
     return annotation in (int, float)
 
 
-class StrictInput(BaseModel):
-    """Base of request bodies: ``true``/``false`` is not a number.
+def _boolean(annotation: object) -> bool:
+    """Whether a field's type is a bool (optional or not)."""
+    args = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        return _boolean(args[0])
+    if args and get_origin(annotation) in (Union, UnionType):
+        return bool in args
+    return annotation is bool
 
-    Lax pydantic takes ``{"min_share": false}`` as 0.0; a client sending a
-    boolean there has a bug we should name, not a threshold we should run.
+
+class StrictInput(BaseModel):
+    """Base of request bodies: ``true``/``false`` is not a number, nor 0 a bool.
+
+    Lax pydantic takes ``{"min_share": false}`` as 0.0 and ``{"dry_run": 0}`` as
+    false; a client sending either has a bug we should name, not a run to start.
     """
 
     @model_validator(mode="before")
@@ -141,8 +156,15 @@ class StrictInput(BaseModel):
         if isinstance(data, dict):
             for name, field in cls.model_fields.items():
                 key = field.alias or name
-                if isinstance(data.get(key), bool) and _numeric(field.annotation):
-                    raise ValueError(f"{key}: expected a number, not {data[key]!r}")
+                value = data.get(key)
+                if isinstance(value, bool) and _numeric(field.annotation):
+                    raise ValueError(f"{key}: expected a number, not {value!r}")
+                if (
+                    value is not None
+                    and not isinstance(value, bool)
+                    and _boolean(field.annotation)
+                ):
+                    raise ValueError(f"{key}: expected true or false, not {value!r}")
         return data
 
 
@@ -161,5 +183,5 @@ Instant = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}),
 ]
 Text = Annotated[str, AfterValidator(check_text)]
-RowId = Annotated[int, Ge(1), Le(BIGINT_MAX)]
-Offset = Annotated[int, Ge(0), Le(BIGINT_MAX)]
+RowId = Annotated[int, Ge(1), Le(ID_MAX)]
+Offset = Annotated[int, Ge(0), Le(ID_MAX)]

@@ -39,6 +39,7 @@ _RETRY = {
 # status -> (description, only for requests with a body)
 ERRORS: dict[str, tuple[str, bool]] = {
     "400": ("malformed request (JSON, duplicate keys, Idempotency-Key)", False),
+    "401": ("not signed in, or a wrong password or token", False),
     "404": ("not found (in this township)", False),
     "406": ("the requested format (f= or Accept) is not served here", False),
     "409": ("conflicts with the current state, or the same key still running", False),
@@ -48,17 +49,23 @@ ERRORS: dict[str, tuple[str, bool]] = {
     "503": ("database unavailable, busy or too slow; retry after Retry-After", False),
     "507": ("no disk or temp space on the server; nothing was written", True),
 }
+SIGN_IN_LIMIT: dict[str, Any] = {
+    "description": "too many failed sign-ins from this address or for this user",
+    "content": {PROBLEM_JSON: {"schema": _REF}},
+}
 TOWNSHIP_PATTERN = "^[0-9]{12}$"
-_PATTERNED = {"township", "code"}  # path parameters holding a township code
 
 
-def _constrain(operation: dict[str, Any], path: str, limit_max: int) -> None:
+def _constrain(operation: dict[str, Any], limit_max: int) -> None:
+    # A route declaring a parameter in ``openapi_extra`` (the OGC ones, read from
+    # the raw query) gets it twice, FastAPI's plain string first: keep the last.
+    if "parameters" in operation:
+        unique = {(p.get("in"), p.get("name")): p for p in operation["parameters"]}
+        operation["parameters"] = list(unique.values())
     for parameter in operation.get("parameters", []):
         schema = parameter.setdefault("schema", {})
         name = parameter.get("name")
-        if parameter.get("in") == "path" and (
-            name == "township" or (name == "code" and path == "/townships/{code}")
-        ):
+        if parameter.get("in") == "path" and name == "township":
             schema["pattern"] = TOWNSHIP_PATTERN
         if parameter.get("in") == "query" and name == "limit":
             schema.setdefault("maximum", limit_max)
@@ -79,8 +86,10 @@ def document_problems(app: FastAPI, *, limit_max: int) -> None:
             for method, operation in item.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
-                _constrain(operation, path, limit_max)
+                _constrain(operation, limit_max)
                 with_body = method in ("post", "put", "patch")
+                if path.startswith("/auth/") and with_body:
+                    operation["responses"]["429"] = SIGN_IN_LIMIT
                 for code, (text, body_only) in ERRORS.items():
                     if body_only and not with_body:
                         continue

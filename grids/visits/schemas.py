@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gis_service.core.inputs import Day, Instant, RowId, StrictInput, Text
 from gis_service.core.workflow import StatusEventOut
+from grids.models import HOUSEHOLD_TAGS
 
 Purpose = Literal["policy", "service", "mediation", "safety", "other"]
 Category = Literal[
@@ -161,7 +162,14 @@ class RuleSet(StrictInput):
     """Visit-frequency rules: days between visits per tag, and for everyone."""
 
     default_days: int = Field(90, ge=1, le=3660)
-    tags: dict[str, int] = Field(default_factory=dict)
+    tags: dict[str, int] = Field(
+        default_factory=dict,
+        # the validator's rule, stated for clients (its message stays the answer)
+        json_schema_extra={
+            "propertyNames": {"enum": list(HOUSEHOLD_TAGS)},
+            "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 3660},
+        },
+    )
 
     @field_validator("tags")
     @classmethod

@@ -110,7 +110,7 @@ def findings(
 
 
 @router.get(
-    "/{dispute_id}", response_class=GeoJSONResponse, response_model=DisputeFeatures
+    "/{dispute_id:int}", response_class=GeoJSONResponse, response_model=DisputeFeatures
 )
 def dispute_detail(
     session: SessionDep, township: TownshipDep, dispute_id: RowId
@@ -122,7 +122,7 @@ def dispute_detail(
     return GeoJSONResponse(body)
 
 
-@router.post("/{dispute_id}/transitions", response_model=DisputeDetailOut)
+@router.post("/{dispute_id:int}/transitions", response_model=DisputeDetailOut)
 def transition(
     session: SessionDep,
     township: TownshipDep,

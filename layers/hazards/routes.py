@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,6 +15,7 @@ from gis_service.core.deps import (
     SettingsDep,
     TownshipDep,
 )
+from gis_service.core.inputs import Day
 from layers.hazards import cards, ledger, stats, warn
 from layers.hazards.schemas import (
     CheckCreate,
@@ -25,22 +25,43 @@ from layers.hazards.schemas import (
     TransitionCreate,
     WarnList,
 )
-from layers.models import MAX_WARN_RADIUS_M
+from layers.hazards.workflow import STATUS_LABELS
+from layers.models import (
+    HAZARD_KIND_LABELS,
+    HAZARD_KINDS,
+    HAZARD_SEVERITIES,
+    HAZARD_STATUSES,
+    MAX_WARN_RADIUS_M,
+    MIN_WARN_RADIUS_M,
+)
 
 router = APIRouter(prefix="/townships/{township}/hazards", tags=["hazards"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The codes and their Chinese words, exactly what ledger.check_choice takes: the
+# schema states the rule, the service keeps its own 422 naming the choices.
 Kind = Annotated[
     str | None,
     Query(description="fire 火灾, flood 洪涝, landslide 滑坡, road 道路, "
-          "building 房屋, electrical 用电, other 其他"),
+          "building 房屋, electrical 用电, other 其他",
+          json_schema_extra={"enum": [*HAZARD_KINDS, *HAZARD_KIND_LABELS.values()]}),
 ]  # fmt: skip
-Severity = Annotated[str | None, Query(description="low, medium, high, critical")]
+Severity = Annotated[
+    str | None,
+    Query(description="low 低, medium 中, high 高, critical 重大",
+          json_schema_extra={"enum": [*HAZARD_SEVERITIES,
+                                      *ledger.SEVERITY_LABELS.values()]}),
+]  # fmt: skip
+Status = Annotated[
+    str | None,
+    Query(description="found 已排查, rectifying 整改中, closed 已销号",
+          json_schema_extra={"enum": [*HAZARD_STATUSES, *STATUS_LABELS.values()]}),
+]  # fmt: skip
 Grid = Annotated[str | None, Query(description="grid code; its subtree is included")]
 Radius = Annotated[
     float | None,
     Query(
-        gt=0,
+        ge=MIN_WARN_RADIUS_M,
         le=MAX_WARN_RADIUS_M,
         description="metres (overrides the hazard's and its kind's radius)",
     ),
@@ -53,9 +74,7 @@ def list_hazards(
     township: TownshipDep,
     settings: SettingsDep,
     page: PageDep,
-    status: Annotated[
-        str | None, Query(description="found 已排查, rectifying 整改中, closed 已销号")
-    ] = None,
+    status: Status = None,
     kind: Kind = None,
     severity: Severity = None,
     grid: Grid = None,
@@ -88,7 +107,7 @@ def hazard_stats(
     township: TownshipDep,
     grid: Grid = None,
     kind: Kind = None,
-    as_of: date | None = None,
+    as_of: Annotated[Day | None, Query()] = None,
 ) -> HazardStats:
     """Found, rectifying, closed, rate, overdue, median days to close per grid."""
     return stats.hazard_stats(

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from gis_service.core.workflow import StatusEventOut
+from layers.hazards.workflow import STATUS_LABELS
+from layers.models import HAZARD_STATUSES
 
 Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
 
@@ -19,6 +21,7 @@ class TransitionCreate(BaseModel):
         min_length=1,
         max_length=20,
         description="rectifying (整改中) or closed (已销号); Chinese labels accepted",
+        json_schema_extra={"enum": [*HAZARD_STATUSES, *STATUS_LABELS.values()]},
     )
     actor: str = Field(min_length=1, max_length=100)
     note: str | None = Field(

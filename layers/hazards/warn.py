@@ -26,7 +26,7 @@ from gis_service.core.townships import require_township
 from grids.models import PRIORITY_TAGS
 from layers.hazards.ledger import grid_path, kind_code, rule_params, severity_code
 from layers.hazards.schemas import WarnHazard, WarnHousehold, WarnList
-from layers.models import MAX_WARN_RADIUS_M
+from layers.models import MAX_WARN_RADIUS_M, MIN_WARN_RADIUS_M
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ WARN_LIMIT = 100_000  # the whole list for the XLSX and the cards
 
 
 def check_radius(value: Any, *, field: str = "radius_m") -> float | None:
-    """A radius in metres: a finite number in (0, 50 000]; else 422 naming it."""
+    """A radius in metres: a finite number in [1, 50 000]; else 422 naming it."""
     if value is None:
         return None
     number: float | None
@@ -55,12 +55,16 @@ def check_radius(value: Any, *, field: str = "radius_m") -> float | None:
             f"{field} must be a number of metres, e.g. 500 (got {value!r})",
             errors=[{"field": field, "reason": "not a number of metres"}],
         )
-    if not 0 < number <= MAX_WARN_RADIUS_M:
+    if not MIN_WARN_RADIUS_M <= number <= MAX_WARN_RADIUS_M:
         raise InvalidInput(
-            f"{field} must be over 0 and at most {MAX_WARN_RADIUS_M:.0f} m "
-            f"(got {number:g})",
+            f"{field} must be at least {MIN_WARN_RADIUS_M:.0f} m and at most "
+            f"{MAX_WARN_RADIUS_M:.0f} m (got {number:g})",
             errors=[
-                {"field": field, "reason": f"0 < {field} <= {MAX_WARN_RADIUS_M:g}"}
+                {
+                    "field": field,
+                    "reason": f"{MIN_WARN_RADIUS_M:g} <= {field} "
+                    f"<= {MAX_WARN_RADIUS_M:g}",
+                }
             ],
         )
     return number

@@ -27,6 +27,24 @@ def _q(
 
 
 F = _q("f", {"type": "string", "enum": ["json", "html"]}, "输出格式 (覆盖 Accept)")
+F_JSON = _q("f", {"type": "string", "enum": ["json"]}, "输出格式 (只有 json)")
+F_MVT = _q("f", {"type": "string", "enum": ["mvt"]}, "输出格式 (只有 mvt)")
+
+
+def answers(*media: str) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses=``: the media types its 200 really carries."""
+    return {200: {"description": "OK", "content": {m: {} for m in media}}}
+
+
+# 0..MAX_ZOOM and a non-negative index; beyond the matrix is a 404, not a 400.
+def tile_path(name: str, maximum: int | None = None) -> dict[str, Any]:
+    """A tile's zoom/row/column path parameter: a non-negative integer."""
+    schema: dict[str, Any] = {"type": "integer", "minimum": 0}
+    if maximum is not None:
+        schema["maximum"] = maximum
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
 COLLECTION_ID = {
     "name": "collectionId", "in": "path", "required": True,
     "schema": {"type": "string"}, "description": "{乡镇代码}.{图层}",

@@ -11,8 +11,15 @@ from fastapi.responses import RedirectResponse
 from gis_service.core.deps import SessionDep
 from layers.ogc import documents as docs
 from layers.ogc.crs import parse_crs
-from layers.ogc.documents import GEOJSON, JSON, OPENAPI, SCHEMA, link
-from layers.ogc.openapi import COLLECTION_ID, FEATURE_ID, ITEMS, F, ogc_document
+from layers.ogc.documents import GEOJSON, HTML, JSON, OPENAPI, SCHEMA, link
+from layers.ogc.openapi import (
+    COLLECTION_ID,
+    FEATURE_ID,
+    ITEMS,
+    F,
+    answers,
+    ogc_document,
+)
 from layers.ogc.openapi import queryable_parameters as _queryable_parameters
 from layers.ogc.params import parse_items, single_values
 from layers.ogc.render import (
@@ -45,7 +52,7 @@ def _html_links(doc: dict[str, Any]) -> list[dict[str, str]]:
 
 
 @router.get("", include_in_schema=False)
-@router.get("/", openapi_extra={"parameters": [F]})
+@router.get("/", openapi_extra={"parameters": [F]}, responses=answers(JSON, HTML))
 def landing_page(request: Request) -> Response:
     """Landing page: links to the API definition, conformance and collections."""
     fmt = _format(request)
@@ -56,7 +63,9 @@ def landing_page(request: Request) -> Response:
     return json_response(doc)
 
 
-@router.get("/conformance", openapi_extra={"parameters": [F]})
+@router.get(
+    "/conformance", openapi_extra={"parameters": [F]}, responses=answers(JSON, HTML)
+)
 def conformance(request: Request) -> Response:
     """The conformance classes this API implements."""
     fmt = _format(request)
@@ -67,7 +76,7 @@ def conformance(request: Request) -> Response:
     return json_response(doc)
 
 
-@router.get("/api", openapi_extra={"parameters": []})
+@router.get("/api", openapi_extra={"parameters": []}, responses=answers(OPENAPI))
 def api_definition(request: Request) -> Response:
     """The OpenAPI 3.0 definition of the OGC API (relative to /ogc)."""
     single_values(request.query_params.multi_items(), ("f",))
@@ -82,7 +91,9 @@ def api_page() -> RedirectResponse:
     return RedirectResponse("/docs")
 
 
-@router.get("/collections", openapi_extra={"parameters": [F]})
+@router.get(
+    "/collections", openapi_extra={"parameters": [F]}, responses=answers(JSON, HTML)
+)
 def collections(request: Request, session: SessionDep) -> Response:
     """Every layer of every township in scope, with extents and CRSs."""
     fmt = _format(request)
@@ -98,7 +109,9 @@ def collections(request: Request, session: SessionDep) -> Response:
 
 
 @router.get(
-    "/collections/{collectionId}", openapi_extra={"parameters": [COLLECTION_ID, F]}
+    "/collections/{collectionId}",
+    openapi_extra={"parameters": [COLLECTION_ID, F]},
+    responses=answers(JSON, HTML),
 )
 def collection(request: Request, session: SessionDep, collectionId: str) -> Response:
     """One layer: extent, storage CRS, the CRSs served and its links."""
@@ -115,6 +128,7 @@ def collection(request: Request, session: SessionDep, collectionId: str) -> Resp
 @router.get(
     "/collections/{collectionId}/queryables",
     openapi_extra={"parameters": [COLLECTION_ID, F]},
+    responses=answers(SCHEMA, HTML),
 )
 def queryables(request: Request, session: SessionDep, collectionId: str) -> Response:
     """The properties filters, CQL2 and sortby may use (JSON Schema)."""
@@ -132,6 +146,7 @@ def queryables(request: Request, session: SessionDep, collectionId: str) -> Resp
 @router.get(
     "/collections/{collectionId}/items",
     openapi_extra={"parameters": [*ITEMS, *_queryable_parameters()]},
+    responses=answers(GEOJSON, HTML),
 )
 def items(request: Request, session: SessionDep, collectionId: str) -> Response:
     """Features of a layer: bbox, datetime, CQL2 filter, paging, CRS."""
@@ -161,6 +176,7 @@ def items(request: Request, session: SessionDep, collectionId: str) -> Response:
 @router.get(
     "/collections/{collectionId}/items/{featureId}",
     openapi_extra={"parameters": [COLLECTION_ID, FEATURE_ID, ITEMS[5], F]},
+    responses=answers(GEOJSON, HTML),
 )
 def item(
     request: Request,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from gis_service.core.deps import SessionDep
 from gis_service.core.errors import NotAcceptable
 from layers.ogc.documents import JSON, MVT, link
-from layers.ogc.openapi import COLLECTION_ID, F
+from layers.ogc.openapi import COLLECTION_ID, F_JSON, F_MVT, answers, tile_path
 from layers.ogc.params import single_values
 from layers.ogc.render import json_response, negotiate
 from layers.ogc.service import resolve
@@ -27,11 +27,17 @@ router = APIRouter()
 _TMS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 _TILE_PARAMS = [
     COLLECTION_ID,
-    *(
-        {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
-        for n in ("tileMatrix", "tileRow", "tileCol")
-    ),
+    tile_path("tileMatrix", MAX_ZOOM),
+    tile_path("tileRow"),
+    tile_path("tileCol"),
 ]
+
+# An empty tile is a 204, an unchanged one (If-None-Match) a 304.
+_TILE_ANSWERS = {
+    **answers(MVT),
+    204: {"description": "no feature in this tile"},
+    304: {"description": "unchanged since the ETag sent"},
+}
 
 
 def _base(request: Request) -> str:
@@ -43,7 +49,7 @@ def _json_only(request: Request) -> None:
     negotiate(values.get("f"), request.headers.get("accept"), html=False)
 
 
-@router.get("/tileMatrixSets", openapi_extra={"parameters": [F]})
+@router.get("/tileMatrixSets", openapi_extra={"parameters": [F_JSON]})
 def tile_matrix_sets(request: Request) -> Response:
     """The tiling schemes served (WebMercatorQuad)."""
     _json_only(request)
@@ -58,7 +64,7 @@ def tile_matrix_sets(request: Request) -> Response:
     )  # fmt: skip
 
 
-@router.get(f"/tileMatrixSets/{TMS_ID}", openapi_extra={"parameters": [F]})
+@router.get(f"/tileMatrixSets/{TMS_ID}", openapi_extra={"parameters": [F_JSON]})
 def tile_matrix_set(request: Request) -> Response:
     """The WebMercatorQuad TileMatrixSet definition."""
     _json_only(request)
@@ -89,7 +95,7 @@ def _tileset(base: str, collection_id: str, kind_name: str) -> dict[str, Any]:
 
 @router.get(
     "/collections/{collectionId}/tiles",
-    openapi_extra={"parameters": [COLLECTION_ID, F]},
+    openapi_extra={"parameters": [COLLECTION_ID, F_JSON]},
 )
 def tilesets(request: Request, session: SessionDep, collectionId: str) -> Response:
     """The vector tilesets of a collection."""
@@ -103,7 +109,7 @@ def tilesets(request: Request, session: SessionDep, collectionId: str) -> Respon
 
 @router.get(
     f"/collections/{{collectionId}}/tiles/{TMS_ID}",
-    openapi_extra={"parameters": [COLLECTION_ID, F]},
+    openapi_extra={"parameters": [COLLECTION_ID, F_JSON]},
 )
 def tileset(request: Request, session: SessionDep, collectionId: str) -> Response:
     """One tileset's metadata: tiling scheme, tile URL template, layers."""
@@ -137,8 +143,9 @@ def _tile(
 
 @router.get(
     f"/collections/{{collectionId}}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
-    openapi_extra={"parameters": [*_TILE_PARAMS, F]},
+    openapi_extra={"parameters": [*_TILE_PARAMS, F_MVT]},
     response_class=Response,
+    responses=_TILE_ANSWERS,
 )
 def ogc_tile(
     request: Request,
@@ -154,10 +161,10 @@ def ogc_tile(
 
 @router.get(
     "/tiles/{collectionId}/{z}/{x}/{y}.pbf",
-    openapi_extra={"parameters": [COLLECTION_ID, *(
-        {"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
-        for n in ("z", "x", "y"))]},
+    openapi_extra={"parameters": [COLLECTION_ID, tile_path("z", MAX_ZOOM),
+                                  tile_path("x"), tile_path("y")]},
     response_class=Response,
+    responses=_TILE_ANSWERS,
 )  # fmt: skip
 def xyz_tile(
     request: Request,

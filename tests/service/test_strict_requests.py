@@ -53,3 +53,33 @@ def test_openapi_declares_problems_and_constraints() -> None:
                     assert parameter["schema"]["pattern"] == "^[0-9]{12}$"
                 if parameter["in"] == "query" and parameter["name"] == "limit":
                     assert parameter["schema"]["maximum"] == 10_000
+
+
+@pytest.mark.parametrize("dry_run", [0, 1, "true"])
+def test_number_is_not_a_boolean(client: TestClient, dry_run: object) -> None:
+    response = client.post(f"{BASE}/disputes/detect", json={"dry_run": dry_run})
+    assert response.status_code == 422, response.text
+    assert "expected true or false" in response.text
+
+
+@pytest.mark.parametrize("path", ["/audit", f"{BASE}/hazards/stats"])
+def test_number_is_not_a_date_in_audit_and_stats(client: TestClient, path: str) -> None:
+    name = "since" if path == "/audit" else "as_of"
+    response = client.get(path, params={name: "0.5"})
+    assert response.status_code == 422, response.text
+
+
+def test_a_subnormal_radius_is_422_not_500(client: TestClient) -> None:
+    """5e-324 m underflowed PostgreSQL's float8 (a 500); under 1 m is refused."""
+    response = client.get(f"{BASE}/hazards/warn", params={"radius_m": "5e-324"})
+    assert response.status_code == 422, response.text
+
+
+def test_one_township_path_template_and_int_dispute_ids() -> None:
+    """PUT and GET share /townships/{township}; /disputes/detect is no dispute id."""
+    paths = create_app().openapi()["paths"]
+    assert set(paths[BASE.replace(TOWNSHIP, "{township}")]) >= {"get", "put"}
+    assert "/townships/{code}" not in paths
+    tile = paths["/ogc/tiles/{collectionId}/{z}/{x}/{y}.pbf"]["get"]
+    names = [(p["in"], p["name"]) for p in tile["parameters"]]
+    assert len(names) == len(set(names))

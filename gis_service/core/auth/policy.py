@@ -19,7 +19,7 @@ from gis_service.core.errors import Forbidden
 T = "/townships/{township}"
 ADMIN_ONLY = frozenset(
     {
-        ("PUT", "/townships/{code}"),
+        ("PUT", T),
         ("POST", f"{T}/assignment/run"),
         ("POST", f"{T}/grids/redraw/preview"),
         ("POST", f"{T}/grids/redraw"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -14,7 +13,7 @@ from gis_service.core.auth.models import User
 from gis_service.core.auth.users import active_user, authenticate, user_out
 from gis_service.core.deps import SessionDep, SettingsDep
 from gis_service.core.errors import InvalidInput
-from gis_service.core.inputs import as_utc
+from gis_service.core.inputs import Instant, as_utc
 from gis_service.core.settings import Settings
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -151,7 +150,7 @@ def audit_log(
     township: Annotated[str | None, Query(max_length=12)] = None,
     user: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(pattern="^(unmask|write)$")] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Instant | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[dict[str, Any]]:
     """Audit entries, newest first (admins; their townships' entries only)."""
