@@ -25,8 +25,17 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 
-from tests.conftest import TEST_SECRET, bearer_for
+from gis_service.app.demo.load import load_demo
+from gis_service.core.db import make_engine
+from tests.conftest import (
+    TEST_SECRET,
+    bearer_for,
+    drop_database,
+    migrated_database,
+)
 from tests.service.conftest import DEMO_TOWNSHIP
 
 BIN = Path(sys.executable).parent
@@ -41,12 +50,27 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(demo_engine: Engine) -> Iterator[str]:
-    """``gridgis serve`` on the demo database; yields its base URL."""
+def contract_engine(server_url: URL) -> Iterator[Engine]:
+    """A demo township of its own: the run writes (visits, demands, detections),
+    which the shared ``demo_engine``'s readers (the CLI smoke lists) must not see."""
+    url = migrated_database(server_url)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    with Session(engine) as session:
+        load_demo(session, households=120)
+    yield engine
+    engine.dispose()
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def served(contract_engine: Engine) -> Iterator[str]:
+    """``gridgis serve`` on the contract database; yields its base URL."""
     port = _free_port()
     env = {
         **os.environ,
-        "GRIDGIS_DATABASE_URL": demo_engine.url.render_as_string(hide_password=False),
+        "GRIDGIS_DATABASE_URL": contract_engine.url.render_as_string(
+            hide_password=False
+        ),
         "GRIDGIS_AUTH__SECRET": TEST_SECRET,
     }
     server = subprocess.Popen(
@@ -134,9 +158,9 @@ def contract_config(township: str = DEMO_TOWNSHIP) -> str:
 
 @pytest.mark.slow
 def test_schemathesis_all_checks_all_phases(
-    served: str, demo_engine: Engine, tmp_path: Path
+    served: str, contract_engine: Engine, tmp_path: Path
 ) -> None:
-    (authorization,) = bearer_for(demo_engine).items()
+    (authorization,) = bearer_for(contract_engine).items()
     config = tmp_path / "schemathesis.toml"
     config.write_text(contract_config())
     run = subprocess.run(
