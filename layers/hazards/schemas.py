@@ -11,7 +11,12 @@ from gis_service.core.workflow import StatusEventOut
 from layers.hazards.workflow import STATUS_LABELS
 from layers.models import HAZARD_STATUSES
 
-Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
+# No whitespace, spelled out: ``\S`` differs between Python, Rust and ECMAScript
+# (U+0085, U+001C-1F, U+FEFF), so the schema and the service disagreed on those.
+_SPACE = (
+    "\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+Url = Annotated[str, Field(max_length=2000, pattern=f"^https?://[^{_SPACE}]+$")]
 
 
 class TransitionCreate(BaseModel):
