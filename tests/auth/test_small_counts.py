@@ -62,3 +62,18 @@ def test_a_viewer_sees_small_grids_as_fewer_than_five(
     assert whole["A"]["visited_share"] is not None
     assigned = anon.get(f"{A}/assignment/grids", headers=world.headers["viewer_a"])
     assert {r["households"] for r in assigned.json() if r["code"] in "AB"} == {SMALL}
+
+
+def test_the_viewers_home_page_follows_the_same_rule(
+    anon: TestClient, world: World
+) -> None:
+    page = anon.get(f"/w/{TOWNSHIP}", headers=world.headers["viewer_a"])
+    assert page.status_code == 200
+    assert "&lt;5" in page.text  # grids A (4) and B (2)
+    admin = anon.get(f"/w/{TOWNSHIP}", headers=world.headers["admin_a"])
+    assert admin.status_code == 200 and "&lt;5" not in admin.text
+
+
+def test_a_structural_name_holding_rows_is_still_looked_into() -> None:
+    out = suppress({"grids": [{"code": "A", "households": 2}], "cadres": 3})
+    assert out == {"grids": [{"code": "A", "households": SMALL}], "cadres": 3}

@@ -61,7 +61,7 @@ def suppress(data: Any) -> Any:
     out: dict[str, Any] = {}
     hidden = False
     for key, value in data.items():
-        if key in SKIP or key in STRUCTURE:
+        if key in SKIP or (key in STRUCTURE and not isinstance(value, dict | list)):
             out[key] = value
         elif _small(value):
             out[key] = SMALL
