@@ -4,8 +4,9 @@
 
 -- name: hazards
 -- One page of hazards with their grid, the leaf grids they touch and the
--- responsible cadre: the one set on the hazard, else its grid's (subtree's)
--- grid leader, else the nearest active cadre of that grid, else of the township.
+-- responsible cadre: the one set on the hazard, else the active cadres homed in
+-- its grid's subtree (grid leaders first, then the nearest), else the township's
+-- nearest active grid leader, else its nearest active cadre.
 WITH radii AS (
   SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:radii AS float8[]))
          AS r(kind, radius_m)
@@ -23,18 +24,31 @@ WITH radii AS (
   LEFT JOIN radii ON radii.kind = z.kind
   LEFT JOIN rules ON rules.severity = z.severity
   LEFT JOIN grids g ON g.township_code = z.township_code AND g.id = z.grid_id
+  -- COALESCE evaluates a tier only when the ones before it found nobody, so the
+  -- township-wide nearest-cadre search runs only for a hazard with no cadre of
+  -- its own, none homed in its grid's subtree and no active grid leader.
+  LEFT JOIN LATERAL (
+    SELECT COALESCE(
+      z.cadre_id,
+      (SELECT c.id FROM cadres c
+       JOIN grids hg ON hg.township_code = c.township_code AND hg.id = c.home_grid_id
+       WHERE c.township_code = z.township_code AND c.active
+         AND hg.path LIKE g.path || '%'
+       ORDER BY c.role = 'grid_leader' DESC,
+                ST_Distance(c.base::geography, z.geom::geography) ASC NULLS LAST, c.code
+       LIMIT 1),
+      (SELECT c.id FROM cadres c
+       WHERE c.township_code = z.township_code AND c.active AND c.role = 'grid_leader'
+       ORDER BY ST_Distance(c.base::geography, z.geom::geography) ASC NULLS LAST, c.code
+       LIMIT 1),
+      (SELECT c.id FROM cadres c
+       WHERE c.township_code = z.township_code AND c.active
+       ORDER BY ST_Distance(c.base::geography, z.geom::geography) ASC NULLS LAST, c.code
+       LIMIT 1)) AS id
+  ) pick ON true
   LEFT JOIN LATERAL (
     SELECT c.id, c.code, c.name, c.phone, c.id = z.cadre_id AS assigned
-    FROM cadres c
-    LEFT JOIN grids hg ON hg.township_code = c.township_code AND hg.id = c.home_grid_id
-    WHERE c.township_code = z.township_code
-      AND (c.id = z.cadre_id OR (z.cadre_id IS NULL AND c.active))
-    ORDER BY c.id = z.cadre_id DESC NULLS LAST,
-             COALESCE(hg.path LIKE g.path || '%', false) DESC,
-             c.role = 'grid_leader' DESC,
-             ST_Distance(c.base::geography, z.geom::geography) ASC NULLS LAST,
-             c.code
-    LIMIT 1
+    FROM cadres c WHERE c.township_code = z.township_code AND c.id = pick.id
   ) rc ON true
   WHERE z.township_code = :t
     AND (CAST(:code AS text) IS NULL OR z.code = CAST(:code AS text))
