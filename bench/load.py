@@ -3,13 +3,18 @@
 Builds a scratch database with a demo township (``--households 12800``, 鄌郚镇
 size), starts ``gridgis serve`` (``--workers N``) on 127.0.0.1, and drives it
 with an async httpx client: each of ``--users`` concurrent users loops over the
-mix without think time (coverage by grid, the uncovered list, one grid's
-coverage map, a route plan, the dispute list, a visit write). Reports per
-endpoint p50/p95/p99 and errors, and the throughput; a 1-user pass gives the
-baseline p95 against which "p95 doubles" is judged.
+mix (coverage by grid, the uncovered list, one grid's coverage map, a route
+plan, the dispute list, a visit write). Reports per endpoint p50/p95/p99 and
+errors, and the throughput; a 1-user pass gives the baseline p95 against which
+"p95 doubles" is judged.
+
+``--think A,B`` makes each user wait a uniform A..B seconds between requests,
+as a person reading a page does (locust's ``between(A, B)``); the default
+``0,0`` is a closed loop that measures the server's saturation throughput. The
+1-user baseline always runs as a closed loop.
 
     python bench/load.py [--households 12800] [--users 1,50,200] [--seconds 20]
-                         [--workers 1] [--database-url URL]
+                         [--workers 1] [--think 0,0] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -113,9 +118,12 @@ async def _user(
     until: float,
     seed: int,
     out: dict[str, list[tuple[float, int]]],
+    think: tuple[float, float],
 ) -> None:
     rng = random.Random(seed)
     names = [n for n, w, _ in MIX for _ in range(w)]
+    if think[1] > 0:  # users arrive spread over one think time, not all at once
+        await asyncio.sleep(rng.uniform(0, think[1]))
     while time.monotonic() < until:
         name = rng.choice(names)
         method, path, body = _request(name, pools, rng)
@@ -126,6 +134,8 @@ async def _user(
         except httpx.HTTPError:
             status = 0
         out[name].append(((time.perf_counter() - started) * 1000, status))
+        if think[1] > 0:
+            await asyncio.sleep(rng.uniform(*think))
 
 
 async def _level(
@@ -134,6 +144,7 @@ async def _level(
     users: int,
     seconds: float,
     headers: dict[str, str],
+    think: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[dict[str, list[tuple[float, int]]], float]:
     out: dict[str, list[tuple[float, int]]] = defaultdict(list)
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
@@ -143,7 +154,7 @@ async def _level(
         until = time.monotonic() + seconds
         started = time.monotonic()
         await asyncio.gather(
-            *(_user(client, pools, until, 1000 + u, out) for u in range(users))
+            *(_user(client, pools, until, 1000 + u, out, think) for u in range(users))
         )
         return out, time.monotonic() - started
 
@@ -198,8 +209,13 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=os.environ.get("GRIDGIS_TEST_DATABASE_URL")
     )
+    parser.add_argument(
+        "--think", default="0,0", help="A,B: seconds between a user's requests"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    low, high = (float(v) for v in args.think.split(","))
+    think = (low, high)
     if not args.database_url:
         sys.exit("give --database-url (a server to make a scratch database on)")
     url = migrated_database(make_url(args.database_url))
@@ -259,7 +275,14 @@ def main() -> None:
         results = []
         for users in (int(u) for u in args.users.split(",")):
             out, elapsed = asyncio.run(
-                _level(base_url, pools, users, args.seconds, headers)
+                _level(
+                    base_url,
+                    pools,
+                    users,
+                    args.seconds,
+                    headers,
+                    think if users > 1 else (0.0, 0.0),
+                )
             )
             results.append(_table(users, out, elapsed))
         base = results[0]
