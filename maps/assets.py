@@ -9,7 +9,6 @@ URLs are rewritten to them; ``settings.map.assets = "cdn"`` keeps folium's links
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -19,6 +18,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from branca.element import Element
 
@@ -45,6 +45,13 @@ NPM_PACKAGES: dict[str, list[tuple[str, str]]] = {
     ],
     "leaflet.awesome-markers@2.0.5": [("dist", "awesome-markers")],
     "leaflet.markercluster@1.5.3": [("dist", "markercluster")],
+    # the coverage map's households from vector tiles, above a household count
+    "leaflet.vectorgrid@1.3.0": [
+        (
+            "dist/Leaflet.VectorGrid.bundled.min.js",
+            "vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+        )
+    ],
     # Not served to users: the workbench's accessibility test injects it.
     "axe-core@4.10.2": [("axe.min.js", "axe/axe.min.js")],
     # Not a map asset: the API docs page (/docs) uses it, so it works offline too.
@@ -72,24 +79,38 @@ LOCAL_FILES: dict[str, str | None] = {
     "markercluster": "markercluster/leaflet.markercluster.js",
     "markerclustercss": "markercluster/MarkerCluster.css",
     "markerclusterdefaultcss": "markercluster/MarkerCluster.Default.css",
+    "vectorgrid": "vectorgrid/Leaflet.VectorGrid.bundled.min.js",
 }
 
 
-def _manifest_digest() -> str:
-    return hashlib.sha1(json.dumps(NPM_PACKAGES, sort_keys=True).encode()).hexdigest()
+def _manifest() -> dict[str, Any]:
+    try:
+        stamp: dict[str, Any] = json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
+def _missing() -> list[str]:
+    """Packages of NPM_PACKAGES not yet unpacked (a version bump is a new one)."""
+    have = set(_manifest().get("packages") or [])
+    return [spec for spec in NPM_PACKAGES if spec not in have]
 
 
 def assets_available() -> bool:
-    """Whether ``fetch_assets`` has run for the current package list."""
-    try:
-        return bool(json.loads(STAMP.read_text())["digest"] == _manifest_digest())
-    except (OSError, ValueError, KeyError):
-        return False
+    """Whether ``fetch_assets`` has unpacked every package of the current list.
+
+    Checked package by package, not by a digest of the whole list: a checkout that
+    adds a package fetches just that one, and checkouts sharing the vendor folder
+    keep working with the packages they know.
+    """
+    return not _missing()
 
 
 def fetch_assets(*, force: bool = False) -> list[str]:
-    """Download the npm packages with ``npm pack`` and unpack the files maps use."""
-    if assets_available() and not force:
+    """Download the missing npm packages with ``npm pack``, unpack what maps use."""
+    wanted = list(NPM_PACKAGES) if force else _missing()
+    if not wanted:
         return []
     npm = shutil.which("npm")
     if npm is None:
@@ -98,7 +119,7 @@ def fetch_assets(*, force: bool = False) -> list[str]:
         )
     fetched = []
     with tempfile.TemporaryDirectory() as tmp:
-        for spec, files in NPM_PACKAGES.items():
+        for spec in wanted:
             out = subprocess.run(
                 [npm, "pack", spec, "--json", "--pack-destination", tmp],
                 check=True,
@@ -109,10 +130,13 @@ def fetch_assets(*, force: bool = False) -> list[str]:
             with tarfile.open(tarball) as archive:
                 archive.extractall(Path(tmp) / spec.replace("/", "_"), filter="data")
             root = Path(tmp) / spec.replace("/", "_") / "package"
-            for src, dest in files:
+            for src, dest in NPM_PACKAGES[spec]:
                 _copy(root / src, VENDOR_DIR / dest)
             fetched.append(spec)
-    STAMP.write_text(json.dumps({"digest": _manifest_digest(), "packages": fetched}))
+    stamp = _manifest()
+    stamp["packages"] = list(dict.fromkeys([*(stamp.get("packages") or []), *fetched]))
+    STAMP.parent.mkdir(parents=True, exist_ok=True)
+    STAMP.write_text(json.dumps(stamp))
     logger.info("map assets fetched into %s", VENDOR_DIR)
     return fetched
 

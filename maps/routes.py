@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from gis_service.core.deps import SessionDep, SettingsDep, TownshipDep
@@ -28,6 +28,7 @@ AsOfQuery = Annotated[
 
 @router.get("/townships/{township}/maps/coverage", response_class=HTMLResponse)
 def coverage_map(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
@@ -58,6 +59,7 @@ def coverage_map(
         since=since,
         closed_hazards=closed_hazards,
         hazard_settings=settings.hazards,
+        tiles_base=request.scope.get("root_path", "") + "/ogc",
     )
     return HTMLResponse(page)
 

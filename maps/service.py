@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import folium
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput
 from gis_service.core.geojson import feature, feature_collection
+from gis_service.core.inputs import as_utc
 from gis_service.core.privacy import mask_id_number, mask_phone
 from gis_service.core.settings import HazardSettings, MapSettings
 from gis_service.core.townships import township_name
@@ -26,6 +28,7 @@ from grids.routing.planner import find_cadre, plan_route
 from grids.tree.scope import grid_path
 from grids.visits.coverage import coverage_by_grid, household_statuses
 from grids.visits.schemas import RoutePlan, RouteRequest
+from grids.visits.status_select import status_tally
 from layers.models import HAZARD_KIND_LABELS
 from maps import queries
 from maps.assets import URL_PREFIX, assets_available
@@ -40,6 +43,7 @@ from maps.render.coverage import (
     render_route,
     to_html,
 )
+from maps.render.vectortiles import HouseholdTiles
 
 logger = logging.getLogger(__name__)
 
@@ -97,31 +101,52 @@ def coverage_data(
     since: datetime | None = None,
     closed_hazards: bool = False,
     hazard_settings: HazardSettings | None = None,
+    tiles_above: int | None = None,
+    tiles_base: str | None = None,
 ) -> CoverageData:
     """Grids with coverage, households with status, hazards and open disputes.
 
     Household status and the grid numbers are those of ``grids.visits.coverage``: grids
     are shaded by the share visited in [since, as_of), as GET coverage/grids. Closed
     hazards are left out unless ``closed_hazards``; a hazard without its own radius
-    shows its kind's default (``hazard_settings``).
+    shows its kind's default (``hazard_settings``). With ``tiles_base`` (the served
+    OGC root) and more than ``tiles_above`` households, the households are not read
+    into the page: only their counts, and the map draws them from vector tiles.
     """
     as_of = as_of or datetime.now(UTC)
     title = township_name(session, township=township)
     path = grid_path(session, township=township, grid=grid) if grid else None
-    households = [
-        {
-            "lon": r["lon"],
-            "lat": r["lat"],
-            "status": r["status"],
-            "priority": r["priority"],
-            **_household_detail(r),
-        }
-        for r in household_statuses(
-            session, township=township, as_of=as_of, grid=grid, unassigned_inside=True
-        )
-    ]
     report = coverage_by_grid(
         session, township=township, since=since, until=as_of, grid=grid
+    )
+    tiles = None
+    if (
+        tiles_base is not None
+        and tiles_above is not None
+        and report.township.households > tiles_above
+    ):
+        tiles = _household_tiles(
+            session, township=township, grid=grid, as_of=as_of, base=tiles_base
+        )
+    households = (
+        []
+        if tiles is not None
+        else [
+            {
+                "lon": r["lon"],
+                "lat": r["lat"],
+                "status": r["status"],
+                "priority": r["priority"],
+                **_household_detail(r),
+            }
+            for r in household_statuses(
+                session,
+                township=township,
+                as_of=as_of,
+                grid=grid,
+                unassigned_inside=True,
+            )
+        ]
     )
     numbers = {r.id: r for r in report.rows}
     shapes = queries.grid_shapes(session, township=township, grid_path=path)
@@ -144,6 +169,21 @@ def coverage_data(
             queries.open_dispute_rows(session, township=township, grid_path=path)
         ),
         period=f"{report.since.date().isoformat()} – {report.until.date().isoformat()}",
+        household_tiles=tiles,
+    )
+
+
+def _household_tiles(
+    session: Session, *, township: str, grid: str | None, as_of: datetime, base: str
+) -> HouseholdTiles:
+    """The tile URL (status judged at ``as_of``) and the legend's counts."""
+    tally = status_tally(session, township=township, as_of=as_of, grid=grid)
+    when = quote(as_utc(as_of).isoformat().replace("+00:00", "Z"), safe="")
+    url = f"{base.rstrip('/')}/tiles/{township}.visit_status/{{z}}/{{x}}/{{y}}.pbf"
+    return HouseholdTiles(
+        url=f"{url}?datetime={when}",
+        counts=tally["statuses"],
+        priority=tally["priority"],
     )
 
 
@@ -174,9 +214,17 @@ def coverage_map(
     asset_base: str = LOCAL_ASSET_BASE,
     closed_hazards: bool = False,
     hazard_settings: HazardSettings | None = None,
+    tiles_base: str | None = None,
 ) -> folium.Map:
-    """The coverage map of a township or of one grid's subtree."""
+    """The coverage map of a township or of one grid's subtree.
+
+    ``tiles_base``: the OGC root a served page may fetch tiles from (a file
+    written for offline use has none, so it always carries its households).
+    """
     options = map_options(settings, basemap=basemap, asset_base=asset_base)
+    if options.shift_gcj02:
+        # tiles are WGS 84 and cannot be shifted to AMap's GCJ-02 in the browser
+        tiles_base = None
     data = coverage_data(
         session,
         township=township,
@@ -185,6 +233,8 @@ def coverage_map(
         since=since,
         closed_hazards=closed_hazards,
         hazard_settings=hazard_settings,
+        tiles_above=settings.vector_tiles_above,
+        tiles_base=tiles_base,
     )
     return render_coverage(data, options)
 

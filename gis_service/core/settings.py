@@ -52,6 +52,9 @@ class MapSettings(BaseModel):
     basemap: str = "osm"  # osm | tianditu | amap | none
     tianditu_key: str | None = None
     assets: str = "local"  # local (served by GridGIS) | cdn
+    # Above this many households a served coverage map draws them from vector
+    # tiles (/ogc/tiles/{township}.visit_status/...) instead of inside the page.
+    vector_tiles_above: int = 5000
 
 
 class AssignmentSettings(BaseModel):

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Double, Select, and_, cast, func, select
+from sqlalchemy import Double, Select, String, and_, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
 from gis_service.core.errors import NotFound
 from gis_service.core.privacy import mask_id_number, mask_phone
-from grids.models import Cadre, Demand, Grid, Household, HouseholdAssignment, Visit
+from grids.models import (
+    PRIORITY_TAGS,
+    Cadre,
+    Demand,
+    Grid,
+    Household,
+    HouseholdAssignment,
+    Visit,
+)
 from grids.visits.status_select import household_status_select
 from layers.models import Dispute, Hazard, PastureParcel, Road
 
@@ -50,13 +60,19 @@ class Kind:
     title: str
     geometry_type: str
     props: tuple[Prop, ...]
-    build: Callable[[str, Session], Select[Any]]
+    build: Callable[..., Select[Any]]  # (township, session[, as_of])
     temporal: str | None = None  # the property ``datetime`` filters on
     tiles: bool = False
     extent_of: str | None = None  # the base table whose extent bounds this one
+    # build takes ``as_of``: the rows are a state at a moment (tiles: ``datetime``)
+    as_of: bool = False
 
-    def source(self, township: str, session: Session) -> Subquery:
+    def source(
+        self, township: str, session: Session, *, as_of: datetime | None = None
+    ) -> Subquery:
         """The township's rows as a subquery ``t`` (PostgreSQL flattens it)."""
+        if self.as_of:
+            return self.build(township, session, as_of).subquery("t")
         return self.build(township, session).subquery("t")
 
     def prop(self, name: str) -> Prop | None:
@@ -233,7 +249,32 @@ def _uncovered(township: str, session: Session) -> Select[Any]:
     )  # fmt: skip
 
 
+def _visit_status(
+    township: str, session: Session, as_of: datetime | None = None
+) -> Select[Any]:
+    # Every household with its coverage status as of a moment: what the coverage
+    # map colours by (its vector-tile mode), the rule being coverage's own.
+    st = household_status_select(session, township=township, as_of=as_of).subquery("st")
+    h = Household.__table__.alias("h")
+    c = Cadre.__table__.alias("c")
+    cadre_name = select(c.c.name).where(
+        c.c.township_code == township, c.c.code == st.c.cadre
+    )
+    priority = cast(array(list(PRIORITY_TAGS)), ARRAY(String))
+    return (
+        select(
+            st.c.id, st.c.code, h.c.members, h.c.village, st.c.tags, st.c.grid,
+            st.c.cadre,
+            cadre_name.scalar_subquery().label("cadre_name"),
+            st.c.last_visit, func.floor(st.c.overdue_days).label("days_overdue"),
+            st.c.status, st.c.tags.overlap(priority).label("priority"), st.c.geom,
+        )
+        .join(h, and_(h.c.township_code == township, h.c.id == st.c.id))
+    )  # fmt: skip
+
+
 STATUS_TITLE = "状态"
+VISIT_STATUSES = ("visited", "overdue", "never_visited", "unassigned")
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -327,6 +368,20 @@ KINDS: dict[str, Kind] = {
                 Prop("status", "string", STATUS_TITLE),
             ),
             _uncovered, temporal="last_visit", extent_of="households",
+        ),
+        Kind(
+            "visit_status", "农户走访状态", "Point",
+            (
+                Prop("code", "string", "户编码"), Prop("members", "integer", "人口"),
+                Prop("village", "string", "村"), Prop("tags", "tags", "标签"),
+                Prop("grid", "string", "网格"), Prop("cadre", "string", "责任人"),
+                Prop("cadre_name", "string", "责任人姓名"),
+                Prop("last_visit", "date-time", "最近走访"),
+                Prop("days_overdue", "number", "逾期天数"),
+                Prop("status", "string", STATUS_TITLE, enum=VISIT_STATUSES),
+                Prop("priority", "boolean", "重点户"),
+            ),
+            _visit_status, tiles=True, extent_of="households", as_of=True,
         ),
         Kind(
             "visits", "走访记录", "Point",

@@ -29,6 +29,11 @@ def _q(
 F = _q("f", {"type": "string", "enum": ["json", "html"]}, "输出格式 (覆盖 Accept)")
 F_JSON = _q("f", {"type": "string", "enum": ["json"]}, "输出格式 (只有 json)")
 F_MVT = _q("f", {"type": "string", "enum": ["mvt"]}, "输出格式 (只有 mvt)")
+DATETIME = _q(
+    "datetime", {"type": "string"},
+    "时刻或时段 (RFC 3339): visit_status 图层按此时刻判定走访状态 (只接受时刻); "
+    "有时间属性的图层按时段筛选",
+)  # fmt: skip
 
 
 def answers(*media: str) -> dict[int | str, dict[str, Any]]:

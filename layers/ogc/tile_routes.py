@@ -9,8 +9,15 @@ from fastapi import APIRouter, Request, Response
 from gis_service.core.deps import SessionDep
 from gis_service.core.errors import NotAcceptable
 from layers.ogc.documents import JSON, MVT, link
-from layers.ogc.openapi import COLLECTION_ID, F_JSON, F_MVT, answers, tile_path
-from layers.ogc.params import single_values
+from layers.ogc.openapi import (
+    COLLECTION_ID,
+    DATETIME,
+    F_JSON,
+    F_MVT,
+    answers,
+    tile_path,
+)
+from layers.ogc.params import parse_datetime, single_values
 from layers.ogc.render import json_response, negotiate
 from layers.ogc.service import resolve
 from layers.ogc.tiles import (
@@ -122,15 +129,19 @@ def tileset(request: Request, session: SessionDep, collectionId: str) -> Respons
 def _tile(
     request: Request, session: SessionDep, collection_id: str, z: str, x: str, y: str
 ) -> Response:
-    f = single_values(request.query_params.multi_items(), ("f",)).get("f")
+    values = single_values(request.query_params.multi_items(), ("f", "datetime"))
+    f = values.get("f")
     if f not in (None, "mvt"):
         raise NotAcceptable(
             f"f={f!r}: tiles are served as mvt only",
             errors=[{"field": "f", "reason": "unsupported format"}],
         )
+    when = parse_datetime(values.get("datetime"))
     township, kind, _ = resolve(session, collection_id)
     zi, xi, yi = check_tile(kind, z, x, y)
-    tile = render_tile(session, kind=kind, township=township, z=zi, x=xi, y=yi)
+    tile = render_tile(
+        session, kind=kind, township=township, z=zi, x=xi, y=yi, when=when
+    )
     tag = etag(tile)
     # Private: a tile holds what this caller may see; revalidate after a minute.
     headers = {"ETag": tag, "Cache-Control": "private, max-age=60"}
@@ -143,7 +154,7 @@ def _tile(
 
 @router.get(
     f"/collections/{{collectionId}}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
-    openapi_extra={"parameters": [*_TILE_PARAMS, F_MVT]},
+    openapi_extra={"parameters": [*_TILE_PARAMS, F_MVT, DATETIME]},
     response_class=Response,
     responses=_TILE_ANSWERS,
 )
@@ -162,7 +173,7 @@ def ogc_tile(
 @router.get(
     "/tiles/{collectionId}/{z}/{x}/{y}.pbf",
     openapi_extra={"parameters": [COLLECTION_ID, tile_path("z", MAX_ZOOM),
-                                  tile_path("x"), tile_path("y")]},
+                                  tile_path("x"), tile_path("y"), F_MVT, DATETIME]},
     response_class=Response,
     responses=_TILE_ANSWERS,
 )  # fmt: skip

@@ -9,11 +9,13 @@ listed here go into a tile, with the status fields maps style by.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 import morecantile
 from sqlalchemy import (
+    ColumnElement,
     Double,
     Text,
     bindparam,
@@ -27,7 +29,8 @@ from sqlalchemy.orm import Session
 from gis_service.core.errors import BadRequest, NotFound
 from layers.ogc.collections import Kind
 from layers.ogc.crs import STORAGE_SRID
-from layers.ogc.service import quick_plans
+from layers.ogc.params import Interval, ItemsQuery, bad
+from layers.ogc.service import quick_plans, where_clauses
 
 TMS_ID = "WebMercatorQuad"
 EXTENT = 4096
@@ -40,7 +43,12 @@ TILE_PROPS: dict[str, tuple[str, ...]] = {
     "parcels": ("contract_no", "holder", "contract_area_mu"),
     "disputes": ("status", "parcel_a", "parcel_b", "overlap_area_m2"),
     "hazards": ("code", "kind", "severity", "status"),
-}
+    # the coverage map's households above settings.map.vector_tiles_above
+    "visit_status": (
+        "code", "members", "village", "tags", "grid", "cadre", "cadre_name",
+        "last_visit", "days_overdue", "status", "priority",
+    ),
+}  # fmt: skip
 
 
 @cache
@@ -72,25 +80,44 @@ def _attribute(kind: Kind, t: Any, name: str) -> Any:
     column = t.c[name]
     if prop is not None and prop.type == "number":
         return cast(column, Double).label(name)
-    if prop is not None and prop.type in ("date", "date-time", "tags"):
+    if prop is not None and prop.type == "tags":
+        return func.array_to_string(column, "、").label(name)
+    if prop is not None and prop.type in ("date", "date-time"):
         return cast(column, Text).label(name)
     return column
 
 
 def render_tile(
-    session: Session, *, kind: Kind, township: str, z: int, x: int, y: int
+    session: Session,
+    *,
+    kind: Kind,
+    township: str,
+    z: int,
+    x: int,
+    y: int,
+    when: Interval | None = None,
 ) -> bytes:
-    """One MVT tile (layer named after the collection's layer); b'' when empty."""
+    """One MVT tile (layer named after the collection's layer); b'' when empty.
+
+    ``when`` (the ``datetime`` parameter): for a layer of states (``kind.as_of``)
+    the instant they are judged at (default now); else, as for items, the period
+    the layer's temporal property must fall in.
+    """
+    as_of = _as_of(kind, when)
     bounds = tms().xy_bounds(morecantile.Tile(x, y, z))
     margin = (bounds.right - bounds.left) * BUFFER / EXTENT
     envelope = func.ST_MakeEnvelope(
-        bindparam("l", bounds.left), bindparam("b", bounds.bottom),
-        bindparam("r", bounds.right), bindparam("t", bounds.top), 3857,
+        # named apart from the sources' own (":t" is a township in SQL text)
+        bindparam("tile_l", bounds.left), bindparam("tile_b", bounds.bottom),
+        bindparam("tile_r", bounds.right), bindparam("tile_t", bounds.top), 3857,
     )  # fmt: skip
     search = func.ST_Transform(
-        func.ST_Expand(envelope, bindparam("margin", margin)), STORAGE_SRID
+        func.ST_Expand(envelope, bindparam("tile_margin", margin)), STORAGE_SRID
     )
-    t = kind.source(township, session)
+    t = kind.source(township, session, as_of=as_of)
+    where: list[ColumnElement[bool]] = [func.ST_Intersects(t.c.geom, search)]
+    if when is not None and kind.temporal is not None:
+        where += where_clauses(kind, t, ItemsQuery(datetime=when))
     rows = (
         select(
             t.c.id,
@@ -103,7 +130,7 @@ def render_tile(
                 True,
             ).label("geom"),
         )
-        .where(func.ST_Intersects(t.c.geom, search))
+        .where(*where)
         .subquery("q")
     )
     statement = (
@@ -118,6 +145,20 @@ def render_tile(
     quick_plans(session)
     tile = session.scalar(statement)
     return bytes(tile) if tile else b""
+
+
+# what parse_datetime makes of one date-time, or of one date (the whole day)
+_INSTANT = (timedelta(0), timedelta(days=1, microseconds=-1))
+
+
+def _as_of(kind: Kind, when: Interval | None) -> datetime | None:
+    """The instant a layer of states is shown at: one instant, else a 400."""
+    if when is None or not kind.as_of:
+        return None
+    if when.start is None or when.end is None or when.end - when.start not in _INSTANT:
+        raise bad("datetime", f"{kind.name} tiles show one instant, not a period",
+                  "instant")  # fmt: skip
+    return when.end
 
 
 def etag(tile: bytes) -> str:

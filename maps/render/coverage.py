@@ -37,6 +37,7 @@ from maps.render.page import (
     finish_map,
     to_html,
 )
+from maps.render.vectortiles import HouseholdTiles, add_household_tiles
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ class CoverageData:
         default_factory=lambda: {"type": "FeatureCollection", "features": []}
     )
     period: str | None = None
+    # Set above settings.map.vector_tiles_above: households come from tiles.
+    household_tiles: HouseholdTiles | None = None
 
 
 def coverage_color(coverage: float | None) -> str:
@@ -145,15 +148,23 @@ def render_coverage(
     lat = np.array([h["lat"] for h in data.households], dtype=float)
     lon, lat = shift_lonlat(lon, lat, options)
     counts = status_counts(data.households)
+    priority = sum(1 for h in data.households if h.get("priority"))
     fields: tuple[str, ...] = DETAIL_FIELDS
     if len(data.households) > personal_detail_limit:
         fields = tuple(f for f in DETAIL_FIELDS if f not in PERSONAL_FIELDS)
-    _add_households(m, data.households, lon, lat, fields)
+    if (tiles := data.household_tiles) is not None:
+        counts, priority = {s: tiles.counts.get(s, 0) for s in STATUSES}, tiles.priority
+        add_household_tiles(
+            m, tiles, colors=STATUS_COLORS, labels=STATUS_LABELS,
+            priority_color=PRIORITY_COLOR,
+        )  # fmt: skip
+    else:
+        _add_households(m, data.households, lon, lat, fields)
     add_hazards(m, data.hazards, options)
     _add_disputes(m, shift_collection(data.disputes, options))
     m.add_child(
         MapControl(
-            _legend_html(data.title, counts, data.households, data.period),
+            _legend_html(data.title, counts, priority, data.period),
             element_id="gridgis-legend",
             css_class="gridgis-legend",
             position="bottomright",
@@ -270,10 +281,9 @@ def _add_disputes(m: folium.Map, disputes: dict[str, Any]) -> None:
 def _legend_html(
     title: str,
     counts: dict[str, int],
-    households: list[dict[str, Any]],
+    priority: int,
     period: str | None = None,
 ) -> str:
-    priority = sum(1 for h in households if h.get("priority"))
     when = f" <small data-period>{html.escape(period)}</small>" if period else ""
     parts = [f"<h4>{html.escape(title)}</h4><b>网格走访覆盖率</b>{when}<br>"]
     steps = [(c, f"≥ {floor:.0%}") for floor, c in COVERAGE_STEPS[:-1]]

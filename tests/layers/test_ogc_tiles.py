@@ -117,3 +117,29 @@ def test_tile_metadata(client: TestClient, data: Any) -> None:
     assert template.endswith("/{tileMatrix}/{tileRow}/{tileCol}")
     links = client.get(f"/ogc/collections/{TOWNSHIP}.hazards").json()["links"]
     assert any(lk["rel"].endswith("tilesets-vector") for lk in links)
+
+
+def test_visit_status_tiles_judge_at_datetime(
+    client: TestClient, session: Session
+) -> None:
+    from tests.maps.factories_maps import AS_OF, PRIORITY, STATUS, build_map_township
+
+    build_map_township(session)
+    t = tile_of(102.03, 37.03, 10)  # one tile holds all eight households
+    url = f"/ogc/tiles/{TOWNSHIP}.visit_status/10/{t.x}/{t.y}.pbf"
+    when = AS_OF.isoformat().replace("+00:00", "Z")
+    response = client.get(url, params={"datetime": when})
+    assert response.status_code == 200, response.text
+    features = decode(response.content)["visit_status"]["features"]
+    props = {f["properties"]["code"]: f["properties"] for f in features}
+    assert {c: p["status"] for c, p in props.items()} == STATUS
+    assert {c for c, p in props.items() if p["priority"]} == PRIORITY
+    assert props["H003"]["tags"] == "脱贫不稳定户"
+    assert props["H001"]["cadre"] == "C1" and props["H001"]["members"] == 3
+    assert all("phone" not in p and "head_name" not in p for p in props.values())
+    # later, H008's visit after AS_OF counts; a period is no instant
+    later = decode(client.get(url).content)["visit_status"]["features"]
+    assert any(f["properties"]["status"] != STATUS[f["properties"]["code"]]
+               for f in later)  # fmt: skip
+    period = client.get(url, params={"datetime": f"{when}/.."})
+    assert period.status_code == 400

@@ -122,3 +122,28 @@ def test_cdn_setting_links_the_cdn(
     )
     page = client.get(f"/townships/{TOWNSHIP}/maps/coverage").text
     assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
+
+
+def test_coverage_page_switches_to_vector_tiles_only_where_they_work(
+    session: Session,
+) -> None:
+    from maps.service import coverage_page
+
+    build_map_township(session)
+    small = MapSettings(vector_tiles_above=3)  # the township has 8 households
+
+    def page(**kw: object) -> str:
+        return coverage_page(
+            session, township=TOWNSHIP, settings=small, as_of=AS_OF, **kw
+        )
+
+    served = page(basemap="none", tiles_base="/ogc")
+    assert "L.vectorGrid.protobuf" in served and "= L.gridgisHouseholds(" not in served
+    assert "/static/maps/vendor/vectorgrid/Leaflet.VectorGrid.bundled.min.js" in served
+    template = f"/ogc/tiles/{TOWNSHIP}.visit_status/{{z}}/{{x}}/{{y}}.pbf"
+    assert js(template + "?datetime=2025-06-01T12%3A00%3A00Z") in served
+    assert PHONE not in served and "H005" not in served  # no household in the page
+    assert js("从未走访 2") in served  # the legend still counts them (status_tally)
+    # a file written for offline use, or AMap's GCJ-02 basemap: households inline
+    for inline in (page(basemap="none"), page(basemap="amap", tiles_base="/ogc")):
+        assert "L.vectorGrid" not in inline and "= L.gridgisHouseholds(" in inline
