@@ -122,7 +122,14 @@ CROSS_FIELD_422 = {
 }
 # The OGC items list declares every layer's queryables; a collection refuses the
 # ones it has not (400 naming them, as its /queryables document lists).
-COLLECTION_400 = {"/ogc/collections/{collectionId}/items": "this layer's queryables"}
+COLLECTION_400 = {
+    "/ogc/collections/{collectionId}/items": "this layer's queryables",
+    # datetime is RFC 3339 text (a string schema cannot say which), an instant
+    # for a layer of states (visit_status)
+    "/ogc/tiles/{collectionId}/{z}/{x}/{y}.pbf": "datetime as RFC 3339",
+    "/ogc/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}"
+    "/{tileCol}": "datetime as RFC 3339",
+}
 
 
 def contract_config(township: str = DEMO_TOWNSHIP) -> str:
