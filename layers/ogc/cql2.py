@@ -32,7 +32,7 @@ from sqlalchemy.sql.selectable import Subquery
 
 from gis_service.core.errors import BadRequest
 from layers.ogc.collections import Kind, Prop
-from layers.ogc.crs import STORAGE_SRID
+from layers.ogc.crs import DEFAULT, ServedCrs, to_storage
 
 GEOMETRY_NAMES = ("geometry", "geom")
 MAX_FILTER_CHARS = 20_000
@@ -119,9 +119,10 @@ def _typed(attr: _Attr, value: Any) -> BindParameter[Any]:
 class SqlTranslator(Evaluator):  # type: ignore[misc]
     """Walks pygeofilter's AST; each handler returns a SQLAlchemy element."""
 
-    def __init__(self, kind: Kind, t: Subquery) -> None:
+    def __init__(self, kind: Kind, t: Subquery, crs: ServedCrs = DEFAULT) -> None:
         self.kind = kind
         self.t = t
+        self.crs = crs
 
     # -- logic ---------------------------------------------------------------
     @handle(ast.Not)
@@ -215,11 +216,12 @@ class SqlTranslator(Evaluator):  # type: ignore[misc]
 
     @handle(values.Geometry)
     def geometry(self, node: values.Geometry) -> Any:
-        """A GeoJSON/WKT literal in CRS84."""
+        """A GeoJSON/WKT literal in filter-crs (CRS84 by default), as CRS84."""
         text = json.dumps(node.geometry)
-        return func.ST_SetSRID(
-            func.ST_GeomFromGeoJSON(bindparam(None, text)), STORAGE_SRID
+        literal = func.ST_SetSRID(
+            func.ST_GeomFromGeoJSON(bindparam(None, text)), self.crs.srid
         )
+        return to_storage(literal, self.crs, axes_as_given=True)
 
     @handle(values.Envelope)
     def envelope(self, node: values.Envelope) -> Any:
@@ -274,18 +276,25 @@ class SqlTranslator(Evaluator):  # type: ignore[misc]
     def _envelope(self, box: list[Any]) -> Any:
         if not all(isinstance(v, int | float) for v in box):
             raise _bad("BBOX needs numbers")
-        return func.ST_MakeEnvelope(
-            *(bindparam(None, float(v)) for v in box), STORAGE_SRID
+        # corners in filter-crs's axis order, like a geometry literal's
+        envelope = func.ST_MakeEnvelope(
+            *(bindparam(None, float(v)) for v in box), self.crs.srid
         )
+        return to_storage(envelope, self.crs, axes_as_given=True)
 
 
-def filter_clause(kind: Kind, t: Subquery, text: str, lang: str) -> ColumnElement[bool]:
-    """The WHERE clause for a CQL2 filter over the collection's rows ``t``."""
+def filter_clause(
+    kind: Kind, t: Subquery, text: str, lang: str, *, crs: ServedCrs = DEFAULT
+) -> ColumnElement[bool]:
+    """The WHERE clause for a CQL2 filter over the collection's rows ``t``.
+
+    ``crs`` (``filter-crs``): the CRS and axis order of its geometry literals.
+    """
     if len(text) > MAX_FILTER_CHARS:
         raise _bad(f"filter is longer than {MAX_FILTER_CHARS} characters", "too long")
     try:
         node = parse_filter(text, lang)
-        result = SqlTranslator(kind, t).evaluate(node)
+        result = SqlTranslator(kind, t, crs).evaluate(node)
     except RecursionError:
         raise _bad("filter is nested too deeply", "too deep") from None
     if isinstance(result, _Attr) or not isinstance(result, ColumnElement):

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
+
+from sqlalchemy import func
 
 from pyproj import CRS
 
@@ -74,3 +77,21 @@ def parse_crs(value: str | None, *, field: str) -> ServedCrs:
             errors=[{"field": field, "reason": "unsupported CRS"}],
         )
     return _epsg(code)
+
+
+def to_storage(geometry: Any, crs: ServedCrs, *, axes_as_given: bool = False) -> Any:
+    """A geometry expression in ``crs`` as the storage CRS (CRS84), for a filter.
+
+    The literal is transformed, never the column, so the GIST index is used.
+    ``axes_as_given``: its coordinates are in ``crs``'s own axis order (a CQL2
+    literal: lat/lon for EPSG:4326/4490, northing/easting for the Gauss–Krüger
+    zones), so they are flipped into PostGIS's easting-first order first; a bbox
+    parsed by ``params`` is already easting first.
+    """
+    if crs.srid == STORAGE_SRID and not crs.northing_first:
+        return geometry
+    if axes_as_given and crs.northing_first:
+        geometry = func.ST_FlipCoordinates(geometry)
+    if crs.srid != STORAGE_SRID:
+        geometry = func.ST_Transform(geometry, STORAGE_SRID)
+    return geometry

@@ -82,8 +82,9 @@ ITEMS = [
     _q("filter", {"type": "string"}, "CQL2 过滤条件"),
     _q("filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json"],
                        "default": "cql2-text"}, "过滤条件的语言"),
-    _q("filter-crs", {"type": "string", "format": "uri", "enum": [CRS84]},
-       "过滤条件中几何的坐标系"),
+    _q("filter-crs", {"type": "string", "format": "uri", "enum": crs_list(),
+                      "default": CRS84},
+       "过滤条件中几何的坐标系 (EPSG:4326/4490 及高斯-克吕格投影按北、东轴序)"),
     F,
 ]  # fmt: skip
 

@@ -68,6 +68,7 @@ class ItemsQuery:
     sortby: list[tuple[str, bool]] = field(default_factory=list)
     filter: str | None = None
     filter_lang: str = "cql2-text"
+    filter_crs: ServedCrs = DEFAULT  # the CRS of the filter's geometry literals
     equals: dict[str, str] = field(default_factory=dict)
     fmt: str | None = None
 
@@ -231,10 +232,6 @@ def parse_items(
     lang = values.get("filter-lang", "cql2-text")
     if lang not in FILTER_LANGS:
         raise bad("filter-lang", f"filter-lang {lang!r} is not cql2-text/json", "enum")
-    if "filter-crs" in values:
-        parse_crs(values["filter-crs"], field="filter-crs")
-        if values["filter-crs"].strip("[]") not in (DEFAULT.uri, "OGC:CRS84", "CRS84"):
-            raise bad("filter-crs", "filter-crs must be CRS84", "CRS84 only")
     bbox_crs = parse_crs(values.get("bbox-crs"), field="bbox-crs")
     return ItemsQuery(
         limit=parse_limit(values.get("limit")),
@@ -250,6 +247,7 @@ def parse_items(
         sortby=parse_sortby(values.get("sortby"), [*queryables, "id"]),
         filter=values.get("filter"),
         filter_lang=lang,
+        filter_crs=parse_crs(values.get("filter-crs"), field="filter-crs"),
         equals={k: v for k, v in values.items() if k in set(queryables)},
         fmt=values.get("f"),
     )

@@ -33,7 +33,7 @@ from gis_service.core.errors import BadRequest, NotFound
 from gis_service.core.models import Township
 from layers.ogc.collections import Kind, parse_collection_id
 from layers.ogc.cql2 import filter_clause
-from layers.ogc.crs import STORAGE_SRID, ServedCrs
+from layers.ogc.crs import STORAGE_SRID, ServedCrs, to_storage
 from layers.ogc.params import BBox, ItemsQuery, bad
 
 # A page or a tile is at most a few thousand rows: starting a parallel worker or
@@ -77,9 +77,7 @@ def _envelope(box: BBox, west: float, east: float) -> Any:
         bindparam(None, west), bindparam(None, box.south),
         bindparam(None, east), bindparam(None, box.north), box.crs.srid,
     )  # fmt: skip
-    if box.crs.srid == STORAGE_SRID:
-        return env
-    return func.ST_Transform(env, STORAGE_SRID)
+    return to_storage(env, box.crs)
 
 
 def bbox_clause(t: Subquery, box: BBox) -> ColumnElement[bool]:
@@ -135,7 +133,11 @@ def where_clauses(
         else:
             where.append(t.c[name] == bindparam(None, value, type_=t.c[name].type))
     if query.filter is not None:
-        where.append(filter_clause(kind, t, query.filter, query.filter_lang))
+        where.append(
+            filter_clause(
+                kind, t, query.filter, query.filter_lang, crs=query.filter_crs
+            )
+        )
     return where
 
 

@@ -323,3 +323,48 @@ def test_bbox_filter_uses_the_gist_index(
     plan = "\n".join(r[0] for r in session.execute(text(f"EXPLAIN {sql}")))
     assert "geom_idx" in plan or "_geom" in plan, plan
     assert "Index" in plan, plan
+
+
+def _gk_polygon(west: float, south: float, east: float, north: float) -> str:
+    """A lon/lat box as a WKT polygon in CGCS2000 3° GK CM 102E, northing first."""
+    from pyproj import Transformer
+
+    to_gk = Transformer.from_crs(4326, 4543, always_xy=True)
+    corners = [(west, south), (east, south), (east, north), (west, north)]
+    ring = [to_gk.transform(lon, lat) for lon, lat in corners]
+    ring.append(ring[0])
+    return "POLYGON((" + ", ".join(f"{n:.3f} {e:.3f}" for e, n in ring) + "))"
+
+
+@pytest.mark.parametrize(
+    ("crs", "text", "expected"),
+    [
+        # Gauss–Krüger (metres, northing first): the box around H001 and H002
+        ("EPSG:4543",
+         f"S_INTERSECTS(geometry, {_gk_polygon(102.49, 37.09, 102.515, 37.115)})",
+         ["H001", "H002"]),
+        ("http://www.opengis.net/def/crs/EPSG/0/4543",
+         f"S_WITHIN(geometry, {_gk_polygon(102.49, 37.09, 102.53, 37.13)})",
+         ["H001", "H002", "H003"]),
+        # EPSG:4326 and CGCS2000 geographic are lat/lon: the axes are flipped
+        ("EPSG:4326", "S_INTERSECTS(geometry, POINT(37.4 102.9))", ["H004"]),
+        ("EPSG:4326", "S_INTERSECTS(geometry, POINT(102.9 37.4))", []),
+        ("EPSG:4326", "S_INTERSECTS(geometry, BBOX(37.09, 102.49, 37.115, 102.515))",
+         ["H001", "H002"]),
+        ("EPSG:4490", "S_INTERSECTS(geometry, POINT(37.4 102.9))", ["H004"]),
+        # the default, said out loud
+        ("OGC:CRS84", "S_INTERSECTS(geometry, POINT(102.9 37.4))", ["H004"]),
+    ],
+)  # fmt: skip
+def test_filter_crs_transforms_the_literal(
+    client: TestClient, data: Any, crs: str, text: str, expected: list[str]
+) -> None:
+    response = items(client, HH, filter=text, sortby="code", **{"filter-crs": crs})
+    assert codes(response) == expected
+    assert response.json()["numberMatched"] == len(expected)
+
+
+@pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:4555", "EPSG:abc", "urn:x"])
+def test_unknown_filter_crs_is_400(client: TestClient, data: Any, crs: str) -> None:
+    response = items(client, HH, filter="code = 'H001'", **{"filter-crs": crs})
+    assert_400(response, "filter-crs")
