@@ -52,22 +52,28 @@ DEMAND_WORKFLOW = Workflow(
 
 _INSERT_DEMANDS = text(
     """
-    WITH d AS (
-        INSERT INTO demands (township_code, household_id, visit_id, owner_cadre_id,
-                             category, description, due_date)
-        SELECT :t, h.id, r.visit_id, COALESCE(c.id, h.cadre_id), r.category,
-               r.description, r.due_date
-        FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-             AS r(household text, visit_id bigint, owner text, category text,
-                  description text, due_date date)
-        JOIN households_assigned h ON h.township_code = :t AND h.code = r.household
-        LEFT JOIN cadres c ON c.township_code = :t AND c.code = r.owner
-        RETURNING id
-    )
+    INSERT INTO demands (township_code, household_id, visit_id, owner_cadre_id,
+                         category, description, due_date)
+    SELECT :t, h.id, r.visit_id, COALESCE(c.id, h.cadre_id), r.category,
+           r.description, r.due_date
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS r(household text, visit_id bigint, owner text, category text,
+              description text, due_date date)
+    JOIN households_assigned h ON h.township_code = :t AND h.code = r.household
+    LEFT JOIN cadres c ON c.township_code = :t AND c.code = r.owner
+    RETURNING id
+    """
+)
+
+# A statement of its own, not a CTE beside the INSERT above: the row-level policy
+# of grid leaders and cadres on demand_events looks the demand up, and rows a CTE
+# inserts are invisible to the rest of its statement.
+_RAISED = text(
+    """
     INSERT INTO demand_events (township_code, demand_id, from_status, to_status,
                                actor, note)
-    SELECT :t, d.id, NULL, 'open', :actor, 'raised' FROM d
-    RETURNING demand_id
+    SELECT :t, id, NULL, 'open', :actor, 'raised'
+    FROM unnest(CAST(:ids AS bigint[])) AS id
     """
 )
 
@@ -173,11 +179,15 @@ def insert_demands(
     """Insert demands (references already checked) and their 'raised' events."""
     if not rows:
         return []
-    ids = session.execute(
-        _INSERT_DEMANDS,
-        {"t": township, "rows": json.dumps(rows, ensure_ascii=False), "actor": actor},
-    ).scalars()
-    return [int(i) for i in ids]
+    ids = [
+        int(i)
+        for i in session.execute(
+            _INSERT_DEMANDS,
+            {"t": township, "rows": json.dumps(rows, ensure_ascii=False)},
+        ).scalars()
+    ]
+    session.execute(_RAISED, {"t": township, "ids": ids, "actor": actor})
+    return ids
 
 
 def create_demand(
