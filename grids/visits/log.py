@@ -188,14 +188,20 @@ def record_visits(
 
 
 def record_visit(
-    session: Session, *, township: str, visit: VisitCreate, far_m: float = FAR_FIX_M
+    session: Session,
+    *,
+    township: str,
+    visit: VisitCreate,
+    far_m: float = FAR_FIX_M,
+    actor: str = "system",
 ) -> VisitOut:
-    """Record one visit (a batch of one)."""
+    """Record one visit (a batch of one); ``actor`` raises its demands."""
     batch = record_visits(
         session,
         township=township,
         rows=[visit.model_dump(mode="json")],
         far_m=far_m,
+        actor=actor,
     )
     return batch.visits[0]
 

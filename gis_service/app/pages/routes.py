@@ -260,6 +260,7 @@ def cadre_page(
 @router.get("/w/{township}/visit", response_class=HTMLResponse)
 def visit_form(
     request: Request,
+    session: SessionDep,
     township: TownshipDep,
     household: str | None = None,
     saved: int | None = None,
@@ -271,7 +272,7 @@ def visit_form(
         township,
         form={"household": household},
         errors={},
-        saved={"id": saved} if saved else None,
+        saved=service.saved_visit(session, township=township, visit_id=saved),
         purposes=VISIT_PURPOSES,
         categories=DEMAND_CATEGORIES,
         form_id=uuid.uuid4().hex,
@@ -298,7 +299,9 @@ async def visit_save(
         )
     }
     try:
-        saved = service.log_visit(session, township=township, form=fields)
+        saved = service.log_visit(
+            session, township=township, form=fields, actor=_actor(request)
+        )
     except GridGISError as exc:
         session.rollback()
         return _page(

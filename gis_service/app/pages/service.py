@@ -223,7 +223,9 @@ def _errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-def log_visit(session: Session, *, township: str, form: dict[str, Any]) -> Any:
+def log_visit(
+    session: Session, *, township: str, form: dict[str, Any], actor: str
+) -> Any:
     """走访登记 from the phone form; the API's own validation names bad fields."""
     values = {k: v for k, v in form.items() if v not in (None, "")}
     values.setdefault("visited_at", datetime.now(UTC).isoformat())
@@ -235,7 +237,15 @@ def log_visit(session: Session, *, township: str, form: dict[str, Any]) -> Any:
         visit = VisitCreate.model_validate(values)
     except ValidationError as exc:
         raise InvalidInput("走访登记有误", errors=_errors(exc)) from exc
-    return record_visit(session, township=township, visit=visit)
+    return record_visit(session, township=township, visit=visit, actor=actor)
+
+
+def saved_visit(session: Session, *, township: str, visit_id: int | None) -> Any | None:
+    """The visit just saved, to confirm it by household (None: not one in scope)."""
+    if visit_id is None or not 0 < visit_id < 2**63:
+        return None
+    found = list_visits(session, township=township, ids=[visit_id], limit=1).items
+    return found[0] if found else None
 
 
 def search(session: Session, *, township: str, q: str) -> list[dict[str, Any]]:
