@@ -30,6 +30,16 @@ ADMIN_ONLY = frozenset(
         ("GET", "/audit"),
     }
 )
+# A workflow step (a hazard rectified or closed, a dispute moved) is a grid
+# leader's or an admin's act; a cadre records re-checks (复查) of their hazards.
+LEADER_UP = frozenset(
+    {
+        ("POST", f"{T}/hazards/{{code}}/transitions"),
+        ("POST", f"{T}/disputes/{{dispute_id:int}}/transitions"),
+        ("POST", "/w/{township}/hazards/{code}/move"),
+        ("POST", "/w/{township}/disputes/{dispute_id}/move"),
+    }
+)
 # A viewer sees aggregates only: counts, rates, grid rollups; never a name.
 VIEWER_GETS = frozenset(
     {
@@ -67,6 +77,10 @@ def check_route(user: Principal, method: str, path: str) -> None:
     """403 when the role may not use this route at all."""
     if (method, path) in ADMIN_ONLY and not user.is_admin:
         raise Forbidden(f"only an admin may {method} {path} (you are {user.role})")
+    if (method, path) in LEADER_UP and user.role not in ("admin", "grid_leader"):
+        raise Forbidden(
+            f"only a grid leader or an admin may {method} {path} (you are {user.role})"
+        )
     if user.role == "viewer" and not (
         method in ("GET", "HEAD") and path in VIEWER_GETS
     ):
