@@ -11,6 +11,7 @@ import numpy as np
 from branca.element import Element, Figure
 
 from gis_service.core.gcj02 import wgs84_to_gcj02
+from maps.render.elements import PANES
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ AMAP_URL = (
 class MapOptions:
     """How a map page is dressed: basemap, its key, and where assets come from."""
 
-    basemap: str = "osm"
+    basemap: str = "none"
     tianditu_key: str | None = None
     assets: str = "local"  # local | cdn
     asset_base: str = "/static/maps/vendor"
@@ -41,7 +42,10 @@ class MapOptions:
         if self.basemap not in BASEMAPS:
             raise ValueError(f"basemap {self.basemap!r} is not one of {BASEMAPS}")
         if self.basemap == "tianditu" and not self.tianditu_key:
-            raise ValueError("the tianditu basemap needs settings.map.tianditu_key")
+            raise ValueError(
+                "天地图底图需要密钥 (settings.map.tianditu_key / "
+                "GRIDGIS_MAP__TIANDITU_KEY): the tianditu basemap needs a key"
+            )
         if self.assets not in ("local", "cdn"):
             raise ValueError(f"assets {self.assets!r} is not 'local' or 'cdn'")
 
@@ -57,8 +61,12 @@ def new_map(options: MapOptions) -> folium.Map:
     Without a tile layer Leaflet has no maxZoom, which breaks markercluster and
     fitBounds; the map's own ``maxZoom`` is set in every mode.
     """
-    m = folium.Map(tiles=None, control_scale=True, zoom_start=12, location=[0, 0])
+    m = folium.Map(tiles=None, control_scale=False, zoom_start=12, location=[0, 0])
     m.options["max_zoom"] = MAX_ZOOM
+    for pane, z_index, pointer_events in PANES:
+        folium.map.CustomPane(
+            pane, z_index=z_index, pointer_events=pointer_events
+        ).add_to(m)
     if options.basemap == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=19).add_to(m)
     elif options.basemap == "tianditu":

@@ -8,6 +8,7 @@ services, when they land) can be rendered by these functions.
 from __future__ import annotations
 
 import html
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -16,7 +17,9 @@ from typing import Any
 
 import folium
 import numpy as np
+from folium.utilities import JsCode
 
+from gis_service.core.vocab import label as vocab_label
 from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_lonlat
 from maps.render.elements import (
     HouseholdLayer,
@@ -24,53 +27,55 @@ from maps.render.elements import (
     encode_column,
     encode_points,
 )
-from maps.render.hazards import (
-    HAZARD_COLORS,
-    HAZARD_LABELS,
-    HAZARD_MARKER_LIMIT,
-    add_hazards,
-)
+from maps.render.hazards import HAZARD_LABELS, HAZARD_MARKER_LIMIT, add_hazards
 from maps.render.page import (
+    _positions,
     area_text,
     bounds_of,
     escaped_features,
     finish_map,
     to_html,
 )
+from maps.render.palette import (
+    BORDER_COLORS,
+    COVERAGE_STEPS,
+    DISPUTE_COLOR,
+    GRID_FILL_OPACITY,
+    HAZARD_COLORS,
+    HAZARD_INK,
+    NO_HOUSEHOLDS_COLOR,
+    OUTLINE_COLOR,
+    PRIORITY_COLOR,
+    STATUS_COLORS,
+)
 from maps.render.vectortiles import HouseholdTiles, add_household_tiles
 
 logger = logging.getLogger(__name__)
 
 STATUSES = ("visited", "overdue", "never_visited", "unassigned")  # drawing order
-STATUS_COLORS = {
-    "visited": "#2e7d32",
-    "overdue": "#f57c00",
-    "never_visited": "#d32f2f",
-    "unassigned": "#c2185b",
-}
 STATUS_LABELS = {
     "visited": "已走访",
     "overdue": "走访逾期",
     "never_visited": "从未走访",
     "unassigned": "未分配 (无网格或无干部)",
 }
-PRIORITY_COLOR = "#311b92"
-# Visit coverage of a grid (share of its households 'visited') -> fill colour.
-COVERAGE_STEPS = (
-    (0.9, "#1a9850"),
-    (0.7, "#fee08b"),
-    (0.5, "#fc8d59"),
-    (0.0, "#d73027"),
-)
-NO_HOUSEHOLDS_COLOR = "#bdbdbd"
-DISPUTE_COLOR = "#e53935"
-DETAIL_FIELDS = ("code", "name", "members", "village", "tags", "cadre", "last", "phone")
+DETAIL_FIELDS = (
+    "code", "name", "members", "village", "tags", "cadre", "cadre_code", "last",
+    "phone",
+)  # fmt: skip
 # Above this many households the high-cardinality personal fields (head's name,
 # masked phone) stay out of the page, which keeps 100 000 households under 4 MB;
 # the popup still shows code, village, tags, cadre and last visit.
 PERSONAL_FIELDS = ("name", "phone")
 PERSONAL_DETAIL_LIMIT = 20_000
-GRID_TIP = ("name", "code", "level", "households", "coverage_label", "up_to_date_label")
+GRID_TIP = (
+    "name",
+    "code",
+    "level_label",
+    "households",
+    "coverage_label",
+    "up_to_date_label",
+)
 LABEL_LIMIT = 400  # more grids than this: labels are left to the hover tooltips
 
 
@@ -99,6 +104,9 @@ class CoverageData:
     period: str | None = None
     # Set above settings.map.vector_tiles_above: households come from tiles.
     household_tiles: HouseholdTiles | None = None
+    # URL templates for links out of the map ({code}, {id} filled in the page):
+    # "cadre" from a household's popup, "dispute" from an overlap's popup.
+    links: dict[str, str] = field(default_factory=dict)
 
 
 def coverage_color(coverage: float | None) -> str:
@@ -121,7 +129,7 @@ def share_label(share: float | None) -> str:
 def border_style(depth: int, is_leaf: bool) -> dict[str, Any]:
     """Border weight/colour/dash by hierarchy depth; only leaves are filled."""
     weight = max(4.5 - 1.5 * depth, 1.0)
-    color = ("#08306b", "#2171b5", "#4a4a4a")[min(depth, 2)]
+    color = BORDER_COLORS[min(depth, len(BORDER_COLORS) - 1)]
     style: dict[str, Any] = {"color": color, "weight": weight, "fill": is_leaf}
     if depth >= 3:
         style["dashArray"] = "4 3"
@@ -159,9 +167,9 @@ def render_coverage(
             priority_color=PRIORITY_COLOR,
         )  # fmt: skip
     else:
-        _add_households(m, data.households, lon, lat, fields)
-    add_hazards(m, data.hazards, options)
-    _add_disputes(m, shift_collection(data.disputes, options))
+        _add_households(m, data.households, lon, lat, fields, data.links)
+    add_hazards(m, data.hazards, options, show=False)
+    _add_disputes(m, shift_collection(data.disputes, options), data.links)
     m.add_child(
         MapControl(
             _legend_html(data.title, counts, priority, data.period),
@@ -170,7 +178,10 @@ def render_coverage(
             position="bottomright",
         )
     )
-    finish_map(m, options, bounds_of([grids], lon.tolist(), lat.tolist()))
+    finish_map(
+        m, options, bounds_of([grids], lon.tolist(), lat.tolist()),
+        title=f"{data.title} · 走访覆盖图",
+    )  # fmt: skip
     return m
 
 
@@ -184,18 +195,19 @@ def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> Non
             grid_coverage(p["households"], p.get("up_to_date"))
         )
         p["fill_color"] = coverage_color(cov)
+        p["level_label"] = vocab_label("grid_level", p["level"])
         by_depth.setdefault(p["depth"], []).append(feature)
     # Deepest first, so the thick borders of the upper levels are drawn on top.
     for depth in sorted(by_depth, reverse=True):
         features = escaped_features(by_depth[depth], GRID_TIP)
-        level = features[0]["properties"]["level"]
+        level = features[0]["properties"]["level_label"]  # escaped
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},
-            name=f"网格边界: {html.escape(str(level))}",
+            name=f"网格边界: {level}",
             style_function=lambda f: {
                 **border_style(f["properties"]["depth"], f["properties"]["is_leaf"]),
                 "fillColor": f["properties"]["fill_color"],
-                "fillOpacity": 0.35,
+                "fillOpacity": GRID_FILL_OPACITY,
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=list(GRID_TIP),
@@ -204,22 +216,47 @@ def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> Non
         ).add_to(m)
     labelled = [f for f in grids["features"] if "label_lon" in f["properties"]]
     if labelled and len(labelled) <= LABEL_LIMIT:
-        group = folium.FeatureGroup(name="网格名称", show=True)
-        lon = np.array([f["properties"]["label_lon"] for f in labelled], dtype=float)
-        lat = np.array([f["properties"]["label_lat"] for f in labelled], dtype=float)
-        lon, lat = shift_lonlat(lon, lat, options)
-        for f, x, y in zip(labelled, lon, lat, strict=True):
-            p = f["properties"]
-            text = f"{html.escape(p['name'])}<br>{p['coverage_label']}"
-            folium.Marker(
-                [float(y), float(x)],
-                icon=folium.DivIcon(
-                    html=f"<div class='gridgis-label'>{text}</div>",
-                    icon_size=(120, 28),
-                    icon_anchor=(60, 14),
+        add_labels(m, labelled, options)
+
+
+def add_labels(
+    m: folium.Map, labelled: list[dict[str, Any]], options: MapOptions
+) -> None:
+    """Grid names (and coverage, if known) at their label points, placed by zoom.
+
+    Each label carries its grid's bounding box and depth: the page hides a label
+    wider than its grid on screen, and of two overlapping labels keeps the deeper
+    grid's (``GridGIS.placeLabels``), so domains read at low zoom, leaf grids as
+    one zooms in, and no two labels ever collide.
+    """
+    group = folium.FeatureGroup(name="网格名称", show=True)
+    lon = np.array([f["properties"]["label_lon"] for f in labelled], dtype=float)
+    lat = np.array([f["properties"]["label_lat"] for f in labelled], dtype=float)
+    lon, lat = shift_lonlat(lon, lat, options)
+    for f, x, y in zip(labelled, lon, lat, strict=True):
+        p = f["properties"]
+        coords = np.asarray(_positions(f["geometry"]["coordinates"]), dtype=float)
+        bbox = [round(float(v), 6) for v in (*coords.min(axis=0), *coords.max(axis=0))]
+        share = p.get("coverage_label")
+        text = html.escape(str(p["name"])) + (
+            f"<br><small>{share}</small>" if share else ""
+        )
+        folium.Marker(
+            [float(y), float(x)],
+            icon=folium.DivIcon(
+                html=(
+                    f"<div class='gridgis-label' data-depth='{int(p.get('depth', 0))}'"
+                    f" data-bbox='{json.dumps(bbox)}'>{text}</div>"
                 ),
-            ).add_to(group)
-        group.add_to(m)
+                icon_size=(0, 0),
+                icon_anchor=(0, 0),
+                class_name="gridgis-label-icon",
+            ),
+            interactive=False,
+            keyboard=False,
+            pane="gridgisLabels",
+        ).add_to(group)
+    group.add_to(m)
 
 
 def _add_households(
@@ -228,6 +265,7 @@ def _add_households(
     lon: np.ndarray,
     lat: np.ndarray,
     fields: Sequence[str],
+    links: dict[str, str],
 ) -> None:
     status = np.array([h["status"] for h in households], dtype=object)
     priority = np.array([bool(h.get("priority")) for h in households], dtype=bool)
@@ -247,34 +285,55 @@ def _add_households(
             name=f"农户: {STATUS_LABELS[key]} ({count})",
             color=STATUS_COLORS[key],
             label=STATUS_LABELS[key],
+            links={k: v for k, v in links.items() if k == "cadre"},
         ).add_to(m)
 
 
-def _add_disputes(m: folium.Map, disputes: dict[str, Any]) -> None:
+def _add_disputes(
+    m: folium.Map, disputes: dict[str, Any], links: dict[str, str]
+) -> None:
+    """Open overlaps, off by default (at 50 000 households they carpet the map)."""
     for f in disputes["features"]:
         p = f["properties"]
         p["area_label"] = area_text(p["overlap_area_m2"])
-    disputes = {
-        **disputes,
-        "features": escaped_features(
-            disputes["features"], ("id", "status", "parcel_a", "parcel_b")
-        ),
-    }
+        p["status_label"] = p.get("status_label") or vocab_label(
+            "dispute_status", p["status"]
+        )
+    features = escaped_features(
+        disputes["features"], ("status_label", "parcel_a", "parcel_b")
+    )
+    for f in features:
+        p = f["properties"]
+        rows = [
+            ("争议", f"#{int(p['id'])}"),
+            ("状态", p["status_label"]),
+            ("地块", f"{p['parcel_a']} / {p['parcel_b']}"),
+            ("重叠面积", p["area_label"]),
+        ]
+        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        link = ""
+        if "dispute" in links:
+            href = html.escape(links["dispute"].replace("{id}", str(int(p["id"]))))
+            link = f"<a class='gridgis-link' href='{href}'>查看并处理争议 →</a>"
+        # Built here from escaped parts; the page binds them as they are.
+        p["popup_html"] = f"<table class='gridgis-popup'>{body}</table>{link}"
+        p["tip_html"] = f"争议 #{int(p['id'])} ({p['status_label']})"
     folium.GeoJson(
-        disputes,
-        name=f"争议重叠区 ({len(disputes['features'])})",
-        style_function=lambda f: {
+        {"type": "FeatureCollection", "features": features},
+        name=f"争议重叠区 ({len(features)})",
+        show=False,
+        style_function=lambda _f: {
             "color": DISPUTE_COLOR,
             "weight": 2,
             "fillColor": DISPUTE_COLOR,
-            "fillOpacity": 0.55,
+            "fillOpacity": 0.45,
         },
-        tooltip=folium.GeoJsonTooltip(
-            fields=["id", "status", "parcel_a", "parcel_b", "area_label"],
-            aliases=["争议", "状态", "地块A", "地块B", "重叠面积"],
-        )
-        if disputes["features"]
-        else None,
+        on_each_feature=JsCode(
+            "function (f, layer) {"
+            " layer.bindPopup(f.properties.popup_html, {maxWidth: 300});"
+            " layer.bindTooltip(f.properties.tip_html); }"
+        ),
+        pane="gridgisDisputes",
     ).add_to(m)
 
 
@@ -292,20 +351,24 @@ def _legend_html(
     parts += [f"<i class='sw' style='background:{c}'></i>{t}<br>" for c, t in steps]
     parts.append("<b>农户状态</b><br>")
     parts += [
-        f"<span data-status='{s}'><i class='dot' style='background:{STATUS_COLORS[s]}'>"
+        f"<span data-status='{s}'><i class='dot' style='background:{STATUS_COLORS[s]};"
+        f"border:1px solid {OUTLINE_COLOR};box-shadow:0 0 0 1px {HAZARD_INK}'>"
         f"</i>{STATUS_LABELS[s]} {counts[s]}</span><br>"
         for s in reversed(STATUSES)
     ]
     parts.append(
         f"<i class='dot' style='border:2px solid {PRIORITY_COLOR}'></i>"
-        f"重点户 {priority}<br><b>隐患</b> "
+        f"重点户 {priority}<br><b>隐患</b> <small>(图层中打开)</small><br>"
     )
     parts += [
-        f"<span style='color:{c}'>● {HAZARD_LABELS[s]}</span> "
+        f"<i class='gridgis-hazard {s}' style='display:inline-block;background:{c};"
+        f"border:1px solid {HAZARD_INK};width:12px;height:12px'></i> "
+        f"{HAZARD_LABELS[s]} "
         for s, c in HAZARD_COLORS.items()
     ]
     parts.append(
-        f"<br><i class='sw' style='background:{DISPUTE_COLOR}'></i>争议重叠区(未结)"
+        f"<br><i class='sw' style='background:{DISPUTE_COLOR}'></i>"
+        "争议重叠区(未结, 图层中打开)"
     )
     return "".join(parts)
 

@@ -12,11 +12,11 @@ import folium
 from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_geometry
 from maps.render.elements import MapControl
 from maps.render.page import area_text, bounds_of, escaped_features, finish_map
+from maps.render.palette import DISPUTE_COLOR, SIDE_COLORS
 
 logger = logging.getLogger(__name__)
 
-SIDE_COLORS = {"a": "#1e88e5", "b": "#43a047"}
-OVERLAP_COLOR = "#e53935"
+OVERLAP_COLOR = DISPUTE_COLOR
 PARCEL_TIP = ("contract_no", "holder_label", "holder_phone", "area_label")
 
 
@@ -112,5 +112,8 @@ def render_dispute(data: DisputeData, options: MapOptions) -> folium.Map:
             position="topright",
         )
     )
-    finish_map(m, options, bounds_of([parcels], [], []))
+    finish_map(
+        m, options, bounds_of([parcels], [], []),
+        title=f"草场边界争议 #{int(data.dispute['id'])} · 争议地图",
+    )  # fmt: skip
     return m

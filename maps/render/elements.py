@@ -13,9 +13,22 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
+from maps.render.palette import OUTLINE_COLOR, PRIORITY_COLOR
+
 logger = logging.getLogger(__name__)
 
-HOUSEHOLDS_JS = Path(__file__).parents[1] / "static" / "households.js"
+STATIC = Path(__file__).parents[1] / "static"
+PAGE_SCRIPTS = (STATIC / "households.js", STATIC / "mappage.js")
+# Leaflet panes, bottom to top (Leaflet's own: tiles 200, overlay 400 (the grid
+# polygons), markers 600, tooltips 650, popups 700). Households sit above every
+# other layer; their pane and the labels' let the pointer through (mappage.js).
+PANES = (
+    ("gridgisContext", 405, False),
+    ("gridgisDisputes", 420, True),
+    ("gridgisHazards", 450, True),
+    ("gridgisLabels", 460, False),
+    ("gridgisHouseholds", 620, False),
+)
 COORD_SCALE = 100_000  # 1e-5 degree (about 1 m) integer coordinates
 MAP_CSS = """
 .gridgis-legend, .gridgis-info { background: rgba(255,255,255,.92); padding: 6px 9px;
@@ -28,12 +41,24 @@ MAP_CSS = """
   border-radius: 50%; margin: 0 7px 0 2px; vertical-align: middle; }
 .gridgis-label { font: 11px/1.2 sans-serif; color: #222; text-align: center;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff; white-space: nowrap; }
-.gridgis-stop { background: #1565c0; color: #fff; border: 2px solid #fff;
+.gridgis-stop { background: #0072b2; color: #fff; border: 2px solid #fff;
   border-radius: 50%; width: 24px; height: 24px; line-height: 20px; text-align: center;
   font: bold 12px/20px sans-serif; box-shadow: 0 1px 3px rgba(0,0,0,.5); }
-.gridgis-stop.flagged { background: #b71c1c; border-style: dashed; }
-.gridgis-stop.extra { background: #ef6c00; border-radius: 3px; }
+.gridgis-stop.flagged { background: #d55e00; border-style: dashed; }
+.gridgis-stop.extra { background: #f0e442; color: #222; border-radius: 3px; }
 table.gridgis-popup th { text-align: left; padding-right: 8px; white-space: nowrap; }
+.gridgis-label { position: absolute; transform: translate(-50%, -50%); }
+.gridgis-label small { color: #555; }
+.gridgis-hit .gridgis-households-tile { pointer-events: auto; cursor: pointer; }
+.leaflet-interactive:focus { outline: none; }
+.gridgis-hazard { width: 16px; height: 16px; border-radius: 3px; text-align: center;
+  font-size: 9px; line-height: 14px; box-sizing: border-box; }
+.gridgis-hazard.closed { opacity: .55; transform: scale(.75); }
+.gridgis-basemap-notice { position: absolute; z-index: 1000; top: 8px; left: 50%;
+  transform: translateX(-50%); background: #fff8e1; color: #4d3b00;
+  border: 1px solid #c9a400; border-radius: 4px; padding: 3px 10px;
+  font: 12px/1.4 sans-serif; pointer-events: none; }
+a.gridgis-link { display: block; margin-top: 4px; }
 """
 
 
@@ -52,10 +77,11 @@ class _PageAssets(MacroElement):
             figure.header.add_child(
                 Element(f"<style>{MAP_CSS}</style>"), name="gridgis_css"
             )
-            script = HOUSEHOLDS_JS.read_text(encoding="utf-8")
-            figure.header.add_child(
-                Element(f"<script>{script}</script>"), name="gridgis_households_js"
-            )
+            for path in PAGE_SCRIPTS:
+                script = path.read_text(encoding="utf-8")
+                figure.header.add_child(
+                    Element(f"<script>{script}</script>"), name=f"gridgis_{path.stem}"
+                )
         super().render(**kwargs)  # type: ignore[no-untyped-call]
 
 
@@ -138,12 +164,24 @@ class HouseholdLayer(Layer):
         color: str,
         label: str,
         show: bool = True,
+        outline: str = OUTLINE_COLOR,
+        priority_color: str = PRIORITY_COLOR,
+        links: dict[str, str] | None = None,
+        pane: str = "gridgisHouseholds",
+        radius: float = 1.0,
+        hit: bool = True,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "HouseholdLayer"
         self.key = key
         self.payload = _script_json(payload)
-        self.js_options = _script_json({"color": color, "label": label})
+        self.js_options = _script_json(
+            {
+                "color": color, "label": label, "outline": outline,
+                "priorityColor": priority_color, "links": links or {},
+                "pane": pane, "radius": radius, "hit": hit,
+            }
+        )  # fmt: skip
 
 
 class MapControl(MacroElement):
@@ -176,3 +214,19 @@ class MapControl(MacroElement):
         self.element_id = element_id
         self.css_class = css_class
         self.position = position
+
+
+class PageFinish(MacroElement):
+    """The page's last script: metric scale, label placement, tile-error notice."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        GridGIS.finishMap({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PageFinish"

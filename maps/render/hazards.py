@@ -1,8 +1,10 @@
 """Hazards on the coverage map, PURE: plain dicts in, folium layers out.
 
-One layer per status (已排查 / 整改中 / 已销号) so each can be switched off, an icon
-per kind, a polygon hazard's outline, the warn zone of open point hazards. Every
-text is escaped (tooltips are HTML in Leaflet).
+One layer per status (已排查 / 整改中 / 已销号) so each can be switched off, a small
+square symbol per hazard (the kind's glyph, the status's colour; closed ones
+smaller and faded), a polygon hazard's outline, the warn zone of open point
+hazards. All of it in the hazards pane, under the households. Every text is
+escaped (tooltips are HTML in Leaflet).
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from typing import Any
 import folium
 import numpy as np
 
+from gis_service.core.vocab import label as vocab_label
 from maps.render.basemaps import MapOptions, shift_lonlat
 from maps.render.page import escaped_features, html_table, tooltip_text
+from maps.render.palette import HAZARD_COLORS, HAZARD_INK
 
 HAZARD_ICONS = {
     "fire": "fire",
@@ -24,7 +28,7 @@ HAZARD_ICONS = {
     "electrical": "bolt",
     "other": "triangle-exclamation",
 }
-HAZARD_COLORS = {"found": "red", "rectifying": "orange", "closed": "green"}
+PANE = "gridgisHazards"
 HAZARD_LABELS = {"found": "已排查", "rectifying": "整改中", "closed": "已销号"}
 # Above this many hazards they are drawn as one layer of dots (see _add_points).
 HAZARD_MARKER_LIMIT = 300
@@ -35,9 +39,16 @@ def _kind(z: dict[str, Any]) -> str:
 
 
 def add_hazards(
-    m: folium.Map, hazards: list[dict[str, Any]], options: MapOptions
+    m: folium.Map,
+    hazards: list[dict[str, Any]],
+    options: MapOptions,
+    *,
+    show: bool = True,
 ) -> None:
-    """Hazards grouped by status; markers (few) or one compact dot layer (many)."""
+    """Hazards grouped by status; symbols (few) or one compact dot layer (many).
+
+    ``show``: whether the layers start switched on (closed ones never do).
+    """
     lon = np.array([z["lon"] for z in hazards], dtype=float)
     lat = np.array([z["lat"] for z in hazards], dtype=float)
     lon, lat = shift_lonlat(lon, lat, options)
@@ -45,7 +56,9 @@ def add_hazards(
         picked = [i for i, z in enumerate(hazards) if z["status"] == status]
         if not picked:
             continue
-        group = folium.FeatureGroup(name=f"隐患·{label} ({len(picked)})")
+        group = folium.FeatureGroup(
+            name=f"隐患·{label} ({len(picked)})", show=show and status != "closed"
+        )
         chosen = [hazards[i] for i in picked]
         if len(hazards) > HAZARD_MARKER_LIMIT:
             _add_points(group, chosen, lon[picked], lat[picked])
@@ -64,34 +77,44 @@ def _add_marker(
         [
             ("隐患", z["code"]),
             ("类型", _kind(z)),
-            ("等级", z.get("severity")),
+            ("等级", vocab_label("severity", z.get("severity")) or None),
             ("状态", HAZARD_LABELS.get(z["status"], z["status"])),
             ("说明", z.get("description")),
             ("整改期限", z.get("deadline")),
             ("预警半径", f"{radius:.0f} m" if radius else None),
         ]
     )
-    color = HAZARD_COLORS.get(z["status"], "gray")
+    color = HAZARD_COLORS.get(z["status"], HAZARD_COLORS["closed"])
+    status = z["status"] if z["status"] in HAZARD_COLORS else "closed"
+    glyph = HAZARD_ICONS.get(z["kind"], "circle-exclamation")
     folium.Marker(
         where,
-        icon=folium.Icon(
-            color=color,
-            icon=HAZARD_ICONS.get(z["kind"], "circle-exclamation"),
-            prefix="fa",
+        icon=folium.DivIcon(
+            html=(
+                f"<div class='gridgis-hazard {status}' style='background:{color};"
+                f"border:1px solid {HAZARD_INK};color:{HAZARD_INK}'>"
+                f"<i class='fa-solid fa-{glyph}'></i></div>"
+            ),
+            icon_size=(16, 16),
+            icon_anchor=(8, 8),
+            class_name="gridgis-hazard-icon",
         ),
         popup=folium.Popup(popup, max_width=300),
         tooltip=tooltip_text(f"{z['code']} {_kind(z)}"),
+        pane=PANE,
     ).add_to(group)
     if z.get("outline"):
         folium.GeoJson(
             z["outline"],
-            style_function=lambda _f, c=color: {"color": c, "weight": 2,
-                                                "fillOpacity": 0.15},
+            style_function=lambda _f, c=color: {"color": HAZARD_INK, "weight": 1,
+                                                "fillColor": c, "fillOpacity": 0.25},
+            pane=PANE,
         ).add_to(group)  # fmt: skip
     elif z["status"] != "closed" and radius:
         folium.Circle(
-            where, radius=float(radius), color="#b71c1c",
-            weight=1, fill=True, fill_opacity=0.06, dash_array="4 4",
+            where, radius=float(radius), color=HAZARD_INK, fill_color=color,
+            weight=1, fill=True, fill_opacity=0.12, dash_array="4 4",
+            interactive=False, pane=PANE,
         ).add_to(group)  # fmt: skip
 
 
@@ -115,7 +138,7 @@ def _add_points(
                 "code": z["code"],
                 "kind": _kind(z),
                 "status": HAZARD_LABELS.get(z["status"], z["status"]),
-                "color": HAZARD_COLORS.get(z["status"], "gray"),
+                "color": HAZARD_COLORS.get(z["status"], HAZARD_COLORS["closed"]),
             },
         }
         for z, x, y in zip(hazards, lon.tolist(), lat.tolist(), strict=True)
@@ -125,11 +148,14 @@ def _add_points(
             "type": "FeatureCollection",
             "features": escaped_features(features, ("code", "kind", "status")),
         },
-        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
+        marker=folium.CircleMarker(
+            radius=4, weight=1, fill=True, fill_opacity=0.9, pane=PANE
+        ),
         style_function=lambda f: {
-            "color": f["properties"]["color"],
+            "color": HAZARD_INK,
             "fillColor": f["properties"]["color"],
         },
+        pane=PANE,
         tooltip=folium.GeoJsonTooltip(
             fields=["code", "kind", "status"], aliases=["隐患", "类型", "状态"]
         ),

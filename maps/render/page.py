@@ -8,11 +8,12 @@ from typing import Any
 
 import folium
 import numpy as np
+from branca.element import Figure
 
 from gis_service.core.units import MU_M2
 from maps.assets import localize_assets
 from maps.render.basemaps import MapOptions
-from maps.render.elements import add_page_assets
+from maps.render.elements import PageFinish, add_page_assets
 
 
 def to_html(m: folium.Map) -> str:
@@ -20,12 +21,21 @@ def to_html(m: folium.Map) -> str:
     return str(m.get_root().render())
 
 
-def finish_map(m: folium.Map, options: MapOptions, bounds: np.ndarray | None) -> None:
-    """Page assets, view fitted to ``bounds``, layer control, local asset links."""
+def finish_map(
+    m: folium.Map, options: MapOptions, bounds: np.ndarray | None, *, title: str
+) -> None:
+    """Title, page assets, view fitted to ``bounds``, collapsed layer control, scale.
+
+    ``title`` is plain text (escaped here): branca writes ``<title>`` unescaped.
+    """
+    figure = m.get_root()
+    if isinstance(figure, Figure):
+        figure.title = html.escape(title)
     add_page_assets(m)
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(12, 12))
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.add_child(PageFinish())
     if options.assets == "local":
         localize_assets(m, options.asset_base)
 

@@ -13,13 +13,11 @@ import numpy as np
 from maps.render.basemaps import MapOptions, new_map, shift_lonlat
 from maps.render.elements import MapControl
 from maps.render.page import bounds_of, finish_map, html_table, tooltip_text
+from maps.render.palette import DAY_COLORS, OFFROAD_COLOR
 
 logger = logging.getLogger(__name__)
 
-PATH_COLOR = "#1565c0"
-# Later days of a multi-day plan, in turn.
-DAY_COLORS = (PATH_COLOR, "#6a1b9a", "#00838f", "#ef6c00", "#2e7d32")
-OFFROAD_COLOR = "#b71c1c"
+PATH_COLOR = DAY_COLORS[0]
 
 
 @dataclass
@@ -171,5 +169,6 @@ def render_route(route: RouteData, options: MapOptions) -> folium.Map:
             position="topright",
         )
     )
-    finish_map(m, options, bounds_of([], xs, ys))
+    cadre = route.cadre.get("name") or route.cadre.get("code") or ""
+    finish_map(m, options, bounds_of([], xs, ys), title=f"{cadre} · 走访路线图")
     return m

@@ -80,10 +80,10 @@ class VectorTileHouseholds(JSCSSMixin, Layer):
             }
             return html + "</table>";
           }
-          // a pane above the grids' polygons (overlayPane, 400), or they take the
-          // clicks; below markers (hazards, 600) and popups
+          // a pane above the grids' polygons (overlayPane, 400), the hazards (450)
+          // and labels (460), as the canvas households (620); below popups
           var map = {{ this._parent.get_name() }}, PANE = "gridgis-households";
-          if (!map.getPane(PANE)) map.createPane(PANE).style.zIndex = 450;
+          if (!map.getPane(PANE)) map.createPane(PANE).style.zIndex = 620;
           var styles = {};
           styles[o.layer] = function (p, z) {
             return {

@@ -24,8 +24,9 @@
 
   L.GridGISHouseholds = L.GridLayer.extend({
     options: {
-      tileSize: TILE, color: "#333", label: "", priorityColor: "#6a1b9a",
-      pane: "overlayPane", updateWhenZooming: false, keepBuffer: 1,
+      tileSize: TILE, color: "#333", label: "", priorityColor: "#0072b2",
+      outline: "#ffffff", radius: 1, links: {},
+      pane: "gridgisHouseholds", updateWhenZooming: false, keepBuffer: 1,
     },
 
     initialize: function (data, options) {
@@ -47,7 +48,9 @@
       this.drawn = 0;
     },
 
-    _radius: function (z) { return z < 12 ? 2 : z < 14 ? 3 : z < 16 ? 4.5 : 6; },
+    _radius: function (z) {
+      return this.options.radius * (z < 12 ? 2.5 : z < 14 ? 3.5 : z < 16 ? 4.5 : 6);
+    },
 
     _index: function (z) {
       if (this._byZoom[z]) return this._byZoom[z];
@@ -87,7 +90,7 @@
       var r = this._radius(coords.z), ox = coords.x * TILE, oy = coords.y * TILE;
       var near = this._near(idx, coords.x, coords.y), p = this._data.p;
       ctx.fillStyle = this.options.color;
-      ctx.strokeStyle = "#ffffff";
+      ctx.strokeStyle = this.options.outline;
       ctx.lineWidth = 1;
       var drawn = 0;
       for (var k = 0; k < near.length; k++) {
@@ -96,7 +99,7 @@
         ctx.beginPath();
         ctx.arc(x, y, r, 0, 2 * Math.PI);
         ctx.fill();
-        if (r > 2) ctx.stroke();
+        ctx.stroke();
         if (p[i]) {
           ctx.save();
           ctx.strokeStyle = this.options.priorityColor;
@@ -113,6 +116,12 @@
     },
 
     onAdd: function (map) {
+      // Households above every other layer (hazards, disputes, labels): their own
+      // pane, which lets the pointer through except over a household (mappage.js).
+      var pane = this.options.pane;
+      if (pane.indexOf("gridgis") === 0 && !map.getPane(pane)) {
+        map.createPane(pane).style.zIndex = pane === "gridgisHouseholds" ? 620 : 405;
+      }
       L.GridLayer.prototype.onAdd.call(this, map);
       map.on("click", this._onClick, this);
     },
@@ -159,7 +168,13 @@
       for (var r = 0; r < rows.length; r++) {
         html += "<tr><th>" + esc(rows[r][0]) + "</th><td>" + esc(rows[r][1]) + "</td></tr>";
       }
-      return html + "</table>";
+      html += "</table>";
+      var code = column(d, "cadre_code", i), links = this.options.links;
+      if (code && links.cadre) {
+        var href = links.cadre.replace("{code}", encodeURIComponent(code));
+        html += "<a class='gridgis-link' href='" + esc(href) + "'>联户干部的走访路线 →</a>";
+      }
+      return html;
     },
   });
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from grids.routing.planner import plan_route
 from grids.visits.schemas import RouteRequest
 from maps.render.coverage import STATUS_COLORS
+from maps.render.palette import DAY_COLORS, DISPUTE_COLOR
 from tests.factories import TOWNSHIP
 from tests.maps.factories_maps import AS_OF, STATUS, build_map_township
 
@@ -122,19 +123,34 @@ def test_coverage_map_in_chromium(
         ("unassigned", 102.050, 37.050),  # H007
     ):
         assert page.evaluate(PIXEL_JS, [status, lon, lat]) == STATUS_COLORS[status]
+    assert page.title() == "测试镇 · 走访覆盖图"
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0  # collapsed
+    assert page.locator(".leaflet-control-scale-line").count() == 1  # metric only
+    assert page.locator(".gridgis-basemap-notice").count() == 0  # no basemap asked
+    page.locator(".leaflet-control-layers").hover()
     overlays = opened.texts(".leaflet-control-layers-overlays label")
     assert (
         "农户: 从未走访 (2)" in overlays
         and "农户: 未分配 (无网格或无干部) (2)" in overlays
     )
-    # one layer per hazard status; the closed flood hazard HZ2 is hidden by default
+    # one layer per hazard status; the closed flood hazard HZ2 is left out by default
     assert {"隐患·已排查 (1)", "争议重叠区 (1)", "网格名称"} <= set(overlays)
     assert sum(o.startswith("网格边界") for o in overlays) == 2  # core and grid levels
     legend = page.locator("#gridgis-legend").inner_text()
     assert "从未走访 2" in legend and "重点户 3" in legend
-    assert page.locator(".awesome-marker .fa-fire").count() == 1
-    assert page.locator(".awesome-marker .fa-water").count() == 0
-    assert page.locator("path[fill='#e53935']").count() == 1  # the open overlap
+    # hazards and dispute overlaps start switched off, then show when asked for
+    assert page.locator(".leaflet-gridgisHazards-pane .gridgis-hazard").count() == 0
+    assert page.locator(f"path[fill='{DISPUTE_COLOR}']").count() == 0
+    page.get_by_text("隐患·已排查 (1)").click()
+    page.get_by_text("争议重叠区 (1)").click()
+    assert (
+        page.locator(
+            ".leaflet-gridgisHazards-pane .gridgis-hazard.found .fa-fire"
+        ).count()
+        == 1
+    )
+    assert page.locator(".gridgis-hazard .fa-water").count() == 0
+    assert page.locator(f"path[fill='{DISPUTE_COLOR}']").count() == 1
     assert page.locator(".gridgis-label").count() == 3
     # a click on a household opens its masked summary
     page.evaluate(
@@ -186,7 +202,10 @@ def test_route_map_in_chromium(
         f"{plan.total_m:.0f}"
     )
     assert (
-        opened.page.locator("path.leaflet-interactive[stroke='#1565c0']").count() == 1
+        opened.page.locator(
+            f"path.leaflet-interactive[stroke='{DAY_COLORS[0]}']"
+        ).count()
+        == 1
     )
     assert opened.page.locator(".awesome-marker .fa-house").count() == 1  # the start
     opened.page.close()
@@ -208,5 +227,5 @@ def test_dispute_map_in_chromium(
     assert "亩" in summary
     paths = opened.page.locator("path.leaflet-interactive")
     assert paths.count() == 3  # parcel a, parcel b, overlap
-    assert opened.page.locator("path[fill='#e53935']").count() == 1
+    assert opened.page.locator(f"path[fill='{DISPUTE_COLOR}']").count() == 1
     opened.page.close()

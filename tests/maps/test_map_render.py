@@ -26,14 +26,14 @@ from maps.render.elements import decode_points, encode_points
 @pytest.mark.parametrize(
     ("coverage", "color"),
     [
-        (None, "#bdbdbd"),
-        (0.0, "#d73027"),
-        (0.49, "#d73027"),
-        (0.5, "#fc8d59"),
-        (0.7, "#fee08b"),
-        (0.89, "#fee08b"),
-        (0.9, "#1a9850"),
-        (1.0, "#1a9850"),
+        (None, "#d9d9d9"),
+        (0.0, "#6a51a3"),
+        (0.49, "#6a51a3"),
+        (0.5, "#9e9ac8"),
+        (0.7, "#cbc9e2"),
+        (0.89, "#cbc9e2"),
+        (0.9, "#f2f0f7"),
+        (1.0, "#f2f0f7"),
     ],
 )
 def test_coverage_colour_steps(coverage: float | None, color: str) -> None:

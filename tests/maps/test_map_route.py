@@ -158,7 +158,7 @@ def test_route_render_days_and_flags() -> None:
         offroad_legs=[[[102.0, 37.0], [102.002, 37.0]]],
     )
     page = to_html(render_route(route, MapOptions(basemap="none")))
-    assert '"color": "#1565c0"' in page and '"color": "#6a1b9a"' in page
+    assert '"color": "#0072b2"' in page and '"color": "#7b3294"' in page
     assert '"dashArray": "6 6"' in page
     assert js("2 天") in page and js("1 小时 0 分") in page
     assert page.count(js("gridgis-stop flagged")) == 1
