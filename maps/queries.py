@@ -103,6 +103,45 @@ DISPUTE_PARCELS = text(
 )
 
 
+GRIDS_BY_ID = text(
+    """
+    SELECT g.id, g.code, g.name, g.level, g.depth, true AS is_leaf,
+           ST_AsGeoJSON(g.geom, 7) AS geometry,
+           ST_X(ST_PointOnSurface(g.geom)) AS label_lon,
+           ST_Y(ST_PointOnSurface(g.geom)) AS label_lat
+    FROM grids g
+    WHERE g.township_code = :t AND g.id = ANY(:ids)
+    ORDER BY g.code
+    """
+)
+
+# The parcels around a dispute (context on its map): those touching the two
+# parcels' envelope grown by half its size, at most :limit, nearest first.
+NEIGHBOUR_PARCELS = text(
+    """
+    WITH pair AS (
+        SELECT ST_SetSRID(ST_Extent(p.geom)::geometry, 4326) AS box
+        FROM disputes d
+        JOIN pasture_parcels p ON p.township_code = d.township_code
+                              AND p.id IN (d.parcel_a_id, d.parcel_b_id)
+        WHERE d.township_code = :t AND d.id = :id
+    ), around AS (
+        SELECT ST_Expand(box, greatest(ST_XMax(box) - ST_XMin(box),
+                                       ST_YMax(box) - ST_YMin(box)) / 2) AS box,
+               box AS core
+        FROM pair
+    )
+    SELECT p.contract_no, ST_AsGeoJSON(p.geom, 7) AS geometry
+    FROM around, pasture_parcels p
+    JOIN disputes d ON d.township_code = p.township_code AND d.id = :id
+    WHERE p.township_code = :t AND p.geom && around.box
+      AND p.id NOT IN (d.parcel_a_id, d.parcel_b_id)
+    ORDER BY p.geom <-> ST_Centroid(around.core)
+    LIMIT :limit
+    """
+)
+
+
 def _rows(
     session: Session, statement: Any, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -144,3 +183,19 @@ def dispute_rows(
     if not rows:
         raise NotFound(f"dispute {dispute_id} does not exist in township {township}")
     return rows[0], _rows(session, DISPUTE_PARCELS, params)
+
+
+def grids_by_id(
+    session: Session, *, township: str, ids: list[int]
+) -> list[dict[str, Any]]:
+    """The given grids' polygons and label points (context on a route map)."""
+    return _rows(session, GRIDS_BY_ID, {"t": township, "ids": ids})
+
+
+def neighbour_parcels(
+    session: Session, *, township: str, dispute_id: int, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Parcels around a dispute's two parcels (context on its map)."""
+    return _rows(
+        session, NEIGHBOUR_PARCELS, {"t": township, "id": dispute_id, "limit": limit}
+    )

@@ -9,6 +9,7 @@ reports and the maps), the route from ``grids.routing.planner.plan_route``.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +30,7 @@ from grids.tree.scope import grid_path
 from grids.visits.coverage import coverage_by_grid, household_statuses
 from grids.visits.schemas import RoutePlan, RouteRequest
 from grids.visits.status_select import status_tally
+from layers.disputes.workflow import DISPUTE_WORKFLOW
 from layers.models import HAZARD_KIND_LABELS
 from maps import queries
 from maps.assets import URL_PREFIX, assets_available
@@ -51,6 +53,46 @@ LOCAL_ASSET_BASE = URL_PREFIX + "/vendor"
 DISTANCE_LABELS = {"great_circle": "直线(大圆)距离", "road_network": "沿道路距离"}
 METRIC_LABELS = {"WGS84 ellipsoid geodesic": "长度按 WGS84 椭球测地线计"}
 LEG_LABELS = {"great_circle": "直线", "road": "沿道路", "straight_walk": "离路直线步行"}
+METHOD_LABELS = {
+    "trivial": "直接排序",
+    "held-karp": "精确求解",
+    "lkh": "LKH 启发式",
+    "nn-2opt": "近邻 + 2-opt 优化",
+}
+# The planner's warnings (grids.routing) as a leader reads them.
+FLAG_PATTERNS = (
+    (re.compile(r"split into (\d+) days of at most (\d+) stops"),
+     r"分 \1 天走完, 每天至多 \2 户"),
+    (re.compile(r"off-road stops \(straight legs at walking speed\): (.*)"),
+     r"离路农户 (按步行速度走直线): \1"),
+    (re.compile(r"the start is over (\d+) m from any road"),
+     r"起点距最近道路超过 \1 米"),
+    (re.compile(r"over (\d+) m from any road"), r"距最近道路超过 \1 米"),
+    (re.compile(r"straight-line leg at walking speed"), "本段按步行速度走直线"),
+    (re.compile(r"no base: starts at the grid's interior point"),
+     "干部无驻地: 从网格内部点出发"),
+)  # fmt: skip
+
+
+def flag_text(flag: str) -> str:
+    """A planner warning in Chinese (unknown ones as they are)."""
+    for pattern, words in FLAG_PATTERNS:
+        if pattern.fullmatch(flag):
+            return pattern.sub(words, flag)
+    return flag
+
+
+def map_links(township: str) -> dict[str, str]:
+    """Where a map's popups link: a cadre's workbench page, a dispute's page."""
+    base = f"/w/{quote(township, safe='')}"
+    return {"cadre": base + "/cadres/{code}", "dispute": base + "/disputes/{id}"}
+
+
+def default_basemap(settings: MapSettings) -> str:
+    """The configured basemap; unset: Tianditu when a key is set, else none."""
+    if settings.basemap:
+        return settings.basemap
+    return "tianditu" if settings.tianditu_key else "none"
 
 
 def map_options(
@@ -66,7 +108,7 @@ def map_options(
         assets = "cdn"
     try:
         return MapOptions(
-            basemap=basemap or settings.basemap,
+            basemap=basemap or default_basemap(settings),
             tianditu_key=settings.tianditu_key,
             assets=assets,
             asset_base=asset_base,
@@ -87,6 +129,7 @@ def _household_detail(row: dict[str, Any]) -> dict[str, Any]:
         "village": row.get("village"),
         "tags": "、".join(row.get("tags") or []),
         "cadre": row.get("cadre_name"),
+        "cadre_code": row.get("cadre"),
         "last": last.date().isoformat() if last else None,
         "phone": mask_phone(row.get("phone")),
     }
@@ -166,10 +209,16 @@ def coverage_data(
             hazard_settings or HazardSettings(),
         ),
         disputes=feature_collection(
-            queries.open_dispute_rows(session, township=township, grid_path=path)
+            [
+                {**d, "status_label": DISPUTE_WORKFLOW.labels.get(d["status"])}
+                for d in queries.open_dispute_rows(
+                    session, township=township, grid_path=path
+                )
+            ]
         ),
         period=f"{report.since.date().isoformat()} – {report.until.date().isoformat()}",
         household_tiles=tiles,
+        links=map_links(township),
     )
 
 
@@ -279,9 +328,36 @@ def route_data(
     plan = plan_route(session, township=township, request=request)
     rows = household_statuses(session, township=township, as_of=as_of, cadre=cadre)
     start = "起点" if start_lon is not None else "驻地"
-    return route_from_plan(
+    route = route_from_plan(
         plan, cadre=dict(who), households={r["id"]: r for r in rows}, start=start
     )
+    _add_route_context(session, route, township=township, as_of=as_of, rows=rows)
+    return route
+
+
+def _add_route_context(
+    session: Session,
+    route: RouteData,
+    *,
+    township: str,
+    as_of: datetime,
+    rows: list[dict[str, Any]],
+) -> None:
+    """The cadre's grids and their other households: the map reads without tiles."""
+    ids = sorted({r["grid_id"] for r in rows if r.get("grid_id") is not None})
+    shapes = queries.grids_by_id(session, township=township, ids=ids) if ids else []
+    route.grids = feature_collection(shapes)
+    stops = {(s["lon"], s["lat"]) for s in route.stops}
+    others: list[dict[str, Any]] = []
+    for shape in shapes:
+        others += [
+            {"lon": r["lon"], "lat": r["lat"]}
+            for r in household_statuses(
+                session, township=township, as_of=as_of, grid=shape["code"]
+            )
+            if (r["lon"], r["lat"]) not in stops
+        ]
+    route.context = others
 
 
 def _stop_detail(stop: Any, row: dict[str, Any], day: int | None) -> dict[str, Any]:
@@ -295,7 +371,7 @@ def _stop_detail(stop: Any, row: dict[str, Any], day: int | None) -> dict[str, A
         "上次走访": last.date().isoformat() if last else "从未",
         "电话": mask_phone(row.get("phone")),
         "本段": f"{stop.leg_m:.0f} m, {LEG_LABELS.get(stop.leg_mode, stop.leg_mode)}",
-        "提示": "; ".join(stop.flags) or None,
+        "提示": "; ".join(flag_text(f) for f in stop.flags) or None,
     }
 
 
@@ -306,7 +382,7 @@ def _extra_detail(stop: Any, day: int | None) -> dict[str, Any]:
         "类型": "隐患复查" if stop.kind == "hazard" else stop.kind,
         "编号": stop.ref,
         "本段": f"{stop.leg_m:.0f} m, {LEG_LABELS.get(stop.leg_mode, stop.leg_mode)}",
-        "提示": "; ".join(stop.flags) or None,
+        "提示": "; ".join(flag_text(f) for f in stop.flags) or None,
     }
 
 
@@ -360,11 +436,12 @@ def route_from_plan(
         duration_s=plan.minutes * 60,
         start={"lon": plan.start["lon"], "lat": plan.start["lat"], "label": start},
         note=(
-            f"{DISTANCE_LABELS.get(plan.distance, plan.distance)} · {plan.method} · "
+            f"{DISTANCE_LABELS.get(plan.distance, plan.distance)} · "
+            f"{METHOD_LABELS.get(plan.method, plan.method)} · "
             f"{quality} · {'回到起点' if plan.closed else '不回起点'} · "
             f"{METRIC_LABELS.get(plan.metric, plan.metric)}"
         ),
-        flags=plan.flags,
+        flags=[flag_text(f) for f in plan.flags],
         offroad_legs=offroad,
     )
 
@@ -395,10 +472,15 @@ def dispute_data(session: Session, *, township: str, dispute_id: int) -> Dispute
         p["holder_id_number"] = mask_id_number(p.get("holder_id_number"))
         p["area_mu"] = p["area_m2"] / MU_M2
     geometry = dispute.pop("geometry")
+    dispute["status_label"] = DISPUTE_WORKFLOW.labels.get(dispute["status"])
     return DisputeData(
         dispute=dispute,
         parcels=feature_collection(parcels),
         overlap=feature({}, geometry)["geometry"] if geometry else None,
+        neighbours=feature_collection(
+            queries.neighbour_parcels(session, township=township, dispute_id=dispute_id)
+        ),
+        links=map_links(township),
     )
 
 

@@ -49,7 +49,9 @@ class EmbeddedSettings(BaseModel):
 class MapSettings(BaseModel):
     """Basemaps and where the map pages take their JavaScript/CSS from."""
 
-    basemap: str = "osm"  # osm | tianditu | amap | none
+    # osm | tianditu | amap | none; unset: tianditu when a key is set, else none
+    # (a basemap that cannot load offline is worse than none: see maps.render).
+    basemap: str | None = None
     tianditu_key: str | None = None
     assets: str = "local"  # local (served by GridGIS) | cdn
     # Above this many households a served coverage map draws them from vector

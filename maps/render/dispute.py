@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import html
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
 
+from gis_service.core.vocab import label as vocab_label
 from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_geometry
 from maps.render.elements import MapControl
 from maps.render.page import area_text, bounds_of, escaped_features, finish_map
-from maps.render.palette import DISPUTE_COLOR, SIDE_COLORS
+from maps.render.palette import CONTEXT_COLOR, DISPUTE_COLOR, SIDE_COLORS
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,19 @@ class DisputeData:
     dispute: dict[str, Any]
     parcels: dict[str, Any]
     overlap: dict[str, Any] | None
+    # The parcels around (FeatureCollection, property contract_no), drawn faint.
+    neighbours: dict[str, Any] = field(
+        default_factory=lambda: {"type": "FeatureCollection", "features": []}
+    )
+    # "dispute": the URL template ({id}) of the dispute's workbench page.
+    links: dict[str, str] = field(default_factory=dict)
 
 
 def dispute_summary_html(data: DisputeData) -> str:
     """The summary box: status, each parcel's holder and area, the overlap area."""
     d = data.dispute
-    rows = [f"<h4>草场边界争议 #{int(d['id'])} ({html.escape(str(d['status']))})</h4>"]
+    status = d.get("status_label") or vocab_label("dispute_status", d["status"])
+    rows = [f"<h4>草场边界争议 #{int(d['id'])} ({html.escape(str(status))})</h4>"]
     for f in data.parcels["features"]:
         p = f["properties"]
         holder = " ".join(str(p[k]) for k in ("holder_name", "holder_code") if p.get(k))
@@ -53,6 +61,14 @@ def dispute_summary_html(data: DisputeData) -> str:
         f"<span data-overlap-m2='{d['overlap_area_m2']:.0f}'>"
         f"{area_text(d['overlap_area_m2'])}</span>"
     )
+    if data.neighbours["features"]:
+        rows.append(
+            f"<br><span style='color:{CONTEXT_COLOR}'>□</span> 相邻地块 "
+            f"{len(data.neighbours['features'])}"
+        )
+    if "dispute" in data.links:
+        href = html.escape(data.links["dispute"].replace("{id}", str(int(d["id"]))))
+        rows.append(f"<a class='gridgis-link' href='{href}'>争议处理页 →</a>")
     return "".join(rows)
 
 
@@ -69,6 +85,17 @@ def _parcel_label(p: dict[str, Any]) -> dict[str, Any]:
 def render_dispute(data: DisputeData, options: MapOptions) -> folium.Map:
     """Both parcels (by side), the overlap in red, holders (masked) and areas."""
     m = new_map(options)
+    neighbours = shift_collection(data.neighbours, options)
+    if neighbours["features"]:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": escaped_features(
+                neighbours["features"], ("contract_no",))},
+            name=f"相邻地块 ({len(neighbours['features'])})",
+            style_function=lambda _f: {"color": CONTEXT_COLOR, "weight": 1,
+                                       "fillOpacity": 0, "dashArray": "3 3"},
+            tooltip=folium.GeoJsonTooltip(fields=["contract_no"], aliases=["相邻地块"]),
+            pane="gridgisContext",
+        ).add_to(m)  # fmt: skip
     parcels = shift_collection(data.parcels, options)
     for f in parcels["features"]:
         p = _parcel_label(f["properties"])

@@ -35,10 +35,10 @@ MAP_CSS = """
   border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.35); font: 12px/1.45 sans-serif;
   max-width: 260px; }
 .gridgis-legend h4, .gridgis-info h4 { margin: 0 0 4px; font-size: 13px; }
-.gridgis-legend i.sw { display: inline-block; width: 14px; height: 10px;
-  margin-right: 5px; vertical-align: middle; border: 1px solid #777; }
-.gridgis-legend i.dot { display: inline-block; width: 10px; height: 10px;
-  border-radius: 50%; margin: 0 7px 0 2px; vertical-align: middle; }
+.gridgis-legend i.sw, .gridgis-info i.sw { display: inline-block; width: 14px;
+  height: 10px; margin-right: 5px; vertical-align: middle; border: 1px solid #777; }
+.gridgis-legend i.dot, .gridgis-info i.dot { display: inline-block; width: 10px;
+  height: 10px; border-radius: 50%; margin: 0 7px 0 2px; vertical-align: middle; }
 .gridgis-label { font: 11px/1.2 sans-serif; color: #222; text-align: center;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff; white-space: nowrap; }
 .gridgis-stop { background: #0072b2; color: #fff; border: 2px solid #fff;

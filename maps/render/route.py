@@ -10,10 +10,23 @@ from typing import Any
 import folium
 import numpy as np
 
-from maps.render.basemaps import MapOptions, new_map, shift_lonlat
-from maps.render.elements import MapControl
-from maps.render.page import bounds_of, finish_map, html_table, tooltip_text
-from maps.render.palette import DAY_COLORS, OFFROAD_COLOR
+from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_lonlat
+from maps.render.elements import HouseholdLayer, MapControl, encode_points
+from maps.render.labels import add_labels, border_style
+from maps.render.page import (
+    bounds_of,
+    escaped_features,
+    finish_map,
+    html_table,
+    tooltip_text,
+)
+from maps.render.palette import (
+    CONTEXT_COLOR,
+    DAY_COLORS,
+    HAZARD_STOP_COLOR,
+    OFFROAD_COLOR,
+    STOP_COLOR,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +55,13 @@ class RouteData:
     note: str | None = None
     flags: list[str] = field(default_factory=list)
     offroad_legs: list[list[list[float]]] = field(default_factory=list)
+    # Context, so the map reads without a basemap: the cadre's grids (a
+    # FeatureCollection as the coverage map's, with name and label points) and the
+    # other households there ([{lon, lat}], drawn faint).
+    grids: dict[str, Any] = field(
+        default_factory=lambda: {"type": "FeatureCollection", "features": []}
+    )
+    context: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _noun(stop: dict[str, Any]) -> str:
@@ -61,6 +81,13 @@ def route_summary_html(route: RouteData) -> str:
         for f in route.flags
     )
     days = f" · {len(route.lines)} 天" if len(route.lines) > 1 else ""
+    legend = (
+        f"<br><i class='sw' style='background:{DAY_COLORS[0]}'></i>路线"
+        f" <i class='sw' style='background:{OFFROAD_COLOR}'></i>离路直线"
+        f"<br><i class='dot' style='background:{STOP_COLOR}'></i>走访顺序"
+        f" <i class='dot' style='background:{HAZARD_STOP_COLOR}'></i>隐患复查"
+        f" <i class='dot' style='background:{CONTEXT_COLOR}'></i>网格内其他农户"
+    )
     extra = sum(1 for s in route.stops if s.get("kind", "household") != "household")
     homes = len(route.stops) - extra
     checks = (
@@ -74,7 +101,7 @@ def route_summary_html(route: RouteData) -> str:
         f"<span data-length-m='{route.length_m:.0f}'>"
         f"{route.length_m / 1000:.2f} km</span>"
         f" · <span data-duration-s='{route.duration_s:.0f}'>{time_text}</span>"
-        f"{note}{flags}"
+        f"{note}{flags}{legend}"
     )
 
 
@@ -117,9 +144,36 @@ def _add_paths(m: folium.Map, route: RouteData, options: MapOptions) -> list[Any
     return drawn
 
 
+def _add_context(m: folium.Map, route: RouteData, options: MapOptions) -> None:
+    """The cadre's grid outlines and names, and the other households, faint."""
+    grids = shift_collection(route.grids, options)
+    if grids["features"]:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": escaped_features(
+                grids["features"], ("name", "code"))},
+            name="网格边界",
+            style_function=lambda f: {**border_style(2, False), "fillOpacity": 0},
+            interactive=False,
+        ).add_to(m)  # fmt: skip
+        add_labels(m, grids["features"], options)
+    if route.context:
+        lon, lat = shift_lonlat(
+            np.array([h["lon"] for h in route.context], dtype=float),
+            np.array([h["lat"] for h in route.context], dtype=float),
+            options,
+        )
+        payload, _ = encode_points(lon, lat, np.zeros(len(lon), dtype=bool))
+        HouseholdLayer(
+            payload, key="context", name=f"网格内其他农户 ({len(lon)})",
+            color=CONTEXT_COLOR, label="网格内其他农户", pane="gridgisContext",
+            radius=0.7, hit=False,
+        ).add_to(m)  # fmt: skip
+
+
 def render_route(route: RouteData, options: MapOptions) -> folium.Map:
     """Numbered stops in visit order, the path, the start and the totals."""
     m = new_map(options)
+    _add_context(m, route, options)
     drawn = _add_paths(m, route, options)
     stops = folium.FeatureGroup(name=f"走访顺序 ({len(route.stops)})").add_to(m)
     sx, sy = shift_lonlat(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from grids.routing.planner import plan_route
 from grids.visits.schemas import RouteRequest
 from maps.render.coverage import STATUS_COLORS
-from maps.render.palette import DAY_COLORS, DISPUTE_COLOR
+from maps.render.palette import CONTEXT_COLOR, DAY_COLORS, DISPUTE_COLOR
 from tests.factories import TOWNSHIP
 from tests.maps.factories_maps import AS_OF, STATUS, build_map_township
 
@@ -225,7 +225,12 @@ def test_dispute_map_in_chromium(
     summary = opened.page.locator("#gridgis-dispute-summary").inner_text()
     assert "P1: 户主H001 H001" in summary and "P2: 户主H002 H002" in summary
     assert "亩" in summary
+    assert "(待调处)" in summary and "相邻地块 1" in summary  # Chinese status, context
+    link = opened.page.locator("#gridgis-dispute-summary a.gridgis-link")
+    assert link.get_attribute("href") == f"/w/{TOWNSHIP}/disputes/{township.dispute}"
+    assert opened.page.title() == f"草场边界争议 #{township.dispute} · 争议地图"
     paths = opened.page.locator("path.leaflet-interactive")
-    assert paths.count() == 3  # parcel a, parcel b, overlap
+    assert paths.count() == 4  # parcel a, parcel b, overlap, the neighbour (faint)
+    assert opened.page.locator(f"path[stroke='{CONTEXT_COLOR}']").count() == 1
     assert opened.page.locator(f"path[fill='{DISPUTE_COLOR}']").count() == 1
     opened.page.close()

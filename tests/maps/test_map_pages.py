@@ -57,7 +57,11 @@ def test_coverage_page_errors_are_problem_json(
     cases = [
         (f"/townships/{TOWNSHIP}/maps/coverage?grid=NOPE", 404, "NOPE"),
         (f"/townships/{TOWNSHIP}/maps/coverage?basemap=google", 422, "google"),
-        (f"/townships/{TOWNSHIP}/maps/coverage?basemap=tianditu", 422, "tianditu_key"),
+        (
+            f"/townships/{TOWNSHIP}/maps/coverage?basemap=tianditu",
+            422,
+            "天地图底图需要密钥",
+        ),
         (f"/townships/{TOWNSHIP}/maps/routes/C9", 404, "C9"),
         (f"/townships/{TOWNSHIP}/maps/disputes/999999", 404, "999999"),
     ]
@@ -89,7 +93,8 @@ def test_route_and_dispute_pages(client: TestClient, session: Session) -> None:
     )
     assert route.status_code == 200
     assert route.text.count(js("<div class='gridgis-stop'>")) == 3  # the due ones
-    assert js("data-length-m") in route.text and js("held-karp") in route.text
+    assert js("data-length-m") in route.text and js("精确求解") in route.text
+    assert "held-karp" not in route.text
     dispute = client.get(f"/townships/{TOWNSHIP}/maps/disputes/{township.dispute}")
     assert dispute.status_code == 200
     assert ID_NUMBER not in dispute.text and PHONE not in dispute.text

@@ -164,3 +164,20 @@ def test_many_hazards_are_one_compact_layer() -> None:
     assert many_page.count("L.marker(") == 0
     assert '"HZ999"' in many_page  # every hazard is in the layer
     assert len(many_page) - len(few_page) < 250 * len(hazards)  # bytes per hazard
+
+
+@pytest.mark.parametrize(
+    ("configured", "key", "expected"),
+    [(None, None, "none"), (None, "K1", "tianditu"), ("osm", None, "osm"),
+     ("amap", "K1", "amap")],
+)  # fmt: skip
+def test_default_basemap_is_tianditu_with_a_key_else_none(
+    configured: str | None, key: str | None, expected: str
+) -> None:
+    from gis_service.core.settings import MapSettings
+    from maps.service import default_basemap, map_options
+
+    settings = MapSettings(basemap=configured, tianditu_key=key)
+    assert default_basemap(settings) == expected
+    assert map_options(settings).basemap == expected
+    assert map_options(settings, basemap="none").basemap == "none"  # ?basemap= wins

@@ -74,7 +74,7 @@ def test_route_options_reach_the_planner(session: Session) -> None:
     ]
     assert route.start is not None and route.start["label"] == "起点"
     assert route.lines[0][0] == [102.006, 37.0] != route.lines[0][-1]  # open
-    assert "split into 2 days" in route.flags[0]
+    assert route.flags[0] == "分 2 天走完, 每天至多 2 户"  # the planner's, in Chinese
     with pytest.raises(InvalidInput, match="together"):
         service.route_data(
             session, township=TOWNSHIP, cadre="C1", as_of=AS_OF, start_lon=102.0
