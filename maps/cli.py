@@ -21,7 +21,18 @@ AsOfOpt = Annotated[
     datetime | None, typer.Option(help="judge visits as of this time (default now)")
 ]
 BasemapOpt = Annotated[
-    str | None, typer.Option(help="osm | tianditu | amap | none (default: settings)")
+    str | None,
+    typer.Option(
+        help="osm | tianditu | amap | none (default: tianditu with a key, else none)"
+    ),
+]
+SingleFileOpt = Annotated[
+    bool,
+    typer.Option(
+        "--single-file",
+        help="one self-contained HTML file: scripts, styles and fonts inlined "
+        "(no vendor/ folder)",
+    ),
 ]
 
 
@@ -55,12 +66,13 @@ def coverage(
             "visit interval, see coverage rules)"
         ),
     ] = None,
+    single_file: SingleFileOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Coverage map of a township or one grid's subtree."""
     _write(
         "coverage", township, out, as_json, grid=grid, basemap=basemap, as_of=as_of,
-        since=since,
+        since=since, single_file=single_file,
     )  # fmt: skip
 
 
@@ -77,6 +89,7 @@ def route(
         bool, typer.Option("--open", help="do not return to the start")
     ] = False,
     per_day: Annotated[int | None, typer.Option(min=1, help="stops per day")] = None,
+    single_file: SingleFileOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Route map of a cadre's due households, as planned by ``visit-route plan``."""
@@ -86,6 +99,7 @@ def route(
     _write(
         "route", township, out, as_json, cadre=cadre, basemap=basemap, as_of=as_of,
         closed=not open_route, per_day=per_day, start_lon=lon, start_lat=lat,
+        single_file=single_file,
     )  # fmt: skip
 
 
@@ -94,10 +108,14 @@ def dispute(
     out: OutOpt,
     dispute_id: Annotated[int, typer.Option("--id", help="the dispute's id")],
     basemap: BasemapOpt = None,
+    single_file: SingleFileOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Map of one pasture-boundary dispute: both parcels and the overlap."""
-    _write("dispute", township, out, as_json, dispute_id=dispute_id, basemap=basemap)
+    _write(
+        "dispute", township, out, as_json, dispute_id=dispute_id, basemap=basemap,
+        single_file=single_file,
+    )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -90,26 +90,30 @@
       var r = this._radius(coords.z), ox = coords.x * TILE, oy = coords.y * TILE;
       var near = this._near(idx, coords.x, coords.y), p = this._data.p;
       ctx.fillStyle = this.options.color;
-      ctx.strokeStyle = this.options.outline;
-      ctx.lineWidth = 1;
-      var drawn = 0;
+      var drawn = 0, shown = [];
       for (var k = 0; k < near.length; k++) {
         var i = near[k], x = idx.px[i] - ox, y = idx.py[i] - oy;
-        if (x < -r - 3 || y < -r - 3 || x > size.x + r + 3 || y > size.y + r + 3) continue;
+        if (x < -r - 5 || y < -r - 5 || x > size.x + r + 5 || y > size.y + r + 5) continue;
+        shown.push(i);
+      }
+      // Priority rings first, then every dot: a ring never covers a neighbour's dot.
+      ctx.strokeStyle = this.options.priorityColor;
+      ctx.lineWidth = 2;
+      for (var a = 0; a < shown.length; a++) {
+        if (!p[shown[a]]) continue;
         ctx.beginPath();
-        ctx.arc(x, y, r, 0, 2 * Math.PI);
+        ctx.arc(idx.px[shown[a]] - ox, idx.py[shown[a]] - oy, r + 2.5, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+      ctx.strokeStyle = this.options.outline;
+      ctx.lineWidth = 1;
+      for (var b = 0; b < shown.length; b++) {
+        var j = shown[b], x2 = idx.px[j] - ox, y2 = idx.py[j] - oy;
+        ctx.beginPath();
+        ctx.arc(x2, y2, r, 0, 2 * Math.PI);
         ctx.fill();
         ctx.stroke();
-        if (p[i]) {
-          ctx.save();
-          ctx.strokeStyle = this.options.priorityColor;
-          ctx.lineWidth = 2;
-          ctx.beginPath();
-          ctx.arc(x, y, r + 2.5, 0, 2 * Math.PI);
-          ctx.stroke();
-          ctx.restore();
-        }
-        if (x >= 0 && y >= 0 && x < size.x && y < size.y) drawn++;
+        if (x2 >= 0 && y2 >= 0 && x2 < size.x && y2 < size.y) drawn++;
       }
       this.drawn += drawn;
       return tile;

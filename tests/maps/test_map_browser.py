@@ -234,3 +234,40 @@ def test_dispute_map_in_chromium(
     assert opened.page.locator(f"path[stroke='{CONTEXT_COLOR}']").count() == 1
     assert opened.page.locator(f"path[fill='{DISPUTE_COLOR}']").count() == 1
     opened.page.close()
+
+
+def test_single_file_map_opens_with_nothing_beside_it(
+    browser: Any, session: Session, tmp_path: Path
+) -> None:
+    from gis_service.core.settings import MapSettings
+    from maps.export import write_map
+
+    build_map_township(session)
+    out = tmp_path / "one" / "coverage.html"
+    result = write_map(
+        session, kind="coverage", township=TOWNSHIP, out=out,
+        settings=MapSettings(basemap="none"), as_of=AS_OF, single_file=True,
+    )  # fmt: skip
+    assert result["assets"] == "inline" and list(out.parent.iterdir()) == [out]
+    text = out.read_text(encoding="utf-8")
+    assert "vendor/" not in text and ".ttf" not in text and "fa-brands-400" not in text
+    assert result["bytes"] < 1_200_000, result["bytes"]
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    errors: list[str] = []
+    fetched: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: fetched.append(r.url))
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url == out.as_uri() else route.abort()
+        ),
+    )
+    page.goto(out.as_uri(), wait_until="load")
+    page.wait_for_function("window.GridGIS && GridGIS.layers.visited")
+    assert errors == []
+    assert [u for u in fetched if not u.startswith(("data:", out.as_uri()))] == []
+    assert page.evaluate("GridGIS.layers.visited.count") == 2
+    assert page.title() == "测试镇 · 走访覆盖图"
+    page.close()
