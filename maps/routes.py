@@ -6,8 +6,10 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from gis_service.core import jobs
+from gis_service.core.auth.deps import CurrentUser
 from gis_service.core.deps import SessionDep, SettingsDep, TownshipDep
 from gis_service.core.errors import NotFound
 from gis_service.core.inputs import Instant, RowId
@@ -26,10 +28,15 @@ AsOfQuery = Annotated[
 ]
 
 
-@router.get("/townships/{township}/maps/coverage", response_class=HTMLResponse)
+@router.get(
+    "/townships/{township}/maps/coverage",
+    response_class=HTMLResponse,
+    responses=jobs.ACCEPTED,
+)
 def coverage_map(
     request: Request,
     session: SessionDep,
+    user: CurrentUser,
     township: TownshipDep,
     settings: SettingsDep,
     grid: Annotated[
@@ -47,8 +54,30 @@ def coverage_map(
     closed_hazards: Annotated[
         bool, Query(description="also draw closed (已销号) hazards")
     ] = False,
-) -> HTMLResponse:
-    """Coverage map: grids by coverage, households by status, hazards, disputes."""
+    background: jobs.AsyncDep = False,
+) -> Response:
+    """Coverage map: grids by coverage, households by status, hazards, disputes.
+
+    With ``Prefer: respond-async`` a worker renders it whole (every household in
+    the page, no tiles) and ``/jobs/{id}/output`` serves the file.
+    """
+    if background:
+        params = {
+            "user_id": user.id, "grid": grid, "basemap": basemap,
+            "as_of": as_of.isoformat() if as_of else None,
+            "since": since.isoformat() if since else None,
+            "closed_hazards": closed_hazards,
+        }  # fmt: skip
+        return jobs.accepted(
+            jobs.submit(
+                session,
+                url=jobs.database_url(session),
+                kind="coverage_map",
+                township=township,
+                params=params,
+                created_by=user.username,
+            )
+        )
     page = service.coverage_page(
         session,
         township=township,

@@ -58,7 +58,18 @@ class JobInput:
     upload_name: str | None
 
 
-Handler = Callable[[Session, JobInput, Progress], dict[str, Any]]
+@dataclass(frozen=True)
+class Output:
+    """A file a job made (a rendered map), served at ``/jobs/{id}/output``."""
+
+    body: bytes
+    media_type: str
+
+
+# a handler answers its result, or its result and a file
+Handler = Callable[
+    [Session, JobInput, Progress], dict[str, Any] | tuple[dict[str, Any], Output]
+]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -101,10 +112,12 @@ _FINISH = text(
     """
     UPDATE jobs SET status = :status, finished_at = now(), stage = :status,
                     result = CAST(:result AS jsonb), problem = CAST(:problem AS jsonb),
-                    upload = CASE WHEN :status = 'succeeded' THEN NULL ELSE upload END
+                    upload = CASE WHEN :status = 'succeeded' THEN NULL ELSE upload END,
+                    output = :output, output_type = :output_type
     WHERE id = :id
     """
 )
+_OUTPUT = text("SELECT status, output, output_type FROM jobs WHERE id = :id")
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -148,6 +161,20 @@ def get_job(session: Session, *, job_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"job {job_id} not found")
     return _row(row)
+
+
+def get_output(session: Session, *, job_id: int) -> Output:
+    """The file a finished job made; 404 while there is none (yet)."""
+    row = session.execute(_OUTPUT, {"id": job_id}).first()
+    if row is None:
+        raise NotFound(f"job {job_id} not found")
+    if row.output is None:
+        raise NotFound(
+            f"job {job_id} has no file"
+            + (" yet" if row.status in ("queued", "running") else ""),
+            errors=[{"field": "job_id", "reason": f"status {row.status}"}],
+        )
+    return Output(bytes(row.output), row.output_type or "application/octet-stream")
 
 
 def list_jobs(
@@ -216,7 +243,8 @@ def run_job_now(engine: Engine, job_id: int) -> dict[str, Any]:
                 )
 
         try:
-            result = handler(session, work, progress)
+            answer = handler(session, work, progress)
+            result, output = answer if isinstance(answer, tuple) else (answer, None)
         except GridGISError as exc:  # bad input: running it again changes nothing
             session.rollback()
             _finish(engine, job_id, "failed", problem=exc.to_problem())
@@ -225,7 +253,7 @@ def run_job_now(engine: Engine, job_id: int) -> dict[str, Any]:
             _finish(engine, job_id, "queued", problem={"title": "retrying"})
             raise  # procrastinate retries it (RetryStrategy)
         else:
-            _finish(engine, job_id, "succeeded", result=result)
+            _finish(engine, job_id, "succeeded", result=result, output=output)
         return get_job(session, job_id=job_id)
 
 
@@ -236,6 +264,7 @@ def _finish(
     *,
     result: dict[str, Any] | None = None,
     problem: dict[str, Any] | None = None,
+    output: Output | None = None,
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -247,6 +276,8 @@ def _finish(
                 if result is not None
                 else None,
                 "problem": json.dumps(problem, default=str) if problem else None,
+                "output": output.body if output else None,
+                "output_type": output.media_type if output else None,
             },
         )
 

@@ -154,6 +154,8 @@ class Job(Base):
     )
     upload: Mapped[bytes | None] = mapped_column(LargeBinary)
     upload_name: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[bytes | None] = mapped_column(LargeBinary)
+    output_type: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(
         String(20), nullable=False, server_default="queued"
     )
