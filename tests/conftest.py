@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from alembic import command
 from gis_service.app.main import create_app
 from gis_service.core.auth import tokens
 from gis_service.core.auth.users import add_user
-from gis_service.core.db import get_session, make_engine
+from gis_service.core.auth.login import SERVICE_LOGIN
+from gis_service.core.db import SERVICE_SESSION, get_session, make_engine
 from gis_service.core.embedded import EmbeddedCluster
 from gis_service.core.settings import AuthSettings, EmbeddedSettings, Settings
 
@@ -145,12 +148,36 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+def as_service(session: Session) -> Iterator[Session]:
+    """The test's session for one request, logged in as the service would be.
+
+    Requests log in as ``gridgis_service`` (owns nothing, reads nothing on its
+    own); the test's session is the superuser's, so it takes that identity for
+    the request (``SET SESSION AUTHORIZATION``) and gives it back afterwards, when
+    the test reads and writes as the owner again.
+    """
+    connection = session.connection()
+    connection.exec_driver_sql(f"SET SESSION AUTHORIZATION {SERVICE_LOGIN}")
+    session.info[SERVICE_SESSION] = True
+    try:
+        yield session
+    finally:
+        session.info.pop(SERVICE_SESSION, None)
+        with suppress(SQLAlchemyError):  # a failed transaction: its rollback resets
+            session.connection().exec_driver_sql("RESET SESSION AUTHORIZATION")
+
+
 @pytest.fixture
 def app(engine: Engine, session: Session, database_url: URL) -> FastAPI:
-    """The app on the test database, sharing the test's session."""
+    """The app on the test database, sharing the test's session (as the service)."""
     application = create_app(app_settings(database_url))
     application.state.engine = engine
-    application.dependency_overrides[get_session] = lambda: session
+
+
+    def request_session() -> Iterator[Session]:
+        yield from as_service(session)
+
+    application.dependency_overrides[get_session] = request_session
     return application
 
 

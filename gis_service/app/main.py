@@ -23,6 +23,7 @@ from gis_service.app.pages.signin import router as signin_router
 from gis_service.app.pages.signin import unauthorized
 from gis_service.app.routes import router as service_router
 from gis_service.core.auth.deps import require_user
+from gis_service.core.auth.login import prepare_service_login, service_database_url
 from gis_service.core.auth.routes import audit_router
 from gis_service.core.auth.routes import router as auth_router
 from gis_service.core.auth.suppress import suppress_for_viewers
@@ -67,16 +68,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         remove_stale_uploads(settings.limits)
         if getattr(app.state, "engine", None) is None:
+            # the owner's login: start-up checks, the idempotency ledger, jobs
             url = resolve_database_url(settings.database_url, settings.embedded)
+            app.state.owner_engine = make_engine(url, echo=settings.sql_echo)
+            startup_check(app.state.owner_engine, settings)
+            # requests: gridgis_service, which owns nothing (core/auth/login.py)
+            service_url = service_database_url(settings, url)
+            prepare_service_login(app.state.owner_engine, settings, service_url)
             app.state.engine = make_engine(
-                url,
+                service_url,
                 echo=settings.sql_echo,
                 pool_size=settings.db.pool_size,
                 max_overflow=settings.db.max_overflow,
                 pool_timeout=settings.db.pool_timeout_s,
             )
             owned = True
-            startup_check(app.state.engine, settings)
         else:
             owned = False  # a test injected its own engine
         replicas = [make_engine(u) for u in settings.read_database_url]
@@ -87,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             replica.dispose()
         if owned:
             app.state.engine.dispose()
+            app.state.owner_engine.dispose()
 
     app = FastAPI(
         docs_url=None,  # served below, from local assets when they are installed
@@ -98,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_rechecks(settings.hazards)  # due hazard re-checks join cadres' routes
-    app.state.engine = None
+    app.state.engine = None  # requests' engine (the service login)
+    app.state.owner_engine = None  # the owner's; None: ``engine`` serves both
     install_error_handlers(app)
     install_fault_handlers(app)
     register_handlers()

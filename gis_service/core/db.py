@@ -26,6 +26,11 @@ class Base(DeclarativeBase):
 
 
 _DEPTH = "gridgis_atomic_depth"
+# session.info key: a request's session on the service login (gridgis_service),
+# which reads nothing until it takes a scope or the system role
+SERVICE_SESSION = "gridgis_service_session"
+# session.info key: the owner's URL, for the job workers a request queues work for
+OWNER_URL = "gridgis_owner_url"
 
 
 # PostGIS functions carry high planner costs, so a township's statements crossed
@@ -79,16 +84,26 @@ def get_session(request: Request) -> Iterator[Session]:
 
         return session
 
+    info: dict[str, Any] = {SERVICE_SESSION: True}
+    owner: Engine | None = getattr(request.app.state, "owner_engine", None)
+    if owner is not None:
+        info[OWNER_URL] = owner.url.render_as_string(hide_password=False)
     router = getattr(request.app.state, "read_router", None)
     if router is None:
         engine: Engine = request.app.state.engine
-        with Session(engine) as session:
+        with Session(engine, info=info) as session:
             yield budget(session)
         return
     # Read replicas configured: a plain read may be served by one of them.
-    with router.connect(request) as conn, Session(bind=conn) as session:
+    with router.connect(request) as conn, Session(bind=conn, info=info) as session:
         budget(session)
         yield session
+
+
+def owner_engine(state: Any) -> Engine:
+    """The owner's engine of an app's state (a test's injected engine serves both)."""
+    engine: Engine = getattr(state, "owner_engine", None) or state.engine
+    return engine
 
 
 @contextmanager

@@ -80,9 +80,10 @@ def _run(cmd: list[str], stdin: str | None = None) -> subprocess.CompletedProces
     )
 
 
-# Peer on the socket (only the OS users pg_ident.conf maps, as ``postgres``),
-# scram-sha-256 on TCP (QGIS, ogrinfo: the password in the data dir, or the
-# read-only role of ``gridgis db url --gdal``).
+# Peer on the socket (only the OS users pg_ident.conf maps, as ``postgres`` or
+# as the service's login ``gridgis_service``), scram-sha-256 on TCP (QGIS,
+# ogrinfo: the password in the data dir, or the read-only role of
+# ``gridgis db url --gdal``).
 HBA = """# GridGIS: written by gis_service.core.embedded
 local   all          all                    peer map=gridgis
 local   replication  all                    peer map=gridgis
@@ -90,6 +91,11 @@ host    all          all   127.0.0.1/32     scram-sha-256
 host    all          all   ::1/128          scram-sha-256
 host    replication  all   127.0.0.1/32     scram-sha-256
 """
+
+
+# The roles pg_ident.conf lets a mapped OS user log in as over the socket: the
+# owner (migrations, the CLI) and the service's own login (requests).
+SOCKET_ROLES = ("postgres", "gridgis_service")
 
 
 def _free_port() -> int:
@@ -292,21 +298,36 @@ class EmbeddedCluster:
     def _secure(self) -> None:
         """Peer on the socket, scram-sha-256 on TCP (once; older clusters too).
 
-        initdb's ``--auth=trust`` let any local account in as superuser.
+        initdb's ``--auth=trust`` let any local account in as superuser. The peer
+        map lets the mapped OS users in as the owner or as the service's login;
+        a cluster secured before the service had a login of its own gains it.
         """
         hba = self.pgdata / "pg_hba.conf"
-        if hba.read_text().startswith(HBA.splitlines()[0]):
+        ident_file = self.pgdata / "pg_ident.conf"
+        secured = hba.read_text().startswith(HBA.splitlines()[0])
+        mapped = ident_file.read_text() if ident_file.exists() else ""
+        if secured and all(f"  {role}\n" in mapped for role in SOCKET_ROLES):
             return
         users = {"postgres", getpass.getuser()}
-        ident = "".join(f"gridgis  {u}  postgres\n" for u in sorted(users))
-        statement = (
-            "SET password_encryption = 'scram-sha-256'; "
-            f"ALTER ROLE postgres PASSWORD '{self.password()}';"
+        users |= {
+            words[1]
+            for words in (line.split() for line in mapped.splitlines())
+            if len(words) == 3 and words[0] == "gridgis"
+        }
+        ident = "".join(
+            f"gridgis  {u}  {role}\n" for u in sorted(users) for role in SOCKET_ROLES
         )
-        result = _run([*self._psql("postgres"), "-f", "-"], stdin=statement)
-        if result.returncode != 0:
-            raise EmbeddedClusterError(f"cannot set the password: {result.stderr}")
-        for path, text_ in ((self.pgdata / "pg_ident.conf", ident), (hba, HBA)):
+        writes = [(ident_file, ident)]
+        if not secured:
+            statement = (
+                "SET password_encryption = 'scram-sha-256'; "
+                f"ALTER ROLE postgres PASSWORD '{self.password()}';"
+            )
+            result = _run([*self._psql("postgres"), "-f", "-"], stdin=statement)
+            if result.returncode != 0:
+                raise EmbeddedClusterError(f"cannot set the password: {result.stderr}")
+            writes.append((hba, HBA))
+        for path, text_ in writes:
             path.write_text(text_)
             if os.geteuid() == 0:
                 shutil.chown(path, "postgres", "postgres")

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gis_service.core.db import owner_engine
 from gis_service.core.faults import classify
 from gis_service.core.limits import send_problem
 
@@ -133,7 +134,7 @@ class Idempotency:
             if more is None:
                 return  # the client went away
         fp = fingerprint(scope, body)
-        engine: Engine = scope["app"].state.engine
+        engine = owner_engine(scope["app"].state)  # the ledger is the owner's
         try:
             claimed = await to_thread.run_sync(_claim, engine, text_key, fp)
             stored = claimed[1]

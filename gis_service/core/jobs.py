@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.orm import Session
 
-from gis_service.core.db import make_engine
+from gis_service.core.db import OWNER_URL, make_engine
 from gis_service.core.errors import GridGISError, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -343,7 +343,14 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 
 
 def database_url(session: Session) -> str:
-    """The URL of the primary this session writes to (workers use the same)."""
+    """The owner's URL on the primary this session writes to (workers log in so).
+
+    A request's session logs in as the service; its workers run as the owner, as
+    the admin-only long runs always did (a summary job takes its user's scope).
+    """
+    owner: str | None = session.info.get(OWNER_URL)
+    if owner:
+        return owner
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
     return engine.url.render_as_string(hide_password=False)

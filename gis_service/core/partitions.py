@@ -7,6 +7,11 @@ partition bound against the CHECK we add (no scan) and each foreign key with one
 anti-join, and takes only SHARE UPDATE EXCLUSIVE on the parent, so readers and
 writers of other townships go on. Names derive from the township code only after
 it is checked to be 12 digits; nothing else is formatted into DDL.
+
+The service logs in as a role that owns nothing (migration 0130): what needs the
+parent's owner (a partition created, attached, detached, dropped) goes through
+the SECURITY DEFINER function ``gridgis_partition``, which checks the parent and
+the code again. The bare table a partition is built in is the caller's own.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ _LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")
 _SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :v, true)")
 _EXISTS = text("SELECT to_regclass(:name) IS NOT NULL")
 _PAGE_COST = text("SELECT current_setting('random_page_cost')")
+_PARTITION = text("SELECT gridgis_partition(:action, :parent, :township)")
 _SET_PAGE_COST = text("SELECT set_config('random_page_cost', :v, true)")
 
 
@@ -75,17 +81,20 @@ def attach(
     all-visible) beats hashing a million keys, but the planner only sees that
     with SSD-like page costs, set for this statement alone.
     """
-    name = partition_name(parent, township)
+    partition_name(parent, township)
     page_cost = session.execute(_PAGE_COST).scalar_one()
     session.execute(_SET_PAGE_COST, {"v": "1.1"})
-    session.execute(
-        text(
-            f"ALTER TABLE {parent} ATTACH PARTITION {name} FOR VALUES IN ('{township}')"
-        )
-    )
+    action = "attach_analyze" if analyze else "attach"
+    partition_ddl(session, action, parent, township)
     session.execute(_SET_PAGE_COST, {"v": page_cost})
-    if analyze:
-        session.execute(text(f"ANALYZE {name}"))
+
+
+def partition_ddl(session: Session, action: str, parent: str, township: str) -> None:
+    """Owner DDL on ``<parent>_<township>``: create, attach, detach_drop, drop."""
+    partition_name(parent, township)
+    session.execute(
+        _PARTITION, {"action": action, "parent": parent, "township": township}
+    )
 
 
 def lock_for_swap(session: Session, tables: Sequence[str]) -> None:

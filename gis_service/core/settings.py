@@ -158,7 +158,10 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
+    # The owner's login: migrations, partition DDL, the CLI (unset: embedded).
     database_url: str | None = None
+    # Requests' login, a role that owns nothing (unset: derived, gridgis_service).
+    service_database_url: str | None = None
     # Streaming replicas for reads: a JSON list or comma-separated URLs.
     read_database_url: Annotated[list[str], NoDecode] = Field(default_factory=list)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)

@@ -78,12 +78,7 @@ def ensure_partition(session: Session, *, township: str) -> str:
     """Create the township's partition unless it exists; return its name."""
     name = partition_name(township)
     if not partition_exists(session, township=township):
-        session.execute(
-            text(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {PARENT} "
-                f"FOR VALUES IN ('{township}')"
-            )
-        )
+        partitions.partition_ddl(session, "create", PARENT, township)
     return name
 
 
@@ -94,7 +89,7 @@ def partition_exists(session: Session, *, township: str) -> bool:
 
 def drop_partition(session: Session, *, township: str) -> None:
     """Remove every assignment of a township at once (deleting the township)."""
-    session.execute(text(f"DROP TABLE IF EXISTS {partition_name(township)}"))
+    partitions.partition_ddl(session, "drop", PARENT, township)
 
 
 def _ids(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -176,9 +171,7 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
     # Every lock the swap below takes, at once and without queueing into a
     # deadlock with readers (see partitions.lock_for_swap).
     partitions.lock_for_swap(session, SWAP_TABLES)
-    if partition_exists(session, township=township):
-        session.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
-        session.execute(text(f"DROP TABLE {name}"))
+    partitions.partition_ddl(session, "detach_drop", PARENT, township)
     session.execute(text(f"ALTER TABLE {fresh} RENAME TO {name}"))
     session.execute(text(f"ALTER INDEX {fresh}_pkey RENAME TO {name}_pkey"))
     partitions.attach(session, PARENT, township)

@@ -42,6 +42,9 @@ def test_socket_is_peer_and_tcp_needs_the_generated_password(
     assert cluster.password_file.stat().st_mode & 0o777 == 0o600
     hba = (cluster.pgdata / "pg_hba.conf").read_text()
     assert "trust" not in hba and "scram-sha-256" in hba and "peer" in hba
+    # the socket's peer map lets the OS user in as the owner or as the service
+    ident = (cluster.pgdata / "pg_ident.conf").read_text()
+    assert "  postgres\n" in ident and "  gridgis_service\n" in ident
     socket = make_engine(cluster.url())
     with socket.connect() as conn:
         assert conn.execute(text("SHOW password_encryption")).scalar() == (

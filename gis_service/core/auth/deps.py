@@ -19,7 +19,7 @@ from gis_service.core.auth import tokens
 from gis_service.core.auth.audit import record, remember_request
 from gis_service.core.auth.policy import check_route, may_unmask
 from gis_service.core.auth.principal import Principal, resolve
-from gis_service.core.auth.scope import apply_scope, clear_scope
+from gis_service.core.auth.scope import apply_scope, clear_scope, unscoped
 from gis_service.core.auth.users import active_user
 from gis_service.core.deps import SessionDep, SettingsDep
 from gis_service.core.errors import Forbidden, Unauthorized
@@ -101,8 +101,9 @@ def optional_user(
     else:
         yield None
         return
-    user = active_user(session, user_id=claims.user_id, version=claims.version)
-    principal = resolve(session, user, via=via, csrf=claims.csrf)
+    with unscoped(session):  # the scope is what this finds out
+        user = active_user(session, user_id=claims.user_id, version=claims.version)
+        principal = resolve(session, user, via=via, csrf=claims.csrf)
     request.state.principal = principal
     address = request.client.host if request.client else "unknown"
     remember_request(

@@ -17,7 +17,7 @@ from gis_service.core.settings import Settings
 READER = "gridgis_reader"
 
 
-def _password(path: Path) -> str:
+def generated_password(path: Path) -> str:
     """Generated once and kept 0600."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def reader_connection(session: Session, settings: Settings, url: str) -> str:
         host, port = "127.0.0.1", cluster.port or 5432
         database = settings.embedded.database
         path = cluster.root / f"{READER}.password"
-    password = _password(path)
+    password = generated_password(path)
     session.execute(text("SET LOCAL password_encryption = 'scram-sha-256'"))
     # a DDL statement takes no bound parameters; the password is token_urlsafe
     session.execute(text(f"ALTER ROLE {READER} LOGIN PASSWORD '{password}'"))

@@ -7,6 +7,11 @@ migrations 0081, 0083 and 0084 read them. So a query that forgets a filter still
 returns only rows in scope, and an out-of-scope id is simply not found (404).
 Settings are transaction-local: a pooled connection carries nothing over to the
 next request.
+
+The service logs in as ``gridgis_service`` (migration 0130), which owns nothing
+and reads nothing on its own: a ``RESET ROLE`` or a transaction begun without a
+scope sees no township data. System work a request sets off (``unscoped``) runs
+as ``gridgis_system``.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from gis_service.core.auth.principal import Principal
+from gis_service.core.db import SERVICE_SESSION
 
 APP_ROLE = "gridgis_app"
+SYSTEM_ROLE = "gridgis_system"
 WIDE_ROLE = "gridgis_wide"
 # each user role's own database role, whose policies state that role's rule alone
 # (migrations 0083, 0084: one OR-ed policy for all misled the planner)
@@ -77,7 +84,7 @@ def service_role(principal: Principal) -> str:
 
 def _role(session: Session) -> str:
     if session.info.get(_UNSCOPED_KEY):
-        return "none"
+        return SYSTEM_ROLE
     principal: Principal | None = session.info.get(_SCOPE_KEY)
     return service_role(principal) if principal is not None else APP_ROLE
 
@@ -118,28 +125,38 @@ def _scope_new_transaction(
     principal = session.info.get(_SCOPE_KEY)
     if principal is not None:
         connection.execute(_APPLY, _parameters(principal, _role(session)))
+    elif session.info.get(_UNSCOPED_KEY):
+        connection.execute(_ROLE, {"role": SYSTEM_ROLE})
 
 
 @contextmanager
 def unscoped(session: Session) -> Iterator[None]:
-    """Run system work that must see the whole township as the tables' owner.
+    """Run system work that must see the whole township, as ``gridgis_system``.
 
     For derived data the caller's edit implies (re-running the assignment after a
-    grid leader moved a household) and for DDL (a township's first import builds
-    and attaches a partition). The caller has been authorised before; outside a
-    request (CLI, tests, the demo) this does nothing.
+    grid leader moved a household), for DDL (a township's first import builds a
+    partition) and for sign-in (the user's row, before there is a scope). The
+    caller has been authorised before. A session of the owner's outside a request
+    (CLI, tests, the demo) sees everything already: there it does nothing.
     """
-    if session.info.get(_SCOPE_KEY) is None:
+    if session.info.get(_SCOPE_KEY) is None and not session.info.get(SERVICE_SESSION):
         yield
         return
     depth: int = session.info.get(_UNSCOPED_KEY, 0)
     session.info[_UNSCOPED_KEY] = depth + 1
     if session.in_transaction():
-        session.execute(_ROLE, {"role": "none"})
+        session.execute(_ROLE, {"role": SYSTEM_ROLE})
     try:
         yield
     finally:
         session.info[_UNSCOPED_KEY] = depth
         if not depth and session.in_transaction():
             with suppress(SQLAlchemyError):  # a failed one rolls back anyway
-                session.execute(_ROLE, {"role": _role(session)})
+                session.execute(_ROLE, {"role": _outside(session)})
+
+
+def _outside(session: Session) -> str:
+    """The role after system work: the scope's, else the login's own (``none``)."""
+    if session.info.get(_SCOPE_KEY) is None:
+        return "none"
+    return _role(session)

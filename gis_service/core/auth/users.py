@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.auth.models import ROLES, LoginAttempt, User
 from gis_service.core.auth.passwords import hash_password, needs_rehash, verify_password
+from gis_service.core.auth.scope import unscoped
 from gis_service.core.db import atomic
 from gis_service.core.errors import (
     Conflict,
@@ -189,8 +190,27 @@ def authenticate(
     """The user these credentials belong to, or 401/429 (the attempt is recorded).
 
     The attempt, the failure count and a lock-out are committed even when the
-    sign-in fails, so they count across requests and workers.
+    sign-in fails, so they count across requests and workers. Runs as the system
+    role: there is no scope before sign-in, and the service login reads nothing.
     """
+    with unscoped(session):
+        return _authenticate(
+            session,
+            username=username,
+            password=password,
+            address=address,
+            limits=limits,
+        )
+
+
+def _authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    limits: AuthSettings,
+) -> User:
     window = text(f"interval '{int(limits.address_window_minutes)} minutes'")
     failures = session.scalar(
         select(func.count())
@@ -237,7 +257,8 @@ def authenticate(
 
 def active_user(session: Session, *, user_id: int, version: int) -> User:
     """The user a token names, if still enabled, unlocked and not reset since."""
-    user = session.get(User, user_id)
+    with unscoped(session):  # before the scope: as the system role
+        user = session.get(User, user_id)
     if (
         user is None
         or user.disabled
