@@ -1,5 +1,6 @@
 -- Pasture-dispute detection: statements of layers/disputes.py, one per `-- name:`.
--- Every statement is scoped by :township; _dispute_pairs is this run's temp table.
+-- Every statement is scoped by :township; _dispute_pairs is this run's temp table,
+-- dropped at commit (a pooled connection keeps none, whichever role made it).
 
 -- name: drop_checks
 DROP TABLE IF EXISTS _parcel_checks;
@@ -7,7 +8,7 @@ DROP TABLE IF EXISTS _parcel_checks;
 -- name: check_parcels
 -- One parallel pass over the parcels: validity and geodesic area, reused for the
 -- invalid-geometry and area-mismatch findings (kept flat so it stays parallel).
-CREATE TEMP TABLE _parcel_checks AS
+CREATE TEMP TABLE _parcel_checks ON COMMIT DROP AS
 SELECT p.id, p.contract_area_mu::float8 AS contract_mu, ST_IsValid(p.geom) AS valid,
        ST_Area(p.geom::geography) AS mapped_m2
 FROM pasture_parcels p
@@ -42,7 +43,7 @@ DROP TABLE IF EXISTS _dispute_pairs;
 -- when asked, a small share of the smaller parcel (:min_share, 0 = off). Overlaps
 -- of (next to) zero area, as repaired parcels leave with their neighbours, are no
 -- finding at all.
-CREATE TEMP TABLE _dispute_pairs AS
+CREATE TEMP TABLE _dispute_pairs ON COMMIT DROP AS
 SELECT o.a_id, o.b_id, o.a_holder, o.b_holder, o.overlap, o.a_m2, o.b_m2,
        o.overlap_m2, o.width_m,
        CASE

@@ -59,11 +59,12 @@ def _probes(app: FastAPI) -> dict[str, int]:
 
     @router.post("/_fill")
     def fill(session: SessionDep) -> dict[str, Any]:
-        # temp_file_limit is a superuser's setting: the probe sets it as the owner
+        # temp_file_limit is a superuser's setting, and the service's login is
+        # none: the probe sets it through the test's own definer function
         with atomic(session), unscoped(session):
             save_township(session, code=TOWNSHIP, name="满盘镇", county=None)
             session.execute(text("SET LOCAL work_mem = '64kB'"))
-            session.execute(text("SET LOCAL temp_file_limit = '256kB'"))
+            session.execute(text("SELECT _test_temp_file_limit('256kB')"))
             session.execute(
                 text(
                     "SELECT count(*) FROM (SELECT g FROM generate_series(1, 300000) g"
@@ -167,9 +168,20 @@ def test_sqlstates_map_to_status(
     assert client.get("/townships").status_code == 200
 
 
+# Test scaffolding: lets the probe (a request, as gridgis_system) set a
+# superuser's parameter for its transaction.
+TEMP_LIMIT_FUNCTION = """
+CREATE OR REPLACE FUNCTION _test_temp_file_limit(v text) RETURNS void
+LANGUAGE sql SECURITY DEFINER
+AS $$ SELECT pg_catalog.set_config('temp_file_limit', v, true) $$
+"""
+
+
 def test_temp_space_exhausted_is_507_nothing_written(
     client: TestClient, fault_engine: Engine
 ) -> None:
+    with fault_engine.begin() as conn:
+        conn.execute(text(TEMP_LIMIT_FUNCTION))
     body = _problem(client.post("/_fill"), 507)
     assert "nothing was written" in body["detail"]
     assert _townships(fault_engine) == 0
