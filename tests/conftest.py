@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from alembic import command
 from gis_service.app.main import create_app
 from gis_service.core.auth import tokens
-from gis_service.core.auth.users import add_user
 from gis_service.core.auth.login import SERVICE_LOGIN
+from gis_service.core.auth.users import add_user
 from gis_service.core.db import SERVICE_SESSION, get_session, make_engine
 from gis_service.core.embedded import EmbeddedCluster
 from gis_service.core.settings import AuthSettings, EmbeddedSettings, Settings
@@ -172,7 +172,6 @@ def app(engine: Engine, session: Session, database_url: URL) -> FastAPI:
     """The app on the test database, sharing the test's session (as the service)."""
     application = create_app(app_settings(database_url))
     application.state.engine = engine
-
 
     def request_session() -> Iterator[Session]:
         yield from as_service(session)

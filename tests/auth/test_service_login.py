@@ -83,9 +83,11 @@ def test_the_login_alone_reads_no_table(service_engine: Engine) -> None:
     for table in tables:
         if table == "spatial_ref_sys":  # PostGIS's, readable by everyone
             continue
-        with service_engine.connect() as conn:
-            with pytest.raises(DBAPIError, match="permission denied"):
-                conn.execute(text(f"SELECT count(*) FROM {table}"))
+        with (
+            service_engine.connect() as conn,
+            pytest.raises(DBAPIError, match="permission denied"),
+        ):
+            conn.execute(text(f"SELECT count(*) FROM {table}"))
 
 
 def test_reset_role_in_a_scoped_request_widens_nothing(session: Session) -> None:
@@ -145,6 +147,4 @@ def test_the_app_serves_requests_on_the_service_login(
     with TestClient(app, headers=bearer_for(engine)) as client:
         assert client.get("/townships").status_code == 200
         with app.state.engine.connect() as conn:
-            assert conn.execute(text("SELECT session_user")).scalar() == (
-                SERVICE_LOGIN
-            )
+            assert conn.execute(text("SELECT session_user")).scalar() == SERVICE_LOGIN
