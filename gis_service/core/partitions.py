@@ -8,7 +8,7 @@ anti-join, and takes only SHARE UPDATE EXCLUSIVE on the parent, so readers and
 writers of other townships go on. Names derive from the township code only after
 it is checked to be 12 digits; nothing else is formatted into DDL.
 
-The service logs in as a role that owns nothing (migration 0130): what needs the
+The service logs in as a role that owns nothing (migration 0140): what needs the
 parent's owner (a partition created, attached, detached, dropped) goes through
 the SECURITY DEFINER function ``gridgis_partition``, which checks the parent and
 the code again. The bare table a partition is built in is the caller's own.

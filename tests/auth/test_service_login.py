@@ -1,4 +1,4 @@
-"""The service logs in as ``gridgis_service`` (migration 0130): it owns nothing,
+"""The service logs in as ``gridgis_service`` (migration 0140): it owns nothing,
 is no superuser, bypasses no RLS and reads no township table until a request's
 transaction takes its scope role; a ``RESET ROLE`` falls back to nothing."""
 

@@ -1,6 +1,6 @@
 """The service's two logins: the owner's (schema, DDL, CLI) and ``gridgis_service``.
 
-Requests run on an engine that logs in as ``gridgis_service`` (migration 0130):
+Requests run on an engine that logs in as ``gridgis_service`` (migration 0140):
 it owns nothing and reads nothing until a transaction takes its user's scope
 role, so a query outside a scoped transaction, or after ``RESET ROLE``, sees no
 township data. ``GRIDGIS_DATABASE_URL`` stays the owner's (migrations, the CLI,

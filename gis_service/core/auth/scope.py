@@ -8,7 +8,7 @@ returns only rows in scope, and an out-of-scope id is simply not found (404).
 Settings are transaction-local: a pooled connection carries nothing over to the
 next request.
 
-The service logs in as ``gridgis_service`` (migration 0130), which owns nothing
+The service logs in as ``gridgis_service`` (migration 0140), which owns nothing
 and reads nothing on its own: a ``RESET ROLE`` or a transaction begun without a
 scope sees no township data. System work a request sets off (``unscoped``) runs
 as ``gridgis_system``.

@@ -19,16 +19,16 @@ query outside a scoped transaction, ran as the owner and saw everything. Now:
 
 Roles are cluster-wide: created when missing, never dropped by a downgrade.
 
-Revision ID: 0130_service_login
-Revises: 0120_scale2
+Revision ID: 0140_service_login
+Revises: 0130_cadre_checks
 Create Date: 2026-12-02 19:50:00
 """
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0130_service_login'
-down_revision: str | None = '0120_scale2'
+revision: str = '0140_service_login'
+down_revision: str | None = '0130_cadre_checks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -136,6 +136,15 @@ def upgrade() -> None:
         END $$"""
     )
     op.execute(PARTITION_FUNCTION)
+    # An owner that is no superuser takes over the tables gridgis_system built
+    # (gridgis_partition hands an attached partition to the parent's owner).
+    op.execute(
+        f"""DO $$ BEGIN
+          IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+            EXECUTE format('GRANT {SYSTEM} TO %I', current_user);
+          END IF;
+        END $$"""
+    )
 
 
 def downgrade() -> None:
