@@ -20,7 +20,7 @@ query outside a scoped transaction, ran as the owner and saw everything. Now:
 Roles are cluster-wide: created when missing, never dropped by a downgrade.
 
 Revision ID: 0140_service_login
-Revises: 0130_cadre_checks
+Revises: 0131_job_outputs
 Create Date: 2026-12-02 19:50:00
 """
 from collections.abc import Sequence
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0140_service_login'
-down_revision: str | None = '0130_cadre_checks'
+down_revision: str | None = '0131_job_outputs'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
