@@ -205,8 +205,11 @@ def parse_names(value: str | None, known: Iterable[str], name: str) -> list[str]
 
 
 def parse_sortby(value: str | None, sortable: Iterable[str]) -> list[tuple[str, bool]]:
-    """``+a,-b`` (or ``a:asc``) over queryable properties: (name, ascending)."""
-    if value is None:
+    """``+a,-b`` (or ``a:asc``) over queryable properties: (name, ascending).
+
+    An empty ``sortby=`` asks for no order; an empty term (``a,,b``) is a 400.
+    """
+    if value is None or not value.strip():
         return []
     out: list[tuple[str, bool]] = []
     for raw in value.split(","):
@@ -215,6 +218,8 @@ def parse_sortby(value: str | None, sortable: Iterable[str]) -> list[tuple[str, 
         term = term.lstrip("+-")
         if term.endswith((":A", ":D")):  # CQL2 Part 3 short form
             ascending, term = term.endswith(":A"), term[:-2]
+        if not term:
+            raise bad("sortby", f"sortby {value!r} has an empty property name", "empty")
         out.append((term, ascending))
     parse_names(",".join(n for n, _ in out), sortable, "sortby")
     return out

@@ -179,6 +179,10 @@ def test_property_filters_properties_and_sortby(client: TestClient, data: Any) -
     assert picked["properties"] == {"code": "H001", "phone": "138****5678"}
     assert_400(items(client, HH, properties="code,nope"), "properties")
     assert_400(items(client, HH, sortby="phone"), "sortby")  # personal: not sortable
+    # an empty sortby asks for no order (it was a 500: ORDER BY an empty name)
+    assert items(client, HH, sortby="").status_code == 200
+    assert_400(items(client, HH, sortby="code,,members"), "sortby")
+    assert_400(items(client, HH, sortby="-"), "sortby")
 
 
 @pytest.mark.parametrize(
