@@ -229,7 +229,7 @@ def patch_item(
         layer=layer,
         code=code,
         properties=update.properties,
-        geometry=update.geometry,
+        geometry=update.geometry.model_dump() if update.geometry else None,
         geometry_given="geometry" in update.model_fields_set,
     )
     return GeoJSONResponse(body)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gis_service.core.inputs import StrictInput
 
@@ -36,8 +36,20 @@ class ImportReport(BaseModel):
     repairs: list[RepairOut] = []
 
 
+class GeoJSONGeometry(BaseModel):
+    """A GeoJSON geometry (RFC 7946 §3.1): its type and its coordinates."""
+
+    model_config = ConfigDict(extra="allow")  # bbox, foreign members
+
+    type: Literal[
+        "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+        "MultiPolygon",
+    ]  # fmt: skip
+    coordinates: list[Any]
+
+
 class FeatureUpdate(StrictInput):
     """A PATCH: some properties and/or a new geometry (GeoJSON, EPSG:4326)."""
 
     properties: dict[str, Any] = Field(default_factory=dict)
-    geometry: dict[str, Any] | None = None
+    geometry: GeoJSONGeometry | None = None
