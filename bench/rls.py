@@ -3,7 +3,8 @@ RLS on (the request logs in as ``gridgis_service``, as the app does, and runs
 as its user's scope role under the policies) against RLS off (the same request,
 same user and settings, on the owner's login with the role left as it logged
 in), on the demo township at 12 800 (and 100 000) households. Target: at most
-20 % slower.
+20 % slower. A third column, "owner+role", is the path before migration 0140:
+the owner's login taking the scope role, so the service login's own cost shows.
 
 Requests go through the whole app in process (TestClient), alternating on/off,
 as the township's admin and as a grid leader of one top-level grid.
@@ -102,7 +103,10 @@ def run(size: int, reps: int) -> None:
             for who, uid in ids.items():
                 token = tokens.issue(settings, user_id=uid, version=0, kind="access")[0]
                 headers = {"Authorization": f"Bearer {token}"}
-                print(f"  {who:<12} {'request':<34} {'off p95':>9} {'on p95':>9} ratio")
+                print(
+                    f"  {who:<12} {'request':<34} {'off p95':>9} {'owner+role':>10}"
+                    f" {'on p95':>9} ratio  on/owner+role (median)"
+                )
                 for label, path in PATHS.items():
                     url_ = f"/townships/{TOWNSHIP}{path}"
 
@@ -112,15 +116,21 @@ def run(size: int, reps: int) -> None:
                     call()  # warm
                     on: list[float] = []
                     off: list[float] = []
+                    old: list[float] = []
                     for _ in range(reps // 5):
                         app.state.engine = engine  # the owner's login, no role
                         scope._role = lambda _s: "none"  # type: ignore[assignment]
                         off += measure(call, 5)
-                        app.state.engine = service
                         scope._role = owner_role  # type: ignore[assignment]
+                        old += measure(call, 5)  # the owner's login, scope role
+                        app.state.engine = service
                         on += measure(call, 5)
-                    a, b = p95(off) * 1000, p95(on) * 1000
-                    print(f"  {who:<12} {label:<34} {a:8.1f}ms {b:8.1f}ms {b / a:5.2f}")
+                    a, o, b = (p95(x) * 1000 for x in (off, old, on))
+                    median = statistics.median(on) / statistics.median(old)
+                    print(
+                        f"  {who:<12} {label:<34} {a:8.1f}ms {o:8.1f}ms"
+                        f" {b:8.1f}ms {b / a:5.2f}  {median:5.2f}"
+                    )
         engine.dispose()
     finally:
         with admin.connect() as conn:
