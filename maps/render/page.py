@@ -12,8 +12,11 @@ from branca.element import Figure
 
 from gis_service.core.units import MU_M2
 from maps.assets import localize_assets
+from maps.render import literal
 from maps.render.basemaps import MapOptions
 from maps.render.elements import PageFinish, add_page_assets
+
+literal.install()  # data in a map is never evaluated as a template (see literal)
 
 
 def to_html(m: folium.Map) -> str:

@@ -63,8 +63,8 @@ OPEN_ALL = """
 """
 
 
-def poison(session: Session) -> dict[str, int]:
-    """Append the payload to every text column that takes it; count per table."""
+def poison(session: Session, payload: str = PAYLOAD) -> dict[str, int]:
+    """Append ``payload`` to every text column that takes it; count per table."""
     columns = session.execute(
         text(
             "SELECT table_name, column_name FROM information_schema.columns"
@@ -81,7 +81,7 @@ def poison(session: Session) -> dict[str, int]:
         try:  # a CHECK (enums such as status or kind) may refuse it: skip those
             session.execute(
                 text(f'UPDATE {table} SET "{column}" = "{column}" || :p'),
-                {"p": PAYLOAD},
+                {"p": payload},
             )
             savepoint.commit()
             done[table] = done.get(table, 0) + 1
