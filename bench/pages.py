@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 
-from alembic import command
 from gis_service.app.demo.load import load_demo
 from gis_service.app.demo.users import demo_users
 from gis_service.app.main import create_app
@@ -30,7 +28,7 @@ from gis_service.core.auth import tokens
 from gis_service.core.cli import database_url
 from gis_service.core.db import make_engine
 from gis_service.core.settings import AuthSettings, Settings
-from tests.conftest import alembic_config
+from tests.conftest import drop_database, migrated_database
 
 TOWNSHIP = "620623101000"
 W = f"/w/{TOWNSHIP}"
@@ -72,15 +70,9 @@ def pages(client: TestClient, headers: dict[str, str], grid: str) -> list[str]:
 
 
 def run(size: int, reps: int) -> None:
-    server = make_url(database_url())
-    name = f"gridgis_bench_pages_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name)
+    url = migrated_database(make_url(database_url()))
     target = 300.0 if size <= 12_800 else 1000.0
     try:
-        command.upgrade(alembic_config(url), "head")
         engine = make_engine(url.render_as_string(hide_password=False))
         started = time.perf_counter()
         with Session(engine) as session:
@@ -134,9 +126,7 @@ def run(size: int, reps: int) -> None:
         print(f"{size}: {missed} page(s) over {target:.0f} ms at p95")
         engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(url)
 
 
 def main() -> None:

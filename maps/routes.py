@@ -68,15 +68,12 @@ def coverage_map(
             "since": since.isoformat() if since else None,
             "closed_hazards": closed_hazards,
         }  # fmt: skip
-        return jobs.accepted(
-            jobs.submit(
-                session,
-                url=jobs.database_url(session),
-                kind="coverage_map",
-                township=township,
-                params=params,
-                created_by=user.username,
-            )
+        return jobs.accept(
+            session,
+            kind="coverage_map",
+            township=township,
+            params=params,
+            created_by=user.username,
         )
     page = service.coverage_page(
         session,

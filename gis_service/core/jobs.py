@@ -356,6 +356,14 @@ def database_url(session: Session) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+def accept(session: Session, **job: Any) -> JSONResponse:
+    """Queue a job for a request that asked ``respond-async``; 202 with its URL.
+
+    ``job``: ``submit``'s keywords but the URL (the primary this session uses).
+    """
+    return accepted(submit(session, url=database_url(session), **job))
+
+
 def accepted(job: dict[str, Any]) -> JSONResponse:
     """202 Accepted with the job and where to follow it."""
     return JSONResponse(

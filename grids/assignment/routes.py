@@ -52,13 +52,8 @@ def run_assignment(
     """Re-run household -> grid -> cadre assignment and summarise what changed."""
     ids = body.household_ids if body else None
     if background:
-        url = jobs.database_url(session)
         params = {"household_ids": ids}
-        return jobs.accepted(
-            jobs.submit(
-                session, url=url, kind="assign", township=township, params=params
-            )
-        )
+        return jobs.accept(session, kind="assign", township=township, params=params)
     return assignment.assign_households(session, township=township, household_ids=ids)
 
 

@@ -48,15 +48,12 @@ def county_summary(
     if background:  # every township at once: a province's takes seconds
         # the worker summarises in this user's scope, as the request would
         params = {"until": until.isoformat() if until else None, "user_id": user.id}
-        return jobs.accepted(
-            jobs.submit(
-                session,
-                url=jobs.database_url(session),
-                kind="county_summary",
-                township=None,
-                params=params,
-                created_by=user.username,
-            )
+        return jobs.accept(
+            session,
+            kind="county_summary",
+            township=None,
+            params=params,
+            created_by=user.username,
         )
     return summary.county_summary(session, until=until)
 

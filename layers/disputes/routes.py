@@ -43,13 +43,8 @@ def run_detection(
 ) -> Any:
     """Detect overlaps and reconcile the township's dispute records."""
     if background:
-        url = jobs.database_url(session)
         params = body.model_dump(mode="json", exclude_unset=True)
-        return jobs.accepted(
-            jobs.submit(
-                session, url=url, kind="detect", township=township, params=params
-            )
-        )
+        return jobs.accept(session, kind="detect", township=township, params=params)
     return detect_disputes(
         session,
         township=township,

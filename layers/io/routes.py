@@ -128,16 +128,13 @@ def import_layer(
         options = {"crs": crs, "repair": repair, "dry_run": dry_run,
                    "encoding": encoding, "source_layer": source_layer,
                    "field_map": parse_field_map(field_map), "force": force}  # fmt: skip
-        return jobs.accepted(
-            jobs.submit(
-                session,
-                url=jobs.database_url(session),
-                kind="import",
-                township=township,
-                params={"layer": layer, **options},
-                upload=path.read_bytes(),
-                upload_name=path.name,
-            )
+        return jobs.accept(
+            session,
+            kind="import",
+            township=township,
+            params={"layer": layer, **options},
+            upload=path.read_bytes(),
+            upload_name=path.name,
         )
     return importing.import_file(
         session,
