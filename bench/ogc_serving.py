@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import morecantile
@@ -205,8 +206,11 @@ def main() -> None:
     auth_env, auth = sign_in(url)
     print("GridGIS requests run as:", "a grid leader (RLS on)" if auth else "anyone")
     sqlalchemy_url = url.render_as_string(hide_password=False)
-    # tipg (asyncpg through pydantic) needs a TCP host; the cluster listens on it.
-    host = url.host or "127.0.0.1"
+    # tipg (asyncpg through pydantic) wants a host in the URL: a Unix socket
+    # directory (the test cluster's ?host=) goes there percent-encoded, which
+    # both read as the socket; else TCP.
+    socket_dir = url.query.get("host")
+    host = quote(str(socket_dir), safe="") if socket_dir else url.host or "127.0.0.1"
     port = url.port or url.query.get("port", 5432)
     password = f":{url.password}" if url.password else ""
     asyncpg_url = f"postgresql://{url.username}{password}@{host}:{port}/{url.database}"

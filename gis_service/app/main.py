@@ -26,7 +26,7 @@ from gis_service.core.auth.deps import require_user
 from gis_service.core.auth.login import prepare_service_login, service_database_url
 from gis_service.core.auth.routes import audit_router
 from gis_service.core.auth.routes import router as auth_router
-from gis_service.core.auth.suppress import suppress_for_viewers
+from gis_service.core.auth.suppress import SuppressForViewers
 from gis_service.core.csp import ContentSecurityPolicy
 from gis_service.core.db import make_engine
 from gis_service.core.deps import reject_unstorable_text
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_handlers()
     if settings.read_database_url:
         app.middleware("http")(remember_writes)
-    app.middleware("http")(suppress_for_viewers)  # a viewer's counts of 1-4: "<5"
+    app.add_middleware(SuppressForViewers)  # a viewer's counts of 1-4: "<5"
     app.include_router(_summaries_from_docstrings(service_router))
     app.include_router(pages_router)
     app.include_router(signin_router)

@@ -76,8 +76,12 @@ async def reject_unstorable_text(request: Request) -> None:
         )
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The settings the app was built with."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was built with.
+
+    ``async`` because it does no I/O: a plain ``def`` dependency costs every
+    request a hop to the thread pool and back.
+    """
     settings: Settings = request.app.state.settings
     return settings
 

@@ -30,22 +30,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
 from gis_service.core.errors import BadRequest, NotFound
-from gis_service.core.models import Township
 from layers.ogc.collections import Kind, parse_collection_id
 from layers.ogc.cql2 import filter_clause
 from layers.ogc.crs import STORAGE_SRID, ServedCrs, to_storage
 from layers.ogc.params import BBox, ItemsQuery, bad
-
-# A page or a tile is at most a few thousand rows: starting a parallel worker or
-# JIT-compiling the plan costs more than the query (a z12 tile: 100 ms with a
-# worker, 6 ms without; under row-level security the policies' cost estimates
-# made PostgreSQL JIT-compile every tile, ~300 ms).
-_QUICK = text("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
-
-
-def quick_plans(session: Session) -> None:
-    """No parallel workers or JIT for this transaction's small OGC queries."""
-    session.execute(_QUICK)
 
 
 @dataclass
@@ -58,16 +46,37 @@ class Page:
     number_returned: int
 
 
+# The township's name, and quick plans for the queries after it, in one round
+# trip: every OGC request starts here (a tile's overhead was mostly round trips).
+# A page or a tile is at most a few thousand rows: starting a parallel worker or
+# JIT-compiling the plan costs more than the query (a z12 tile: 100 ms with a
+# worker, 6 ms without; under row-level security the policies' cost estimates
+# made PostgreSQL JIT-compile every tile, ~300 ms).
+_TOWNSHIP_QUICK = text(
+    """
+    SELECT name, set_config('max_parallel_workers_per_gather', '0', true),
+           set_config('jit', 'off', true)
+    FROM townships WHERE code = :t
+    """
+)
+
+
 def township_name(session: Session, township: str) -> str:
-    """The township's name; 404 when it does not exist (or is out of scope)."""
-    name = session.scalar(select(Township.name).where(Township.code == township))
+    """The township's name; 404 when it does not exist (or is out of scope).
+
+    Also makes this transaction's plans quick: no parallel workers, no JIT.
+    """
+    name = session.scalar(_TOWNSHIP_QUICK, {"t": township})
     if name is None:
         raise NotFound(f"township {township} does not exist")
-    return name
+    return str(name)
 
 
 def resolve(session: Session, collection_id: str) -> tuple[str, Kind, str]:
-    """Township, layer kind and township name of a collection id, or 404."""
+    """Township, layer kind and township name of a collection id, or 404.
+
+    The transaction's plans are quick from here on (no parallel workers, no JIT).
+    """
     township, kind = parse_collection_id(collection_id)
     return township, kind, township_name(session, township)
 
@@ -206,8 +215,10 @@ def _properties(kind: Kind, names: list[str], row: Any) -> dict[str, Any]:
 def read_items(
     session: Session, *, kind: Kind, township: str, query: ItemsQuery
 ) -> Page:
-    """One page of the collection, counted with the same conditions."""
-    quick_plans(session)
+    """One page of the collection, counted with the same conditions.
+
+    Run after ``resolve`` (which made the transaction's plans quick).
+    """
     t = kind.source(township, session)
     where = where_clauses(kind, t, query)
     matched = session.scalar(

@@ -17,6 +17,7 @@ import morecantile
 from sqlalchemy import (
     ColumnElement,
     Double,
+    Select,
     Text,
     bindparam,
     cast,
@@ -30,7 +31,7 @@ from gis_service.core.errors import BadRequest, NotFound
 from layers.ogc.collections import Kind
 from layers.ogc.crs import STORAGE_SRID
 from layers.ogc.params import Interval, ItemsQuery, bad
-from layers.ogc.service import quick_plans, where_clauses
+from layers.ogc.service import where_clauses
 
 TMS_ID = "WebMercatorQuad"
 EXTENT = 4096
@@ -99,20 +100,63 @@ def render_tile(
 ) -> bytes:
     """One MVT tile (layer named after the collection's layer); b'' when empty.
 
+    Run after ``service.resolve`` (which made the transaction's plans quick).
     ``when`` (the ``datetime`` parameter): for a layer of states (``kind.as_of``)
     the instant they are judged at (default now); else, as for items, the period
     the layer's temporal property must fall in.
     """
     as_of = _as_of(kind, when)
     bounds = tms().xy_bounds(morecantile.Tile(x, y, z))
-    margin = (bounds.right - bounds.left) * BUFFER / EXTENT
+    place = {
+        "tile_l": bounds.left, "tile_b": bounds.bottom, "tile_r": bounds.right,
+        "tile_t": bounds.top,
+        "tile_margin": (bounds.right - bounds.left) * BUFFER / EXTENT,
+    }  # fmt: skip
+    if kind.as_of or (when is not None and kind.temporal is not None):
+        statement = _statement(session, kind, township, as_of=as_of, when=when)
+        tile = session.scalar(statement, place)
+    else:
+        sql, defaults = _compiled(session, kind, township)
+        result = session.connection().exec_driver_sql(sql, {**defaults, **place})
+        tile = result.scalar()
+    return bytes(tile) if tile else b""
+
+
+# (kind, township) -> the tile statement compiled for the driver, with its
+# parameters' values: building and compiling the subqueries cost more Python
+# time per tile than PostgreSQL spent on the tile (the place is bound per tile).
+_COMPILED: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
+
+
+def _compiled(
+    session: Session, kind: Kind, township: str
+) -> tuple[str, dict[str, Any]]:
+    dialect = session.get_bind().dialect
+    key = (kind.name, township, dialect.name)
+    if key not in _COMPILED:
+        if len(_COMPILED) > 4096:  # many townships: start over
+            _COMPILED.clear()
+        compiled = _statement(session, kind, township).compile(dialect=dialect)
+        _COMPILED[key] = (str(compiled), dict(compiled.params))
+    return _COMPILED[key]
+
+
+def _statement(
+    session: Session,
+    kind: Kind,
+    township: str,
+    *,
+    as_of: datetime | None = None,
+    when: Interval | None = None,
+) -> Select[Any]:
+    """The tile's SELECT; the tile's place is bound as tile_l/b/r/t/margin."""
     envelope = func.ST_MakeEnvelope(
         # named apart from the sources' own (":t" is a township in SQL text)
-        bindparam("tile_l", bounds.left), bindparam("tile_b", bounds.bottom),
-        bindparam("tile_r", bounds.right), bindparam("tile_t", bounds.top), 3857,
+        bindparam("tile_l", type_=Double), bindparam("tile_b", type_=Double),
+        bindparam("tile_r", type_=Double), bindparam("tile_t", type_=Double), 3857,
     )  # fmt: skip
     search = func.ST_Transform(
-        func.ST_Expand(envelope, bindparam("tile_margin", margin)), STORAGE_SRID
+        func.ST_Expand(envelope, bindparam("tile_margin", type_=Double)), STORAGE_SRID
     )
     t = kind.source(township, session, as_of=as_of)
     where: list[ColumnElement[bool]] = [func.ST_Intersects(t.c.geom, search)]
@@ -133,7 +177,7 @@ def render_tile(
         .where(*where)
         .subquery("q")
     )
-    statement = (
+    return (
         select(
             func.ST_AsMVT(
                 literal_column("q"), bindparam("layer", kind.name), EXTENT, "geom", "id"
@@ -142,9 +186,6 @@ def render_tile(
         .select_from(rows)
         .where(rows.c.geom.is_not(None))
     )
-    quick_plans(session)
-    tile = session.scalar(statement)
-    return bytes(tile) if tile else b""
 
 
 # what parse_datetime makes of one date-time, or of one date (the whole day)

@@ -18,9 +18,8 @@ from fastapi.security import OAuth2PasswordBearer
 from gis_service.core.auth import tokens
 from gis_service.core.auth.audit import record, remember_request
 from gis_service.core.auth.policy import check_route, may_unmask
-from gis_service.core.auth.principal import Principal, resolve
+from gis_service.core.auth.principal import Principal, resolve_token_user
 from gis_service.core.auth.scope import apply_scope, clear_scope, unscoped
-from gis_service.core.auth.users import active_user
 from gis_service.core.deps import SessionDep, SettingsDep
 from gis_service.core.errors import Forbidden, Unauthorized
 
@@ -102,8 +101,10 @@ def optional_user(
         yield None
         return
     with unscoped(session):  # the scope is what this finds out
-        user = active_user(session, user_id=claims.user_id, version=claims.version)
-        principal = resolve(session, user, via=via, csrf=claims.csrf)
+        principal = resolve_token_user(
+            session, user_id=claims.user_id, version=claims.version, via=via,
+            csrf=claims.csrf,
+        )  # fmt: skip
     request.state.principal = principal
     address = request.client.host if request.client else "unknown"
     remember_request(
@@ -123,17 +124,18 @@ def optional_user(
                 },
             )
     finally:
-        clear_scope(session)
+        clear_scope(session, closing=True)  # get_session closes it next
 
 
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 
 
-def require_user(request: Request, user: OptionalUser) -> None:
+async def require_user(request: Request, user: OptionalUser) -> None:
     """App-wide: every route but the public ones needs a signed-in user.
 
     Then the role's function-level checks by route (admin-only, viewer
-    aggregates): see ``gis_service.core.auth.policy``.
+    aggregates): see ``gis_service.core.auth.policy``. ``async``, like the other
+    checks here that do no I/O, to spare every request a thread-pool hop.
     """
     if is_public(request):
         return
@@ -146,7 +148,7 @@ def require_user(request: Request, user: OptionalUser) -> None:
     check_route(user, request.method, str(getattr(route, "path", "")))
 
 
-def current_user(user: OptionalUser) -> Principal:
+async def current_user(user: OptionalUser) -> Principal:
     """The signed-in user (401 when there is none)."""
     if user is None:
         raise Unauthorized("sign in first: POST /auth/token")
@@ -156,7 +158,7 @@ def current_user(user: OptionalUser) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> Principal:
+async def admin_user(user: CurrentUser) -> Principal:
     """Only admins: imports, assignment and detection runs, users, the audit log."""
     if not user.is_admin:
         raise Forbidden(f"only an admin may do this (you are {user.role})")
@@ -166,7 +168,7 @@ def admin_user(user: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(admin_user)]
 
 
-def unmask_param(
+async def unmask_param(
     user: CurrentUser,
     unmask: Annotated[
         bool,

@@ -96,14 +96,19 @@ def apply_scope(session: Session, principal: Principal) -> None:
         session.execute(_APPLY, _parameters(principal, _role(session)))
 
 
-def clear_scope(session: Session) -> None:
-    """Forget the scope at the end of the request.
+def clear_scope(session: Session, *, closing: bool = False) -> None:
+    """Forget the scope (at the end of a request, or of a job's scoped part).
 
-    A request's own session closes (its settings go with the transaction); a
-    session bound to an outer connection (tests) outlives the request, and what
-    was set in a released savepoint lives on in that connection: reset it.
+    ``closing``: the caller closes the session next (a request's own session),
+    so an engine-bound one's settings go with the transaction the close rolls
+    back, and no statement is needed (every request would pay for one). A
+    session that goes on (a job reading its ledger) or is bound to an outer
+    connection (tests, a replica's connection), where what was set in a
+    released savepoint lives on, is reset.
     """
     if session.info.pop(_SCOPE_KEY, None) is None:
+        return
+    if closing and not isinstance(session.bind, Connection):
         return
     if session.in_transaction() or isinstance(session.bind, Connection):
         # a failed transaction: its rollback resets everything anyway
