@@ -10,7 +10,11 @@ tipg is a peer, not a dependency: it is installed into its own virtualenv
 (``--tipg-venv``, created with pip on first use), never into GridGIS's.
 
     PYTHONPATH=. .venv/bin/python bench/ogc_serving.py [--households 5000]
-        [--seconds 5] [--server-url postgresql+psycopg2://...]
+        [--seconds 5] [--rounds 3] [--server-url postgresql+psycopg2://...]
+
+On the shared test cluster (a Unix socket in ``?host=``), pass its URL as
+``--server-url`` or ``GRIDGIS_TEST_DATABASE_URL``; tipg reaches it through the
+socket too. Each workload runs ``--rounds`` times, the servers alternating.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -198,6 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--households", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3, help="alternations")
     parser.add_argument("--server-url")
     parser.add_argument("--tipg-venv", type=Path, default=ROOT / "bench" / ".tipg-venv")
     args = parser.parse_args()
@@ -254,26 +260,38 @@ def main() -> None:
         for name, (items, _) in servers.items():
             body = httpx.get(items, headers=headers[name], timeout=60).json()
             print(f"{name}: one page = {len(body['features'])} features")
-        results: dict[tuple[str, str, int], int] = {}
+        # Rounds alternate the two servers (gridgis, tipg, gridgis, ...) so a
+        # change of load on a shared machine hits both; the median is reported.
+        results: dict[tuple[str, str, int], list[int]] = {}
+        print(f"load average before: {os.getloadavg()}")
         for clients in CONCURRENCY:
-            for name, (items, tiles) in servers.items():
-                _, per_s = rate(
-                    [items], clients, args.seconds,
-                    lambda r: len(r.json()["features"]), headers[name],
-                )  # fmt: skip
-                results[("items", name, clients)] = per_s
-                urls = tile_urls(tiles, bbox)
-                per_s, _ = rate(urls, clients, args.seconds, lambda r: 1, headers[name])
-                results[("tiles", name, clients)] = per_s
-        print(f"\n{'workload':<28}{'gridgis':>10}{'tipg':>10}{'ratio':>8}")
+            for _ in range(args.rounds):
+                for name, (items, tiles) in servers.items():
+                    _, per_s = rate(
+                        [items], clients, args.seconds,
+                        lambda r: len(r.json()["features"]), headers[name],
+                    )  # fmt: skip
+                    results.setdefault(("items", name, clients), []).append(per_s)
+                    urls = tile_urls(tiles, bbox)
+                    per_s, _ = rate(
+                        urls, clients, args.seconds, lambda r: 1, headers[name]
+                    )
+                    results.setdefault(("tiles", name, clients), []).append(per_s)
+        print(f"load average after: {os.getloadavg()}")
+        print(f"\n{'workload':<28}{'gridgis':>10}{'tipg':>10}{'ratio':>8}  rounds")
         for what, unit in (("items", "features/s (1000/page)"),
                            ("tiles", "tiles/s z12-z16")):  # fmt: skip
             for clients in CONCURRENCY:
-                ours_rate = results[(what, "gridgis", clients)]
-                peer_rate = results[(what, "tipg", clients)]
+                ours_runs = results[(what, "gridgis", clients)]
+                peer_runs = results[(what, "tipg", clients)]
+                ours_rate = int(statistics.median(ours_runs))
+                peer_rate = int(statistics.median(peer_runs))
                 ratio = ours_rate / peer_rate if peer_rate else float("inf")
                 label = f"{unit} c={clients}"
-                print(f"{label:<28}{ours_rate:>10}{peer_rate:>10}{ratio:>8.2f}")
+                print(
+                    f"{label:<28}{ours_rate:>10}{peer_rate:>10}{ratio:>8.2f}  "
+                    f"{ours_runs} / {peer_runs}"
+                )
     finally:
         for proc in (ours, peer):
             proc.terminate()

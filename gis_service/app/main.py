@@ -113,6 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.read_database_url:
         app.middleware("http")(remember_writes)
     app.add_middleware(SuppressForViewers)  # a viewer's counts of 1-4: "<5"
+    # First: routes are matched in order, and a map view or a GIS client sends
+    # hundreds of /ogc requests (tiles) for every other one; all under /ogc.
+    app.include_router(_summaries_from_docstrings(ogc_router))
     app.include_router(_summaries_from_docstrings(service_router))
     app.include_router(pages_router)
     app.include_router(signin_router)
@@ -131,7 +134,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_summaries_from_docstrings(hazards_router))
     app.include_router(_summaries_from_docstrings(maps_router))
     app.include_router(_summaries_from_docstrings(jobs_router))
-    app.include_router(_summaries_from_docstrings(ogc_router))
     cdn = settings.map.assets != "local" or not assets_available()
     document_problems(app, limit_max=settings.page_limit_max)
     app.add_middleware(ContentSecurityPolicy, cdn=cdn)

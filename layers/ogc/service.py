@@ -66,7 +66,7 @@ def township_name(session: Session, township: str) -> str:
 
     Also makes this transaction's plans quick: no parallel workers, no JIT.
     """
-    name = session.scalar(_TOWNSHIP_QUICK, {"t": township})
+    name = session.connection().scalar(_TOWNSHIP_QUICK, {"t": township})
     if name is None:
         raise NotFound(f"township {township} does not exist")
     return str(name)
