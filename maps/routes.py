@@ -15,12 +15,18 @@ from gis_service.core.errors import NotFound
 from gis_service.core.inputs import Instant, RowId
 from maps import service
 from maps.assets import STATIC_DIR, URL_PREFIX, assets_available
+from maps.render.basemaps import BASEMAPS
 
 router = APIRouter(tags=["maps"])
 
+# The names as an enum in the OpenAPI (a client cannot guess them from "string");
+# the service still checks the value, so a wrong one is a 422 that names it.
 BasemapQuery = Annotated[
     str | None,
-    Query(description="osm | tianditu | amap | none (default: settings.map.basemap)"),
+    Query(
+        description="osm | tianditu | amap | none (default: settings.map.basemap)",
+        json_schema_extra={"enum": list(BASEMAPS)},
+    ),
 ]
 
 AsOfQuery = Annotated[

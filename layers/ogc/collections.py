@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Double, Select, String, and_, cast, func, select
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy import Double, Select, and_, cast, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
 from gis_service.core.errors import NotFound
 from gis_service.core.privacy import mask_id_number, mask_phone
 from grids.models import (
-    PRIORITY_TAGS,
     Cadre,
     Demand,
     Grid,
@@ -30,8 +28,9 @@ from grids.models import (
     HouseholdAssignment,
     Visit,
 )
-from grids.visits.status_select import household_status_select
 from layers.models import Dispute, Hazard, PastureParcel, Road
+from layers.ogc.status_sources import uncovered as _uncovered
+from layers.ogc.status_sources import visit_status as _visit_status
 
 CLOSED_DISPUTES = ("resolved", "dismissed", "closed")
 
@@ -235,42 +234,6 @@ def _demands(township: str, _: Session) -> Select[Any]:
         )
         .where(Demand.township_code == township)
     )
-
-
-def _uncovered(township: str, session: Session) -> Select[Any]:
-    st = household_status_select(session, township=township).subquery("st")
-    return select(
-        st.c.id, st.c.code, st.c.head_name, st.c.tags, st.c.grid, st.c.cadre,
-        st.c.interval_days, st.c.last_visit,
-        func.floor(st.c.overdue_days).label("days_overdue"),
-        st.c.status, st.c.geom,
-    ).where(
-        (st.c.last_visit.is_(None)) | (st.c.overdue_days > 0)
-    )  # fmt: skip
-
-
-def _visit_status(
-    township: str, session: Session, as_of: datetime | None = None
-) -> Select[Any]:
-    # Every household with its coverage status as of a moment: what the coverage
-    # map colours by (its vector-tile mode), the rule being coverage's own.
-    st = household_status_select(session, township=township, as_of=as_of).subquery("st")
-    h = Household.__table__.alias("h")
-    c = Cadre.__table__.alias("c")
-    cadre_name = select(c.c.name).where(
-        c.c.township_code == township, c.c.code == st.c.cadre
-    )
-    priority = cast(array(list(PRIORITY_TAGS)), ARRAY(String))
-    return (
-        select(
-            st.c.id, st.c.code, h.c.members, h.c.village, st.c.tags, st.c.grid,
-            st.c.cadre,
-            cadre_name.scalar_subquery().label("cadre_name"),
-            st.c.last_visit, func.floor(st.c.overdue_days).label("days_overdue"),
-            st.c.status, st.c.tags.overlap(priority).label("priority"), st.c.geom,
-        )
-        .join(h, and_(h.c.township_code == township, h.c.id == st.c.id))
-    )  # fmt: skip
 
 
 STATUS_TITLE = "状态"

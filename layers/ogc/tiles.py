@@ -136,7 +136,10 @@ def _compiled(
     if key not in _COMPILED:
         if len(_COMPILED) > 4096:  # many townships: start over
             _COMPILED.clear()
-        compiled = _statement(session, kind, township).compile(dialect=dialect)
+        # render_postcompile: expanding IN lists become plain parameters
+        compiled = _statement(session, kind, township).compile(
+            dialect=dialect, compile_kwargs={"render_postcompile": True}
+        )
         _COMPILED[key] = (str(compiled), dict(compiled.params))
     return _COMPILED[key]
 
@@ -152,11 +155,12 @@ def _statement(
     """The tile's SELECT; the tile's place is bound as tile_l/b/r/t/margin."""
     envelope = func.ST_MakeEnvelope(
         # named apart from the sources' own (":t" is a township in SQL text)
-        bindparam("tile_l", type_=Double), bindparam("tile_b", type_=Double),
-        bindparam("tile_r", type_=Double), bindparam("tile_t", type_=Double), 3857,
+        # (placeholder values: every tile binds its own)
+        bindparam("tile_l", 0.0, Double), bindparam("tile_b", 0.0, Double),
+        bindparam("tile_r", 0.0, Double), bindparam("tile_t", 0.0, Double), 3857,
     )  # fmt: skip
     search = func.ST_Transform(
-        func.ST_Expand(envelope, bindparam("tile_margin", type_=Double)), STORAGE_SRID
+        func.ST_Expand(envelope, bindparam("tile_margin", 0.0, Double)), STORAGE_SRID
     )
     t = kind.source(township, session, as_of=as_of)
     where: list[ColumnElement[bool]] = [func.ST_Intersects(t.c.geom, search)]

@@ -152,3 +152,13 @@ def test_coverage_page_switches_to_vector_tiles_only_where_they_work(
     # a file written for offline use, or AMap's GCJ-02 basemap: households inline
     for inline in (page(basemap="none"), page(basemap="amap", tiles_base="/ogc")):
         assert "L.vectorGrid" not in inline and "= L.gridgisHouseholds(" in inline
+
+
+def test_basemap_is_an_enum_in_the_openapi(client: TestClient) -> None:
+    from maps.render.basemaps import BASEMAPS
+
+    path = client.get("/openapi.json").json()["paths"][
+        "/townships/{township}/maps/disputes/{dispute_id}"
+    ]
+    (basemap,) = (p for p in path["get"]["parameters"] if p["name"] == "basemap")
+    assert basemap["schema"]["enum"] == list(BASEMAPS)

@@ -120,8 +120,10 @@ T = "/townships/{township}"
 CROSS_FIELD_422 = {
     f"{T}/coverage/grids": "since < until",
     f"{T}/coverage/cadres": "since < until",
-    f"{T}/maps/coverage": "since < until",
-    f"{T}/maps/routes/{{cadre}}": "start_lon and start_lat together",
+    # basemap=tianditu needs settings.map.tianditu_key (the basemap is an enum now)
+    f"{T}/maps/coverage": "since < until; tianditu needs its key",
+    f"{T}/maps/routes/{{cadre}}": "start_lon and start_lat together; tianditu key",
+    f"{T}/maps/disputes/{{dispute_id}}": "tianditu needs settings.map.tianditu_key",
     f"{T}/visit-routes": "household and cadre codes must exist",
     f"{T}/grids/redraw": "grid codes unique in the list",
     f"{T}/grids/redraw/preview": "grid codes unique in the list",
