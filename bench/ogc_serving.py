@@ -135,6 +135,12 @@ def start(
     argv: list[str], env: dict[str, str], probe: str, headers: dict[str, str]
 ) -> subprocess.Popen[bytes]:
     """Start a server process and wait until ``probe`` answers 200."""
+    try:
+        httpx.get(probe, timeout=2)
+    except httpx.HTTPError:
+        pass
+    else:  # a leftover server would be measured instead of this one
+        raise RuntimeError(f"{probe} already answers: stop that server first")
     proc = subprocess.Popen(
         argv, env={**os.environ, **env}, cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -229,14 +235,18 @@ def main() -> None:
         f"http://127.0.0.1:{gport}/ogc/",
         auth,
     )  # fmt: skip
-    peer = start(
-        [str(tipg_python(args.tipg_venv)), "-m", "uvicorn", "tipg.main:app",
-         "--port", str(tport), "--log-level", "warning"],
-        {"DATABASE_URL": asyncpg_url, "TIPG_DB_SCHEMAS": '["public"]',
-         "TIPG_MAX_FEATURES_PER_QUERY": "10000"},
-        f"http://127.0.0.1:{tport}/collections",
-        {},
-    )  # fmt: skip
+    try:
+        peer = start(
+            [str(tipg_python(args.tipg_venv)), "-m", "uvicorn", "tipg.main:app",
+             "--port", str(tport), "--log-level", "warning"],
+            {"DATABASE_URL": asyncpg_url, "TIPG_DB_SCHEMAS": '["public"]',
+             "TIPG_MAX_FEATURES_PER_QUERY": "10000"},
+            f"http://127.0.0.1:{tport}/collections",
+            {},
+        )  # fmt: skip
+    except BaseException:
+        ours.terminate()
+        raise
     try:
         first = httpx.get(
             f"http://127.0.0.1:{gport}/ogc/collections/{DEMO}.households",
