@@ -10,12 +10,13 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The test cluster lives apart from the demo's, so tests never touch demo data.
 TEST_DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/gridgis/test-$(shell pwd | sha1sum | cut -c1-10),$(CURDIR)/.gridgis/test)
 
-.PHONY: help system venv assets demo serve test lint bench db-stop clean
+.PHONY: help system venv assets demo serve test lint messages bench db-stop clean
 
 help:
 	@echo "make demo   - set up, start the embedded PostGIS, load the demo township, serve"
 	@echo "make test   - set up and run the whole test suite on a throwaway PostGIS"
 	@echo "make lint   - ruff, mypy --strict and the import-linter contracts"
+	@echo "make messages - extract the words users read, update the .po catalogues"
 	@echo "make bench  - run the benchmarks in bench/ (slow)"
 
 # System packages: PostgreSQL with PostGIS, Chromium for the map tests, GDAL's
@@ -71,6 +72,12 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The words users read: extracted from the code and the page templates (babel.cfg),
+# merged into each locale's .po; the English one must stay complete (a test says so).
+messages: venv
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d gis_service/locale --no-location --width 88
 
 bench: venv
 	@for script in bench/[a-z]*.py; do echo "== $$script"; PYTHONPATH=$(CURDIR) $(BIN)/python $$script || exit 1; done

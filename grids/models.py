@@ -26,6 +26,7 @@ from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.sql.expression import true as sa_true
 
 from gis_service.core.db import Base
+from gis_service.core.i18n import N_
 from gis_service.core.models import (
     StatusEventColumns,
     created_at,
@@ -37,9 +38,12 @@ from gis_service.core.models import (
     updated_at,
 )
 
+# The tags are stored as these Chinese words (a CHECK constraint); N_ marks them
+# for the catalogue, so an English page names them.
 HOUSEHOLD_TAGS = (
-    "低保", "特困", "防返贫监测", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户",
-    "空巢老人", "残疾", "留守儿童", "外出务工", "五保", "优抚",
+    N_("低保"), N_("特困"), N_("防返贫监测"), N_("脱贫不稳定户"),
+    N_("边缘易致贫户"), N_("突发严重困难户"), N_("空巢老人"), N_("残疾"),
+    N_("留守儿童"), N_("外出务工"), N_("五保"), N_("优抚"),
 )  # fmt: skip
 PRIORITY_TAGS = (
     "防返贫监测", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户",

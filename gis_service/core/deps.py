@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from gis_service.core.db import get_session
 from gis_service.core.errors import InvalidInput
+from gis_service.core.i18n import COOKIE, negotiate, normalize
 from gis_service.core.inputs import UNSTORABLE_REASON, Offset, storable
 from gis_service.core.settings import Settings
 from gis_service.core.townships import check_township_code, require_township
@@ -106,6 +107,33 @@ def township_scope(
 
 
 TownshipDep = Annotated[str, Depends(township_scope)]
+
+
+def locale_of(request: Request) -> str:
+    """A page's locale: ``?lang=``, then its cookie, then Accept-Language, zh-CN."""
+    return negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+async def request_locale(request: Request) -> str:
+    """``locale_of`` as a dependency (async: no I/O, no thread-pool hop)."""
+    return locale_of(request)
+
+
+LocaleDep = Annotated[str, Depends(request_locale)]
+
+
+def remember_locale(request: Request, response: Response) -> Response:
+    """Keep a ``?lang=`` choice in a cookie, so the next page follows it."""
+    chosen = normalize(request.query_params.get("lang"))
+    if chosen:
+        response.set_cookie(
+            COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax", httponly=True
+        )
+    return response
 
 
 _NUM = r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*"

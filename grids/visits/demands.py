@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput, NotFound
+from gis_service.core.i18n import N_
 from gis_service.core.inputs import as_utc, china_today
 from gis_service.core.pages import Page, page_of
 from gis_service.core.workflow import Workflow
@@ -43,10 +44,10 @@ DEMAND_WORKFLOW = Workflow(
         "escalated": ("in_progress", "resolved"),
     },
     labels={
-        "open": "待办理",
-        "in_progress": "办理中",
-        "resolved": "已办结",
-        "escalated": "已上报",
+        "open": N_("待办理"),
+        "in_progress": N_("办理中"),
+        "resolved": N_("已办结"),
+        "escalated": N_("已上报"),
     },
 )
 

@@ -8,6 +8,7 @@ review service all take the open statuses from here.
 
 from __future__ import annotations
 
+from gis_service.core.i18n import N_
 from gis_service.core.workflow import Workflow
 
 DISPUTE_WORKFLOW = Workflow(
@@ -21,11 +22,11 @@ DISPUTE_WORKFLOW = Workflow(
         "closed": (),
     },
     labels={
-        "open": "待调处",
-        "mediating": "调解中",
-        "resolved": "已化解",
-        "dismissed": "不予受理",
-        "closed": "重叠已消除",
+        "open": N_("待调处"),
+        "mediating": N_("调解中"),
+        "resolved": N_("已化解"),
+        "dismissed": N_("不予受理"),
+        "closed": N_("重叠已消除"),
     },
 )
 # Statuses still in review (open, mediating): what maps show, the summary counts.

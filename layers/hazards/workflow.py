@@ -6,13 +6,14 @@ found); a new finding is a new hazard. Closing needs a note (the service says so
 
 from __future__ import annotations
 
+from gis_service.core.i18n import N_
 from gis_service.core.workflow import Workflow
 
 HAZARD_WORKFLOW = Workflow(
     name="隐患",
     noun="hazard",
     moves={"found": ("rectifying",), "rectifying": ("closed",), "closed": ()},
-    labels={"found": "已排查", "rectifying": "整改中", "closed": "已销号"},
+    labels={"found": N_("已排查"), "rectifying": N_("整改中"), "closed": N_("已销号")},
 )
 STATUS_LABELS = dict(HAZARD_WORKFLOW.labels)
 # Statuses still being worked on: warn lists, re-checks, overdue and the map.
