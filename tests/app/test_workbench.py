@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from gis_service.app.demo.load import load_demo
 from gis_service.app.main import create_app
 from gis_service.core.db import make_engine
+from grids.models import HOUSEHOLD_TAGS
 from tests.conftest import app_settings, bearer_for, drop_database, migrated_database
 
 T = "620623101000"
@@ -203,3 +206,125 @@ def test_search_and_cadre_page(client: TestClient, demo: Engine) -> None:
     assert f"/maps/routes/{cadre}" in planned.text
     assert client.get("/static/pages/workbench.css").status_code == 200
     assert client.get("/static/pages/..%2Fservice.py").status_code == 404
+
+
+# English as the second locale: every word a page writes comes from the catalogue;
+# only data (names, villages, notes from the demo) may stay Chinese.
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+SWITCH = re.compile(r"<a [^>]*data-lang-switch[^>]*>[^<]*</a>")
+
+
+def _data_words(demo: Engine) -> list[str]:
+    """Every stored text value with Chinese in it (names, villages, notes...).
+
+    Each page is checked with these cut out: what remains Chinese was written
+    by the page, not read from the database.
+    """
+    with demo.connect() as conn:
+        columns = conn.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " JOIN information_schema.tables USING (table_schema, table_name)"
+                " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+                "   AND data_type IN ('text', 'character varying', 'ARRAY')"
+            )
+        ).all()
+        words: set[str] = set()
+        for table, column in columns:
+            rows = conn.execute(
+                text(f'SELECT DISTINCT "{column}"::text FROM "{table}"')
+            ).scalars()
+            for value in rows:
+                if not value or not CJK.search(value):
+                    continue
+                if value.startswith("{"):  # an array: its elements are shown
+                    words.update(v.strip('"') for v in value.strip("{}").split(","))
+                words.add(value)
+    words -= set(HOUSEHOLD_TAGS)  # a vocabulary stored as words: translated
+    return sorted(words, key=len, reverse=True)
+
+
+def _english(client: TestClient, response: Any, data: list[str]) -> str:
+    assert response.headers["content-type"].startswith("text/html")
+    body = response.text
+    assert '<html lang="en">' in body, body[:200]
+    assert SWITCH.search(body) and "中文" in SWITCH.search(body).group()  # type: ignore[union-attr]
+    shown = html.unescape(re.sub(r"<[^>]*>", " ", SWITCH.sub(" ", body)))
+    for word in data:
+        shown = shown.replace(word, " ")
+    left = sorted({m.group() for m in CJK.finditer(shown)})
+    context = [
+        shown[max(0, m.start() - 30) : m.end() + 30] for m in CJK.finditer(shown)
+    ]
+    assert not left, context[:5]
+    return body
+
+
+def test_every_page_in_english_shows_no_chinese_but_data(
+    client: TestClient, demo: Engine
+) -> None:
+    data = _data_words(demo)
+    with demo.connect() as conn:
+        one = conn.execute(
+            text(
+                "SELECT (SELECT min(code) FROM households WHERE township_code = :t),"
+                " (SELECT min(code) FROM cadres WHERE township_code = :t),"
+                " (SELECT min(id) FROM disputes WHERE township_code = :t),"
+                " (SELECT min(code) FROM hazards WHERE township_code = :t)"
+            ),
+            {"t": T},
+        ).one()
+    household, cadre, dispute, hazard = one
+    first = client.get(f"{W}?lang=en")
+    assert first.status_code == 200 and "Visit coverage by grid" in first.text
+    assert "gridgis_lang=en" in first.headers["set-cookie"]
+    _english(client, first, data)
+    pages = [
+        f"{W}/uncovered", f"{W}/uncovered?min_days=abc", f"{W}/disputes",
+        f"{W}/disputes/{dispute}", f"{W}/demands", f"{W}/hazards",
+        f"{W}/hazards/{hazard}", f"{W}/hazards/{hazard}/warn",
+        f"{W}/households/{household}", f"{W}/cadres/{cadre}", f"{W}/visit",
+        f"{W}/search?q={cadre}", "/login",
+    ]  # fmt: skip
+    for url in pages:  # the cookie set by ?lang=en carries the choice
+        response = client.get(url)
+        assert response.status_code in (200, 422), (url, response.text[:300])
+        _english(client, response, data)
+    invalid = client.get(f"{W}/uncovered?min_days=abc")
+    assert "Days overdue must be a number" in invalid.text
+    sheet = client.post(f"{W}/route", data={"cadre": cadre, "per_day": "5"})
+    assert sheet.status_code == 200 and "Visit route sheet" in sheet.text
+    _english(client, sheet, data)
+    refused = client.post(f"{W}/route", data={"per_day": "x"})
+    assert refused.status_code == 422
+    assert "Households per day must be a whole number" in refused.text
+    no_note = client.post(f"{W}/disputes/{dispute}/move", data={"to": "mediating"})
+    assert no_note.status_code == 422
+    _english(client, no_note, data)
+    assert "Please write a note" in no_note.text
+    client.cookies.clear()
+
+
+def test_chinese_by_default_then_header_then_cookie_then_query(
+    client: TestClient,
+) -> None:
+    assert 'lang="zh-CN"' in client.get(W).text
+    assert "set-cookie" not in client.get(W).headers  # nothing chosen, nothing kept
+    for header, lang in (
+        ("en-US,en;q=0.9", "en"),
+        ("en;q=0.8,zh-CN;q=0.8", "zh-CN"),  # a tie goes to Chinese
+        ("fr,en;q=0.5,zh;q=0.4", "en"),
+        ("de", "zh-CN"),
+    ):
+        page = client.get(W, headers={"Accept-Language": header})
+        assert f'<html lang="{lang}">' in page.text, header
+    client.cookies.set("gridgis_lang", "en")
+    assert (
+        '<html lang="en">' in client.get(W, headers={"Accept-Language": "zh-CN"}).text
+    )
+    back = client.get(f"{W}?lang=zh-CN")
+    assert '<html lang="zh-CN">' in back.text and "各网格走访覆盖率" in back.text
+    assert "gridgis_lang=zh-CN" in back.headers["set-cookie"]
+    switch = SWITCH.search(back.text)
+    assert switch is not None and "lang=en" in switch.group()
+    client.cookies.clear()

@@ -17,13 +17,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gis_service.app.pages import service
 from gis_service.app.pages.routes import _actor, _page
-from gis_service.core.deps import SessionDep, SettingsDep, TownshipDep
+from gis_service.core.deps import SessionDep, SettingsDep, TownshipDep, locale_of
 from gis_service.core.errors import Conflict, GridGISError
+from gis_service.core.i18n import EN, N_
 from layers.hazards.workflow import HAZARD_WORKFLOW
 from layers.models import HAZARD_KINDS
 
 router = APIRouter(include_in_schema=False)
-NOTE_NEEDED = "销号须填写整改说明（如何整改、谁验收）"
+NOTE_NEEDED = N_("销号须填写整改说明（如何整改、谁验收）")
 
 
 def _filters(
@@ -113,10 +114,16 @@ def hazard(
     return _hazard_page(request, session, township, settings, code, errors={})
 
 
-def _step_errors(exc: GridGISError) -> dict[str, str]:
-    """A refused step in Chinese beside the form (the 409 names the allowed moves)."""
+def _step_errors(exc: GridGISError, locale: str) -> dict[str, str]:
+    """A refused step beside the form (the 409 names the allowed moves).
+
+    The workflow's detail is Chinese, then English after the first 。: a page
+    shows the half in its locale, the Chinese one without the status codes.
+    """
     if isinstance(exc, Conflict):
-        zh = exc.detail.split("。")[0]  # the Chinese half, without the status codes
+        zh, _, en = exc.detail.partition("。")
+        if locale == EN and en:
+            return {"to": en}
         return {"to": re.sub(r" \([a-z_]+\)", "", zh)}
     shown = service.form_errors(exc)
     if "note" in shown:
@@ -153,7 +160,7 @@ def move_hazard(
             township,
             settings,
             code,
-            errors=_step_errors(exc),
+            errors=_step_errors(exc, locale_of(request)),
             http_status=exc.status,
             form={"to": to, "note": note},
         )

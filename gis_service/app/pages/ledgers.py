@@ -19,10 +19,12 @@ from gis_service.app.pages.routes import _actor, _day, _page, _xlsx
 from gis_service.app.pages.xlsx import workbook
 from gis_service.core.deps import SessionDep, TownshipDep
 from gis_service.core.errors import GridGISError, InvalidInput
+from gis_service.core.i18n import N_
 from grids.visits.demands import DEMAND_WORKFLOW
 from layers.disputes.workflow import DISPUTE_WORKFLOW
 
 router = APIRouter(include_in_schema=False)
+NOTE_NEEDED = N_("请填写处理说明")
 
 
 @router.get("/w/{township}/disputes", response_class=HTMLResponse)
@@ -104,7 +106,7 @@ def move_dispute(
     try:
         if not note.strip():
             raise InvalidInput(
-                "请填写处理说明", errors=[{"field": "note", "reason": "请填写处理说明"}]
+                NOTE_NEEDED, errors=[{"field": "note", "reason": NOTE_NEEDED}]
             )
         service.move_dispute(
             session,

@@ -18,15 +18,22 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from gis_service.app.pages import service
-from gis_service.app.pages.labels import ZH, label, ui
+from gis_service.app.pages.labels import EN, ZH, install
 from gis_service.app.pages.nav import may_search, may_see, nav_links
 from gis_service.app.pages.xlsx import workbook
 from gis_service.core.auth.suppress import suppress
-from gis_service.core.deps import SessionDep, TownshipDep
+from gis_service.core.deps import (
+    SessionDep,
+    TownshipDep,
+    locale_of,
+    remember_locale,
+)
 from gis_service.core.display import shown_time
 from gis_service.core.errors import GridGISError, NotFound
+from gis_service.core.i18n import N_, translator
 from grids.models import DEMAND_CATEGORIES, HOUSEHOLD_TAGS, VISIT_PURPOSES
 
 HERE = Path(__file__).resolve().parent
@@ -40,20 +47,44 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
-def _km(metres: float | None) -> str:
+@pass_context
+def _km(context: Any, metres: float | None) -> str:
     if metres is None:
         return "—"
-    return f"{metres / 1000:.2f} 公里" if metres >= 1000 else f"{metres:.0f} 米"
+    _ = translator(context.get("locale") or ZH)
+    if metres >= 1000:
+        return _("{km} 公里").format(km=f"{metres / 1000:.2f}")
+    return _("{m} 米").format(m=f"{metres:.0f}")
 
 
 def _day(value: datetime | None) -> str:
     return shown_time(value) if value else ""
 
 
+install(templates.env)
 templates.env.globals.update(
-    label=label, ui=ui, pct=_pct, km=_km, day=_day, nav_links=nav_links,
-    may_see=may_see, may_search=may_search,
+    pct=_pct, km=_km, day=_day, nav_links=nav_links, may_see=may_see,
+    may_search=may_search,
 )  # fmt: skip
+
+
+def switch_href(request: Request, locale: str) -> str:
+    """The same page in ``locale`` (a POSTed page: the site's start page)."""
+    if request.method != "GET":
+        return "/?" + urlencode({"lang": locale})
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + "?" + urlencode([*query, ("lang", locale)])
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every page's frame needs: the locale and the link to the other one."""
+    locale = locale_of(request)
+    other = ZH if locale == EN else EN
+    return {
+        "locale": locale,
+        "switch_locale": other,
+        "switch_href": switch_href(request, other),
+    }
 
 
 def _page(
@@ -67,12 +98,16 @@ def _page(
     principal = getattr(request.state, "principal", None)
     context = {
         "township": township,
-        "locale": request.query_params.get("lang", ZH),
+        **page_context(request),
         "csrf": getattr(principal, "csrf", "") or "",
         "principal": principal,
         **data,
     }
-    return templates.TemplateResponse(request, name, context, status_code=http_status)
+    response = templates.TemplateResponse(
+        request, name, context, status_code=http_status
+    )
+    remember_locale(request, response)
+    return response
 
 
 def _actor(request: Request) -> str:
@@ -116,7 +151,7 @@ def _uncovered_filters(
         try:
             days = float(str(min_days))
         except ValueError:
-            errors["min_days"] = "超期天数应为数字"
+            errors["min_days"] = N_("超期天数应为数字")
     values = {
         "grid": grid or None,
         "cadre": cadre or None,
@@ -214,7 +249,7 @@ def route(
             per_day=day_cap,
         )
     except (GridGISError, ValueError) as exc:
-        reason = exc.detail if isinstance(exc, GridGISError) else "每天户数应为整数"
+        reason = exc.detail if isinstance(exc, GridGISError) else N_("每天户数应为整数")
         return _page(
             request,
             "uncovered.html",

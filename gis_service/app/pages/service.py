@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import GridGISError, InvalidInput
+from gis_service.core.i18n import N_
 from gis_service.core.privacy import mask_phone
 from gis_service.core.settings import HazardSettings
 from grids.routing.planner import find_cadre, plan_route
@@ -136,7 +137,7 @@ def route_for(
              "per_day": per_day, **start}
         )  # fmt: skip
     except ValidationError as exc:
-        raise InvalidInput("请选择要走访的农户或干部", errors=_errors(exc)) from exc
+        raise InvalidInput(N_("请选择要走访的农户或干部"), errors=_errors(exc)) from exc
     return plan_route(session, township=township, request=request)
 
 
@@ -196,7 +197,7 @@ def move_demand(
     try:
         change = DemandTransition.model_validate(values)
     except ValidationError as exc:
-        raise InvalidInput("办理状态有误", errors=_errors(exc)) from exc
+        raise InvalidInput(N_("办理状态有误"), errors=_errors(exc)) from exc
     transition_demand(session, township=township, demand_id=demand_id, change=change)
 
 
@@ -236,7 +237,7 @@ def log_visit(
     try:
         visit = VisitCreate.model_validate(values)
     except ValidationError as exc:
-        raise InvalidInput("走访登记有误", errors=_errors(exc)) from exc
+        raise InvalidInput(N_("走访登记有误"), errors=_errors(exc)) from exc
     return record_visit(session, township=township, visit=visit, actor=actor)
 
 

@@ -12,20 +12,22 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gis_service.app.pages.routes import templates
+from gis_service.app.pages.routes import page_context, templates
 from gis_service.core.auth.routes import (
     clear_session_cookies,
     client_address,
     set_session_cookies,
 )
 from gis_service.core.auth.users import authenticate
-from gis_service.core.deps import SessionDep, SettingsDep
+from gis_service.core.deps import SessionDep, SettingsDep, remember_locale
 from gis_service.core.errors import TooManyRequests, Unauthorized, problem_response
+from gis_service.core.i18n import N_
 
 router = APIRouter(include_in_schema=False)
-LOCKED = "账户因多次登录失败已锁定，请联系管理员解锁"
-WRONG = "用户名或密码不正确"
-TOO_MANY = "此地址登录失败次数过多，请稍后再试"
+LOCKED = N_("账户因多次登录失败已锁定，请联系管理员解锁")
+WRONG = N_("用户名或密码不正确")
+TOO_MANY = N_("此地址登录失败次数过多，请稍后再试")
+MISSING = N_("请输入用户名和密码")
 
 
 def safe_next(value: str | None) -> str:
@@ -50,10 +52,18 @@ def to_sign_in(request: Request) -> RedirectResponse:
 def _form(
     request: Request, next_: str, error: str = "", username: str = "", status: int = 200
 ) -> HTMLResponse:
-    context = {"township": None, "next": next_, "error": error, "username": username}
-    return templates.TemplateResponse(
+    context = {
+        "township": None,
+        **page_context(request),
+        "next": next_,
+        "error": error,
+        "username": username,
+    }
+    response = templates.TemplateResponse(
         request, "login.html", context, status_code=status
     )
+    remember_locale(request, response)
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -76,7 +86,7 @@ def login(
     """Check the password, set the session cookie, go on to ``next``."""
     target = safe_next(next)
     if not username or not password:
-        return _form(request, target, "请输入用户名和密码", username, 422)
+        return _form(request, target, MISSING, username, 422)
     try:
         user = authenticate(
             session,
