@@ -1,15 +1,19 @@
-"""Row-level security: p95 latency of the main lists and the coverage map with
-RLS on (the request logs in as ``gridgis_service``, as the app does, and runs
+"""Row-level security: p50 and p95 latency of the main lists and the coverage map
+with RLS on (the request logs in as ``gridgis_service``, as the app does, and runs
 as its user's scope role under the policies) against RLS off (the same request,
 same user and settings, on the owner's login with the role left as it logged
 in), on the demo township at 12 800 (and 100 000) households. Target: at most
-20 % slower. A third column, "owner+role", is the path before migration 0140:
-the owner's login taking the scope role, so the service login's own cost shows.
+20 % slower. ``--owner-arm`` adds a third arm, the path before migration 0140
+(the owner's login taking the scope role), so the service login's own cost shows.
 
-Requests go through the whole app in process (TestClient), alternating on/off,
-as the township's admin and as a grid leader of one top-level grid.
+Requests go through the whole app in process (TestClient), the arms taking turns
+in blocks of 5, as the township's admin, a grid leader of one top-level grid and
+(``--roles``) the busiest cadre. On a loaded machine one arm's p95 varies 2x
+between runs: ``--rounds`` repeats the alternation and reports the median of
+each figure and of each round's ratios (with the p95 ratio's range).
 
     PYTHONPATH=. .venv/bin/python bench/rls.py [--sizes 12800,100000] [--reps 30]
+        [--rounds 3] [--roles admin,grid_leader,cadre] [--owner-arm]
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from gis_service.core.settings import AuthSettings, Settings
 from tests.conftest import alembic_config
 
 TOWNSHIP = "620623101000"
+ROLES = ("admin", "grid_leader")  # --roles admin,grid_leader,cadre
 PATHS = {
     "households list (100)": "/layers/households/items?limit=100",
     "households list (1000, filtered)": "/layers/households/items?limit=1000&tag=低保",
@@ -59,7 +64,72 @@ def measure(call: Callable[[], int], reps: int) -> list[float]:
     return times
 
 
-def run(size: int, reps: int) -> None:
+# per round: (off p50, on p50, off p95, on p95, on/owner+role median) in ms
+Figures = tuple[float, float, float, float, float | None]
+
+
+def alternate(
+    call: Callable[[], int],
+    reps: int,
+    arms: dict[str, Callable[[], None]],
+) -> dict[str, list[float]]:
+    """``reps`` timings per arm, in blocks of 5 that take turns (load hits all)."""
+    times: dict[str, list[float]] = {arm: [] for arm in arms}
+    for _ in range(max(1, reps // 5)):
+        for arm, switch in arms.items():
+            switch()
+            times[arm] += measure(call, 5)
+    return times
+
+
+def report(who: str, label: str, rounds: list[Figures]) -> None:
+    """The median over rounds of each figure, and of each round's ratios."""
+    med = statistics.median
+    p50 = med(r[1] / r[0] for r in rounds)
+    p95_ = med(r[3] / r[2] for r in rounds)
+    spread = ""
+    if len(rounds) > 1:
+        ratios = [r[3] / r[2] for r in rounds]
+        spread = f" [{min(ratios):.2f}-{max(ratios):.2f}]"
+    owner = [r[4] for r in rounds if r[4] is not None]
+    print(
+        f"  {who:<12} {label:<34}"
+        f" {med(r[0] for r in rounds):7.1f} {med(r[1] for r in rounds):7.1f} {p50:5.2f}"
+        f" {med(r[2] for r in rounds):7.1f} {med(r[3] for r in rounds):7.1f}"
+        f" {p95_:5.2f}{spread}" + (f"  {med(owner):5.2f}" if owner else ""),
+        flush=True,
+    )
+
+
+def _user(session: Session, role: str) -> int:
+    """A user of ``role``: a leader of the first top-level grid, the busiest cadre."""
+    found = {
+        "grid_leader": "SELECT 'grid', code FROM grids WHERE township_code = :t "
+        "AND depth = 1 ORDER BY code LIMIT 1",
+        "cadre": "SELECT 'cadre', c.code FROM household_assignments a JOIN cadres c "
+        "ON c.township_code = a.township_code AND c.id = a.cadre_id "
+        "WHERE a.township_code = :t GROUP BY c.code ORDER BY count(*) DESC, c.code "
+        "LIMIT 1",
+    }
+    where: dict[str, str] = {}
+    if role in found:
+        key, code = session.execute(text(found[role]), {"t": TOWNSHIP}).one()
+        where[key] = code
+    user = add_user(
+        session, username=f"b-{role}", password="x" * 12, role=role,
+        township=TOWNSHIP, **where,
+    )  # fmt: skip
+    return int(user["id"])
+
+
+def run(
+    size: int,
+    reps: int,
+    *,
+    rounds: int = 1,
+    roles: tuple[str, ...] = ROLES,
+    owner_arm: bool = False,
+) -> None:
     server = make_url(database_url())
     name = f"gridgis_bench_rls_{uuid.uuid4().hex[:8]}"
     admin = make_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -72,23 +142,7 @@ def run(size: int, reps: int) -> None:
         started = time.perf_counter()
         with Session(engine) as session:
             load_demo(session, households=size)
-            top = session.execute(
-                text(
-                    "SELECT code FROM grids WHERE township_code = :t AND depth = 1 "
-                    "ORDER BY code LIMIT 1"
-                ),
-                {"t": TOWNSHIP},
-            ).scalar_one()
-            ids = {
-                "admin": add_user(
-                    session, username="b-admin", password="x" * 12, role="admin",
-                    township=TOWNSHIP,
-                )["id"],
-                "grid leader": add_user(
-                    session, username="b-leader", password="x" * 12,
-                    role="grid_leader", township=TOWNSHIP, grid=top,
-                )["id"],
-            }  # fmt: skip
+            ids = {role: _user(session, role) for role in roles}
             session.execute(text("ANALYZE"))
             session.commit()
         print(f"\n{size} households loaded in {time.perf_counter() - started:.0f} s")
@@ -100,37 +154,49 @@ def run(size: int, reps: int) -> None:
         owner_role = scope._role
         with TestClient(app) as client:
             service = app.state.engine
+
+            def off() -> None:  # the owner's login, no role: no RLS
+                app.state.engine = engine
+                scope._role = lambda _s: "none"  # type: ignore[assignment]
+
+            def owner() -> None:  # the owner's login taking the scope role
+                app.state.engine = engine
+                scope._role = owner_role  # type: ignore[assignment]
+
+            def on() -> None:  # the service login, as the app runs
+                app.state.engine = service
+                scope._role = owner_role  # type: ignore[assignment]
+
+            arms = {"off": off, "on": on} | ({"owner": owner} if owner_arm else {})
+            print(
+                f"  {'role':<12} {'request':<34} {'p50 off':>7} {'on':>7} {'ratio':>5}"
+                f" {'p95 off':>7} {'on':>7} {'ratio':>5}"
+                + (" [min-max of rounds]" if rounds > 1 else "")
+                + ("  on/owner+role p50" if owner_arm else "")
+                + "   (ms; medians over rounds)"
+            )
             for who, uid in ids.items():
                 token = tokens.issue(settings, user_id=uid, version=0, kind="access")[0]
                 headers = {"Authorization": f"Bearer {token}"}
-                print(
-                    f"  {who:<12} {'request':<34} {'off p95':>9} {'owner+role':>10}"
-                    f" {'on p95':>9} ratio  on/owner+role (median)"
-                )
                 for label, path in PATHS.items():
                     url_ = f"/townships/{TOWNSHIP}{path}"
 
                     def call(url_: str = url_, headers: dict = headers) -> int:
                         return client.get(url_, headers=headers).status_code
 
-                    call()  # warm
-                    on: list[float] = []
-                    off: list[float] = []
-                    old: list[float] = []
-                    for _ in range(reps // 5):
-                        app.state.engine = engine  # the owner's login, no role
-                        scope._role = lambda _s: "none"  # type: ignore[assignment]
-                        off += measure(call, 5)
-                        scope._role = owner_role  # type: ignore[assignment]
-                        old += measure(call, 5)  # the owner's login, scope role
-                        app.state.engine = service
-                        on += measure(call, 5)
-                    a, o, b = (p95(x) * 1000 for x in (off, old, on))
-                    median = statistics.median(on) / statistics.median(old)
-                    print(
-                        f"  {who:<12} {label:<34} {a:8.1f}ms {o:8.1f}ms"
-                        f" {b:8.1f}ms {b / a:5.2f}  {median:5.2f}"
-                    )
+                    for switch in arms.values():
+                        switch()
+                        call()  # warm each arm's pool and plans
+                    figures: list[Figures] = []
+                    for _ in range(rounds):
+                        t = {k: [x * 1000 for x in v] for k, v in alternate(
+                            call, reps, arms).items()}  # fmt: skip
+                        med = statistics.median
+                        figures.append((
+                            med(t["off"]), med(t["on"]), p95(t["off"]), p95(t["on"]),
+                            med(t["on"]) / med(t["owner"]) if owner_arm else None,
+                        ))  # fmt: skip
+                    report(who, label, figures)
         engine.dispose()
     finally:
         with admin.connect() as conn:
@@ -141,10 +207,18 @@ def run(size: int, reps: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="12800")
-    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--reps", type=int, default=30, help="per arm and round")
+    parser.add_argument("--rounds", type=int, default=1, help="medians over rounds")
+    parser.add_argument("--roles", default=",".join(ROLES))
+    parser.add_argument(
+        "--owner-arm", action="store_true", help="also the owner's login + scope role"
+    )
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
-        run(size, args.reps)
+        run(
+            size, args.reps, rounds=args.rounds, roles=tuple(args.roles.split(",")),
+            owner_arm=args.owner_arm,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":
