@@ -22,7 +22,6 @@ from shapely.geometry import shape
 
 import grids.models  # noqa: F401  (every model's foreign keys are read)
 import layers.models  # noqa: F401
-from gis_service.core.auth import audit
 from gis_service.core.db import Base, atomic
 from gis_service.core.errors import Conflict, InvalidInput, NotFound
 from gis_service.core.geojson import feature
@@ -86,7 +85,8 @@ def list_features(
     rows = [dict(r) for r in session.execute(statement, params).mappings()]
     features = [_feature(spec, row, unmask) for row in rows]
     if unmask:
-        _audit_unmasked(session, spec, township, [r[spec.key] for r in rows])
+        codes = [r[spec.key] for r in rows]
+        querying.audit_unmasked(session, spec, township=township, codes=codes)
     links = page_links(
         url, limit=limit, offset=offset, matched=matched, media_type=GEOJSON
     )
@@ -104,19 +104,6 @@ def _feature(spec: LayerSpec, row: dict[str, Any], unmask: bool) -> dict[str, An
     return feature(props, row["geometry"], fid=row[spec.key])
 
 
-def _audit_unmasked(
-    session: Session, spec: LayerSpec, township: str, codes: list[str]
-) -> None:
-    """Record who saw which rows' personal data whole (before they are served)."""
-    if any(f.personal for f in spec.fields) and codes:
-        audit.record(
-            session,
-            action="unmask",
-            township=township,
-            rows={"layer": spec.name, "codes": codes},
-        )
-
-
 def get_feature(
     session: Session, *, township: str, layer: str, code: str, unmask: bool = False
 ) -> dict[str, Any]:
@@ -128,7 +115,7 @@ def get_feature(
     if row is None:
         raise NotFound(f"{spec.name} {code!r} does not exist in township {township}")
     if unmask:
-        _audit_unmasked(session, spec, township, [code])
+        querying.audit_unmasked(session, spec, township=township, codes=[code])
     return _feature(spec, dict(row), unmask)
 
 

@@ -1,7 +1,9 @@
 """Export a layer as GeoJSON, GeoPackage or zipped Shapefile (for QGIS users).
 
 Everything is EPSG:4326 (the .prj and GeoPackage srs say so), text is UTF-8 (the
-shapefile ships a .cpg), personal data is masked, and column names are the ones
+shapefile ships a .cpg), personal data is masked unless ``unmask`` (the role may
+and asked: then the audit log names the rows, as for a JSON read), and column
+names are the ones
 the importer reads back, so import -> export -> import changes nothing.
 A GeoPackage types its fields (dates Date, timestamps DateTime, numbers Integer64
 or Real); a shapefile has timestamps as ISO 8601 text (it cannot hold a time of day).
@@ -86,6 +88,7 @@ def export_layer(
     filters: dict[str, str] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     crs: str | None = None,
+    unmask: bool = False,
 ) -> Export:
     """The features of ``layer`` in ``township`` as one file of format ``fmt``.
 
@@ -93,11 +96,15 @@ def export_layer(
     subtree, one tag); without them, the whole layer. The ledgers (visits,
     demands, disputes, coverage, uncovered) export as XLSX, GeoPackage or GeoJSON.
     ``crs`` reprojects a GeoPackage or Shapefile (GeoJSON stays EPSG:4326).
+    ``unmask`` writes ID numbers and phones whole and an audit entry naming the
+    rows exported (the caller has checked the role may; RLS keeps the scope).
     """
     from layers.io.ledgers import COLUMNS, export_ledger
 
     if layer in COLUMNS:
-        return export_ledger(session, township=township, ledger=layer, fmt=fmt, crs=crs)
+        return export_ledger(
+            session, township=township, ledger=layer, fmt=fmt, crs=crs, unmask=unmask
+        )
     spec = get_layer(layer)
     if fmt not in FORMATS:
         raise InvalidInput(
@@ -112,14 +119,21 @@ def export_layer(
     media_type, suffix = FORMATS[fmt]
     name = f"{township}_{spec.name}.{suffix}"
     if fmt == "geojson":
-        return Export(_geojson(spec, rows), media_type, name)
-    return Export(_ogr(spec, rows, fmt, crs), media_type, name)
+        out = Export(_geojson(spec, rows, unmask), media_type, name)
+    else:
+        out = Export(_ogr(spec, rows, fmt, crs, unmask), media_type, name)
+    if unmask:
+        codes = [r[spec.key] for r in rows]
+        querying.audit_unmasked(
+            session, spec, township=township, codes=codes, export=fmt
+        )
+    return out
 
 
-def _geojson(spec: LayerSpec, rows: list[dict[str, Any]]) -> bytes:
+def _geojson(spec: LayerSpec, rows: list[dict[str, Any]], unmask: bool) -> bytes:
     features = []
     for row in rows:
-        props = querying.properties(spec, row)
+        props = querying.properties(spec, row, unmask=unmask)
         props.pop("id", None)
         features.append(
             {
@@ -134,7 +148,7 @@ def _geojson(spec: LayerSpec, rows: list[dict[str, Any]]) -> bytes:
 
 
 def _frame(
-    spec: LayerSpec, rows: list[dict[str, Any]], short: bool
+    spec: LayerSpec, rows: list[dict[str, Any]], short: bool, unmask: bool
 ) -> gpd.GeoDataFrame:
     """Rows as a GeoDataFrame: typed for a GeoPackage, short and textual if ``short``.
 
@@ -144,7 +158,7 @@ def _frame(
     names = {f.name: f.export_name if short else f.name for f in spec.fields}
     records = []
     for row in rows:
-        props = querying.properties(spec, row)
+        props = querying.properties(spec, row, unmask=unmask)
         props.pop("id", None)
         record = {}
         for key, value in props.items():
@@ -188,10 +202,14 @@ def _geometry_type(spec: LayerSpec, frame: gpd.GeoDataFrame, fmt: str) -> str:
 
 
 def _ogr(
-    spec: LayerSpec, rows: list[dict[str, Any]], fmt: str, crs: str | None = None
+    spec: LayerSpec,
+    rows: list[dict[str, Any]],
+    fmt: str,
+    crs: str | None = None,
+    unmask: bool = False,
 ) -> bytes:
     """A GeoPackage, or a zipped shapefile with .cpg (UTF-8) and .prj."""
-    frame = _frame(spec, rows, short=fmt == "shp")
+    frame = _frame(spec, rows, short=fmt == "shp", unmask=unmask)
     if crs:
         frame = frame.to_crs(target_crs(crs))
     kind = _geometry_type(spec, frame, fmt)

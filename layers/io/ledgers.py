@@ -3,8 +3,9 @@
 GeoJSON and GeoPackage for QGIS (English field names, typed: dates are Date
 fields, times DateTime, numbers Integer64/Real), XLSX for the office (Chinese
 headers, Chinese names for coded values, times in the ``timezone`` setting,
-China time by default). Personal data is masked as in every response. ``crs``
-reprojects the GeoPackage (e.g. EPSG:4490).
+China time by default). Personal data (the coverage ledgers' phones) is masked
+as in every response, unless ``unmask``: then the audit log names the rows, as for
+a JSON read. ``crs`` reprojects the GeoPackage (e.g. EPSG:4490).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import geopandas as gpd
 import pyogrio
 import shapely
 
+from gis_service.core.auth import audit
 from gis_service.core.errors import InvalidInput
 from gis_service.core.privacy import mask_phone
 from gis_service.core.settings import shown_zone
@@ -117,6 +119,7 @@ COLUMNS: dict[str, list[Column]] = {
                  ("overdue_days", "逾期天数", "int")],
 }  # fmt: skip
 COLUMNS["uncovered"] = COLUMNS["coverage"]
+PERSONAL = ("coverage", "uncovered")  # ledgers with a phone column
 TITLES = {"visits": "走访台账", "demands": "诉求台账", "disputes": "草场纠纷台账",
           "coverage": "农户走访覆盖", "uncovered": "未覆盖农户"}  # fmt: skip
 FORMATS = {
@@ -135,8 +138,10 @@ class Ledger:
     geoms: list[Any]
 
 
-def read_ledger(session: Session, *, township: str, ledger: str) -> Ledger:
-    """The rows of ``ledger`` for ``township`` (personal data masked)."""
+def read_ledger(
+    session: Session, *, township: str, ledger: str, unmask: bool = False
+) -> Ledger:
+    """The rows of ``ledger`` for ``township`` (personal data masked unless asked)."""
     if ledger not in COLUMNS:
         raise InvalidInput(
             f"ledger {ledger!r} is not one of {', '.join(COLUMNS)}",
@@ -153,7 +158,8 @@ def read_ledger(session: Session, *, township: str, ledger: str) -> Ledger:
         geoms = list(shapely.points([r["lon"] for r in rows], [r["lat"] for r in rows]))
         for r in rows:
             r["grid"] = grids.get(r["grid_id"])
-            r["phone"] = mask_phone(r["phone"])
+            if not unmask:
+                r["phone"] = mask_phone(r["phone"])
             if r["overdue_days"] is not None:
                 r["overdue_days"] = round(float(r["overdue_days"]))
         return Ledger(ledger, rows, geoms)
@@ -170,28 +176,47 @@ def export_ledger(
     ledger: str,
     fmt: str = "xlsx",
     crs: str | None = None,
+    unmask: bool = False,
 ) -> Export:
-    """``ledger`` as a GeoJSON, GeoPackage or XLSX file."""
+    """``ledger`` as a GeoJSON, GeoPackage or XLSX file.
+
+    ``unmask``: phones whole (coverage ledgers) and an audit entry naming the
+    households exported; the other ledgers hold no personal data to unmask.
+    """
     if fmt not in FORMATS:
         raise InvalidInput(
             f"format {fmt!r} is not one of {', '.join(FORMATS)}",
             errors=[{"field": "format", "reason": f"one of {', '.join(FORMATS)}"}],
         )
-    data = read_ledger(session, township=township, ledger=ledger)
-    name = f"{township}_{ledger}.{fmt}"
+    data = read_ledger(session, township=township, ledger=ledger, unmask=unmask)
+    out = Export(_file(data, fmt, crs), FORMATS[fmt], f"{township}_{ledger}.{fmt}")
+    if unmask and ledger in PERSONAL:
+        codes = [r["code"] for r in data.rows]
+        if codes:
+            audit.record(
+                session,
+                action="unmask",
+                township=township,
+                rows={"ledger": ledger, "codes": codes, "export": fmt,
+                      "count": len(codes)},
+            )  # fmt: skip
+    return out
+
+
+def _file(data: Ledger, fmt: str, crs: str | None) -> bytes:
     if fmt == "xlsx":
-        return Export(_xlsx(data), FORMATS[fmt], name)
+        return _xlsx(data)
     frame = _frame(data)
     if crs and fmt == "gpkg":
         frame = frame.to_crs(target_crs(crs))
     if fmt == "geojson":
-        return Export(_geojson(frame), FORMATS[fmt], name)
+        return _geojson(frame)
     with tempfile.TemporaryDirectory(prefix="gridgis-ledger-") as tmp:
-        path = Path(tmp) / f"{ledger}.gpkg"
+        path = Path(tmp) / f"{data.name}.gpkg"
         pyogrio.write_dataframe(
-            frame, path, layer=ledger, driver="GPKG", use_arrow=True
+            frame, path, layer=data.name, driver="GPKG", use_arrow=True
         )
-        return Export(path.read_bytes(), FORMATS[fmt], name)
+        return path.read_bytes()
 
 
 def _frame(data: Ledger) -> gpd.GeoDataFrame:

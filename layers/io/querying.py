@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import TextClause, text
+from sqlalchemy.orm import Session
 
+from gis_service.core.auth import audit
 from gis_service.core.errors import InvalidInput
 from gis_service.core.privacy import mask_id_number, mask_phone
 from grids.tree.scope import SUBTREE_IDS_SQL
@@ -142,3 +144,24 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+def audit_unmasked(
+    session: Session,
+    spec: LayerSpec,
+    *,
+    township: str,
+    codes: list[str],
+    export: str | None = None,
+) -> None:
+    """Record who saw which rows' personal data whole, before they are served.
+
+    ``export``: the file format of an export (the entry says so and how many rows
+    left in it), else a JSON read. Nothing for a layer without personal fields.
+    """
+    if not codes or not any(f.personal for f in spec.fields):
+        return
+    rows: dict[str, Any] = {"layer": spec.name, "codes": codes}
+    if export is not None:
+        rows |= {"export": export, "count": len(codes)}
+    audit.record(session, action="unmask", township=township, rows=rows)

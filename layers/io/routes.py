@@ -261,6 +261,7 @@ def export_items(
     layer: str,
     bbox: BBoxDep,
     filters: FiltersDep,
+    unmask: UnmaskDep,
     fmt: Annotated[
         str, Query(alias="format", description="geojson|gpkg|shp (ledgers: xlsx)")
     ] = "geojson",
@@ -272,7 +273,7 @@ def export_items(
     """The layer, or what bbox and filters select, as a file (EPSG:4326)."""
     out = export.export_layer(
         session, township=township, layer=layer, fmt=fmt, filters=filters, bbox=bbox,
-        crs=crs,
+        crs=crs, unmask=unmask,
     )  # fmt: skip
     disposition = f'attachment; filename="{out.filename}"'
     return Response(
