@@ -27,14 +27,22 @@ SELECT id FROM _parcel_checks WHERE NOT valid ORDER BY id;
 -- name: drop_pairs
 DROP TABLE IF EXISTS _dispute_pairs;
 
+-- name: bitmaps
+SELECT current_setting('enable_bitmapscan');
+
+-- name: set_bitmaps
+-- For create_pairs alone (transaction-local, put back after it).
+SELECT set_config('enable_bitmapscan', :v, true);
+
 -- name: create_pairs
 -- One GIST-indexed self-join. Shape (EXPLAIN at 100 000 parcels): Gather -> Nested
--- Loop -> Parallel Seq Scan a + Index Scan idx_pasture_parcels_township_geom b
--- (township_code = :township AND geom && a.geom: one probe, see migration 0120).
--- The pair ordering is written `a.id + 0 < b.id + 0` on purpose: as a bare
--- `a.id < b.id` the planner ANDs a pk range scan (id > a.id, ~50 000 rows per
--- parcel) into a BitmapAnd with the GIST probe, which is quadratic (60 s instead
--- of 3 s). Only pairs whose interiors intersect (DE-9IM 'T********', so parcels
+-- Loop -> Parallel Seq Scan a + Index Scan idx_pasture_parcels_geom b (geom &&
+-- a.geom: one probe; townships do not overlap, so it meets few rows of others).
+-- The pair ordering is written `a.id + 0 < b.id + 0` on purpose, and bitmap scans
+-- are off for this statement alone (detect.py): otherwise the planner ANDs a pk
+-- range scan (id > a.id, ~50 000 rows per parcel, or the township's whole key
+-- range among many townships, migration 0150) into a BitmapAnd with the GIST
+-- probe, which is quadratic (60 s instead of 3 s). Only pairs whose interiors intersect (DE-9IM 'T********', so parcels
 -- that merely share a border are dropped) reach ST_Intersection. Invalid parcels
 -- (:invalid) are compared through ST_MakeValid so a bow-tie cannot abort the run.
 -- OFFSET 0 keeps the overlap computed once for both the column and its area.
