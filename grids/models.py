@@ -188,8 +188,10 @@ class Visit(Base):
         # a township's last visits by an index-only scan (migration 0150)
         Index(
             "ix_visits_township_household_time",
-            "township_code", "household_id", "visited_at",
-        ),  # fmt: skip
+            "township_code",
+            "household_id",
+            "visited_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity())
