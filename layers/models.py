@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gis_service.core.db import Base
+from gis_service.core.i18n import N_
 from gis_service.core.models import (
     StatusEventColumns,
     created_at,
@@ -36,8 +37,9 @@ HAZARD_KINDS = (
     "fire", "flood", "landslide", "road", "building", "electrical", "other",
 )  # fmt: skip
 HAZARD_KIND_LABELS = {
-    "fire": "火灾", "flood": "洪涝", "landslide": "滑坡", "road": "道路",
-    "building": "房屋", "electrical": "用电", "other": "其他",
+    "fire": N_("火灾"), "flood": N_("洪涝"), "landslide": N_("滑坡"),
+    "road": N_("道路"), "building": N_("房屋"), "electrical": N_("用电"),
+    "other": N_("其他"),
 }  # fmt: skip
 # below a metre is no zone (and 5e-324 underflowed PostgreSQL's float8: a 500)
 MIN_WARN_RADIUS_M = 1.0

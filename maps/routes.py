@@ -10,7 +10,13 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from gis_service.core import jobs
 from gis_service.core.auth.deps import CurrentUser
-from gis_service.core.deps import SessionDep, SettingsDep, TownshipDep
+from gis_service.core.deps import (
+    LocaleDep,
+    SessionDep,
+    SettingsDep,
+    TownshipDep,
+    remember_locale,
+)
 from gis_service.core.errors import NotFound
 from gis_service.core.inputs import Instant, RowId
 from maps import service
@@ -45,6 +51,7 @@ def coverage_map(
     user: CurrentUser,
     township: TownshipDep,
     settings: SettingsDep,
+    locale: LocaleDep,
     grid: Annotated[
         str | None, Query(description="code of a grid: its subtree")
     ] = None,
@@ -72,7 +79,7 @@ def coverage_map(
             "user_id": user.id, "grid": grid, "basemap": basemap,
             "as_of": as_of.isoformat() if as_of else None,
             "since": since.isoformat() if since else None,
-            "closed_hazards": closed_hazards,
+            "closed_hazards": closed_hazards, "locale": locale,
         }  # fmt: skip
         return jobs.accept(
             session,
@@ -92,15 +99,18 @@ def coverage_map(
         closed_hazards=closed_hazards,
         hazard_settings=settings.hazards,
         tiles_base=request.scope.get("root_path", "") + "/ogc",
+        locale=locale,
     )
-    return HTMLResponse(page)
+    return remember_locale(request, HTMLResponse(page))
 
 
 @router.get("/townships/{township}/maps/routes/{cadre}", response_class=HTMLResponse)
 def route_map(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
+    locale: LocaleDep,
     cadre: str,
     basemap: BasemapQuery = None,
     as_of: AsOfQuery = None,
@@ -117,18 +127,20 @@ def route_map(
     page = service.route_page(
         session, township=township, cadre=cadre, settings=settings.map,
         basemap=basemap, as_of=as_of, closed=closed, per_day=per_day,
-        start_lon=start_lon, start_lat=start_lat,
+        start_lon=start_lon, start_lat=start_lat, locale=locale,
     )  # fmt: skip
-    return HTMLResponse(page)
+    return remember_locale(request, HTMLResponse(page))
 
 
 @router.get(
     "/townships/{township}/maps/disputes/{dispute_id}", response_class=HTMLResponse
 )
 def dispute_map(
+    request: Request,
     session: SessionDep,
     township: TownshipDep,
     settings: SettingsDep,
+    locale: LocaleDep,
     dispute_id: RowId,
     basemap: BasemapQuery = None,
 ) -> HTMLResponse:
@@ -139,8 +151,9 @@ def dispute_map(
         dispute_id=dispute_id,
         settings=settings.map,
         basemap=basemap,
+        locale=locale,
     )
-    return HTMLResponse(page)
+    return remember_locale(request, HTMLResponse(page))
 
 
 @router.get(URL_PREFIX + "/{path:path}", include_in_schema=False)

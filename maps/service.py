@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.core.errors import InvalidInput
 from gis_service.core.geojson import feature, feature_collection
+from gis_service.core.i18n import N_, ZH, Gettext, same, translator
 from gis_service.core.inputs import as_utc
 from gis_service.core.privacy import mask_id_number, mask_phone
 from gis_service.core.settings import HazardSettings, MapSettings
@@ -69,8 +70,9 @@ def map_options(
     *,
     basemap: str | None = None,
     asset_base: str = LOCAL_ASSET_BASE,
+    locale: str = ZH,
 ) -> MapOptions:
-    """Map options from settings and an optional basemap override."""
+    """Map options from settings, an optional basemap override and the locale."""
     assets = settings.assets
     if assets == "local" and not assets_available():
         logger.warning("map assets were not fetched (make assets): linking the CDN")
@@ -81,6 +83,7 @@ def map_options(
             tianditu_key=settings.tianditu_key,
             assets=assets,
             asset_base=asset_base,
+            gettext=translator(locale),
         )
     except ValueError as exc:
         raise InvalidInput(
@@ -88,15 +91,16 @@ def map_options(
         ) from exc
 
 
-def _household_detail(row: dict[str, Any]) -> dict[str, Any]:
+def _household_detail(row: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
     """The popup summary of a household, personal data masked."""
     last = row.get("last_visit")
+    tags = gettext("、").join(gettext(t) for t in row.get("tags") or [])
     return {
         "code": row["code"],
         "name": row["head_name"],
         "members": row["members"],
         "village": row.get("village"),
-        "tags": "、".join(row.get("tags") or []),
+        "tags": tags,
         "cadre": row.get("cadre_name"),
         "cadre_code": row.get("cadre"),
         "last": last.date().isoformat() if last else None,
@@ -115,6 +119,7 @@ def coverage_data(
     hazard_settings: HazardSettings | None = None,
     tiles_above: int | None = None,
     tiles_base: str | None = None,
+    gettext: Gettext = same,
 ) -> CoverageData:
     """Grids with coverage, households with status, hazards and open disputes.
 
@@ -149,7 +154,7 @@ def coverage_data(
                 "lat": r["lat"],
                 "status": r["status"],
                 "priority": r["priority"],
-                **_household_detail(r),
+                **_household_detail(r, gettext),
             }
             for r in household_statuses(
                 session,
@@ -233,13 +238,16 @@ def coverage_map(
     closed_hazards: bool = False,
     hazard_settings: HazardSettings | None = None,
     tiles_base: str | None = None,
+    locale: str = ZH,
 ) -> folium.Map:
     """The coverage map of a township or of one grid's subtree.
 
     ``tiles_base``: the OGC root a served page may fetch tiles from (a file
     written for offline use has none, so it always carries its households).
     """
-    options = map_options(settings, basemap=basemap, asset_base=asset_base)
+    options = map_options(
+        settings, basemap=basemap, asset_base=asset_base, locale=locale
+    )
     if options.shift_gcj02:
         # tiles are WGS 84 and cannot be shifted to AMap's GCJ-02 in the browser
         tiles_base = None
@@ -253,6 +261,7 @@ def coverage_map(
         hazard_settings=hazard_settings,
         tiles_above=settings.vector_tiles_above,
         tiles_base=tiles_base,
+        gettext=options.gettext,
     )
     return render_coverage(data, options)
 
@@ -286,6 +295,7 @@ def route_data(
     per_day: int | None = None,
     start_lon: float | None = None,
     start_lat: float | None = None,
+    gettext: Gettext = same,
 ) -> RouteData:
     """The planned route over the cadre's households due as of ``as_of``."""
     as_of = as_of or datetime.now(UTC)
@@ -296,10 +306,11 @@ def route_data(
     who = find_cadre(session, township=township, code=cadre)
     plan = plan_route(session, township=township, request=request)
     rows = household_statuses(session, township=township, as_of=as_of, cadre=cadre)
-    start = "起点" if start_lon is not None else "驻地"
+    start = N_("起点") if start_lon is not None else N_("驻地")
     route = route_from_plan(
-        plan, cadre=dict(who), households={r["id"]: r for r in rows}, start=start
-    )
+        plan, cadre=dict(who), households={r["id"]: r for r in rows}, start=start,
+        gettext=gettext,
+    )  # fmt: skip
     _add_route_context(session, route, township=township, as_of=as_of, rows=rows)
     return route
 
@@ -337,11 +348,16 @@ def route_page(
     settings: MapSettings,
     basemap: str | None = None,
     asset_base: str = LOCAL_ASSET_BASE,
+    locale: str = ZH,
     **route: Any,
 ) -> str:
     """The route map of one cadre as an HTML page (``route``: see ``route_data``)."""
-    options = map_options(settings, basemap=basemap, asset_base=asset_base)
-    data = route_data(session, township=township, cadre=cadre, **route)
+    options = map_options(
+        settings, basemap=basemap, asset_base=asset_base, locale=locale
+    )
+    data = route_data(
+        session, township=township, cadre=cadre, gettext=options.gettext, **route
+    )
     return to_html(render_route(data, options))
 
 
@@ -375,8 +391,11 @@ def dispute_page(
     settings: MapSettings,
     basemap: str | None = None,
     asset_base: str = LOCAL_ASSET_BASE,
+    locale: str = ZH,
 ) -> str:
     """The map of one dispute as an HTML page."""
-    options = map_options(settings, basemap=basemap, asset_base=asset_base)
+    options = map_options(
+        settings, basemap=basemap, asset_base=asset_base, locale=locale
+    )
     data = dispute_data(session, township=township, dispute_id=dispute_id)
     return to_html(render_dispute(data, options))

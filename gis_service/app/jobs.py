@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gis_service.core import jobs
 from gis_service.core.deps import SessionDep
+from gis_service.core.i18n import DEFAULT as DEFAULT_LOCALE
 from gis_service.core.settings import get_settings
 
 
@@ -133,6 +134,7 @@ def _coverage_map(
             as_of=_instant(p.get("as_of")), since=_instant(p.get("since")),
             closed_hazards=bool(p.get("closed_hazards")),
             hazard_settings=settings.hazards,
+            locale=str(p.get("locale") or DEFAULT_LOCALE),
         )  # fmt: skip
     body = page.encode()
     result = {"bytes": len(body), "output": f"/jobs/{job.job_id}/output"}

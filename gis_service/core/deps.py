@@ -7,7 +7,7 @@ comes back as problem+json naming the parameter.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from gis_service.core.settings import Settings
 from gis_service.core.townships import check_township_code, require_township
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ResponseT = TypeVar("ResponseT", bound=Response)
 
 
 def _shown(name: str) -> str:
@@ -126,7 +127,7 @@ async def request_locale(request: Request) -> str:
 LocaleDep = Annotated[str, Depends(request_locale)]
 
 
-def remember_locale(request: Request, response: Response) -> Response:
+def remember_locale(request: Request, response: ResponseT) -> ResponseT:
     """Keep a ``?lang=`` choice in a cookie, so the next page follows it."""
     chosen = normalize(request.query_params.get("lang"))
     if chosen:

@@ -37,6 +37,11 @@ def N_(message: str) -> str:
     return message
 
 
+def same(message: str) -> str:
+    """``gettext`` of the source locale (zh-CN): a msgid is its own translation."""
+    return message
+
+
 @lru_cache(maxsize=len(LOCALES))
 def translations(locale: str) -> gettext.NullTranslations:
     """The catalogue of ``locale``; zh-CN (and anything unknown) is the source."""
@@ -54,9 +59,19 @@ def translations(locale: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+@lru_cache(maxsize=2 * len(LOCALES))
 def translator(locale: str) -> Gettext:
-    """``gettext`` of ``locale``: a msgid in, the words of that locale out."""
-    return translations(normalize(locale) or DEFAULT).gettext
+    """``gettext`` of ``locale``: a msgid in, the words of that locale out.
+
+    An empty message stays empty (plain gettext answers "" with the catalogue's
+    header), so a missing label can be passed through safely.
+    """
+    gettext = translations(normalize(locale) or DEFAULT).gettext
+
+    def translate(message: str) -> str:
+        return gettext(message) if message else message
+
+    return translate
 
 
 def normalize(value: str | None) -> str | None:

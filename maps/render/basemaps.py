@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
@@ -11,6 +12,7 @@ import numpy as np
 from branca.element import Element, Figure
 
 from gis_service.core.gcj02 import wgs84_to_gcj02
+from gis_service.core.i18n import same
 from maps.render.elements import PANES
 
 logger = logging.getLogger(__name__)
@@ -30,12 +32,18 @@ AMAP_URL = (
 
 @dataclass(frozen=True)
 class MapOptions:
-    """How a map page is dressed: basemap, its key, and where assets come from."""
+    """How a map page is dressed: basemap, its key, where assets come from, words.
+
+    ``gettext`` translates every word the page writes (msgids are the Chinese
+    source strings, see ``gis_service.core.i18n``); the renderer stays pure: the
+    caller picks the locale.
+    """
 
     basemap: str = "none"
     tianditu_key: str | None = None
     assets: str = "local"  # local | cdn
     asset_base: str = "/static/maps/vendor"
+    gettext: Callable[[str], str] = field(default=same, compare=False)
 
     def __post_init__(self) -> None:
         """Reject unknown choices early (the service maps these to 422s)."""
@@ -67,12 +75,13 @@ def new_map(options: MapOptions) -> folium.Map:
         folium.map.CustomPane(
             pane, z_index=z_index, pointer_events=pointer_events
         ).add_to(m)
+    _ = options.gettext
     if options.basemap == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=19).add_to(m)
     elif options.basemap == "tianditu":
         for layer, name, overlay in (
-            ("vec", "天地图", False),
-            ("cva", "天地图注记", True),
+            ("vec", _("天地图"), False),
+            ("cva", _("天地图注记"), True),
         ):
             folium.TileLayer(
                 TIANDITU_URL.replace("{layer}", layer).replace(
@@ -87,7 +96,7 @@ def new_map(options: MapOptions) -> folium.Map:
             ).add_to(m)
     elif options.basemap == "amap":
         folium.TileLayer(
-            AMAP_URL, attr="&copy; 高德地图 (AMap)", name="高德地图",
+            AMAP_URL, attr="&copy; 高德地图 (AMap)", name=_("高德地图"),
             subdomains="1234", max_zoom=MAX_ZOOM,
         ).add_to(m)  # fmt: skip
     elif isinstance(figure := m.get_root(), Figure):

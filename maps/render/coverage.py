@@ -10,14 +10,16 @@ from __future__ import annotations
 import html
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from html import escape as esc
 from typing import Any
 
 import folium
 import numpy as np
 from folium.utilities import JsCode
 
+from gis_service.core.i18n import N_
 from gis_service.core.vocab import label as vocab_label
 from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_lonlat
 from maps.render.elements import (
@@ -25,6 +27,7 @@ from maps.render.elements import (
     MapControl,
     encode_column,
     encode_points,
+    household_words,
 )
 from maps.render.hazards import HAZARD_LABELS, HAZARD_MARKER_LIMIT, add_hazards
 from maps.render.labels import add_labels, border_style
@@ -52,10 +55,10 @@ logger = logging.getLogger(__name__)
 
 STATUSES = ("visited", "overdue", "never_visited", "unassigned")  # drawing order
 STATUS_LABELS = {
-    "visited": "已走访",
-    "overdue": "走访逾期",
-    "never_visited": "从未走访",
-    "unassigned": "未分配 (无网格或无干部)",
+    "visited": N_("已走访"),
+    "overdue": N_("走访逾期"),
+    "never_visited": N_("从未走访"),
+    "unassigned": N_("未分配 (无网格或无干部)"),
 }
 DETAIL_FIELDS = (
     "code", "name", "members", "village", "tags", "cadre", "cadre_code", "last",
@@ -137,6 +140,8 @@ def render_coverage(
     personal_detail_limit: int = PERSONAL_DETAIL_LIMIT,
 ) -> folium.Map:
     """The coverage map: grids by coverage, households by status, hazards, disputes."""
+    _ = options.gettext
+    labels = {s: _(w) for s, w in STATUS_LABELS.items()}
     m = new_map(options)
     grids = shift_collection(data.grids, options)
     _add_grids(m, grids, options)
@@ -151,16 +156,16 @@ def render_coverage(
     if (tiles := data.household_tiles) is not None:
         counts, priority = {s: tiles.counts.get(s, 0) for s in STATUSES}, tiles.priority
         add_household_tiles(
-            m, tiles, colors=STATUS_COLORS, labels=STATUS_LABELS,
-            priority_color=PRIORITY_COLOR,
+            m, tiles, colors=STATUS_COLORS, labels=labels,
+            priority_color=PRIORITY_COLOR, words=household_words(_), gettext=_,
         )  # fmt: skip
     else:
-        _add_households(m, data.households, lon, lat, fields, data.links)
+        _add_households(m, data.households, lon, lat, fields, data.links, _)
     add_hazards(m, data.hazards, options, show=False)
-    _add_disputes(m, shift_collection(data.disputes, options), data.links)
+    _add_disputes(m, shift_collection(data.disputes, options), data.links, _)
     m.add_child(
         MapControl(
-            _legend_html(data.title, counts, priority, data.period),
+            _legend_html(data.title, counts, priority, data.period, _),
             element_id="gridgis-legend",
             css_class="gridgis-legend",
             position="bottomright",
@@ -168,12 +173,13 @@ def render_coverage(
     )
     finish_map(
         m, options, bounds_of([grids], lon.tolist(), lat.tolist()),
-        title=f"{data.title} · 走访覆盖图",
+        title=_("{title} · 走访覆盖图").format(title=data.title),
     )  # fmt: skip
     return m
 
 
 def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> None:
+    _ = options.gettext
     by_depth: dict[int, list[dict[str, Any]]] = {}
     for feature in grids["features"]:
         p = feature["properties"]
@@ -183,7 +189,7 @@ def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> Non
             grid_coverage(p["households"], p.get("up_to_date"))
         )
         p["fill_color"] = coverage_color(cov)
-        p["level_label"] = vocab_label("grid_level", p["level"])
+        p["level_label"] = _(vocab_label("grid_level", p["level"]))
         by_depth.setdefault(p["depth"], []).append(feature)
     # Deepest first, so the thick borders of the upper levels are drawn on top.
     for depth in sorted(by_depth, reverse=True):
@@ -191,7 +197,7 @@ def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> Non
         level = features[0]["properties"]["level_label"]  # escaped
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},
-            name=f"网格边界: {level}",
+            name=_("网格边界: {level}").format(level=level),
             style_function=lambda f: {
                 **border_style(f["properties"]["depth"], f["properties"]["is_leaf"]),
                 "fillColor": f["properties"]["fill_color"],
@@ -199,7 +205,14 @@ def _add_grids(m: folium.Map, grids: dict[str, Any], options: MapOptions) -> Non
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=list(GRID_TIP),
-                aliases=["网格", "编码", "层级", "户数", "走访覆盖率", "按时走访率"],
+                aliases=[
+                    _("网格"),
+                    _("编码"),
+                    _("层级"),
+                    _("户数"),
+                    _("走访覆盖率"),
+                    _("按时走访率"),
+                ],
             ),
         ).add_to(m)
     labelled = [f for f in grids["features"] if "label_lon" in f["properties"]]
@@ -214,6 +227,7 @@ def _add_households(
     lat: np.ndarray,
     fields: Sequence[str],
     links: dict[str, str],
+    _: Callable[[str], str],
 ) -> None:
     status = np.array([h["status"] for h in households], dtype=object)
     priority = np.array([bool(h.get("priority")) for h in households], dtype=bool)
@@ -230,22 +244,28 @@ def _add_households(
         HouseholdLayer(
             payload,
             key=key,
-            name=f"农户: {STATUS_LABELS[key]} ({count})",
+            name=_("农户: {status} ({count})").format(
+                status=_(STATUS_LABELS[key]), count=count
+            ),
             color=STATUS_COLORS[key],
-            label=STATUS_LABELS[key],
+            label=_(STATUS_LABELS[key]),
             links={k: v for k, v in links.items() if k == "cadre"},
+            words=household_words(_),
         ).add_to(m)
 
 
 def _add_disputes(
-    m: folium.Map, disputes: dict[str, Any], links: dict[str, str]
+    m: folium.Map,
+    disputes: dict[str, Any],
+    links: dict[str, str],
+    _: Callable[[str], str],
 ) -> None:
     """Open overlaps, off by default (at 50 000 households they carpet the map)."""
     for f in disputes["features"]:
         p = f["properties"]
-        p["area_label"] = area_text(p["overlap_area_m2"])
-        p["status_label"] = p.get("status_label") or vocab_label(
-            "dispute_status", p["status"]
+        p["area_label"] = area_text(p["overlap_area_m2"], _)
+        p["status_label"] = _(
+            p.get("status_label") or vocab_label("dispute_status", p["status"])
         )
     features = escaped_features(
         disputes["features"], ("status_label", "parcel_a", "parcel_b")
@@ -253,22 +273,24 @@ def _add_disputes(
     for f in features:
         p = f["properties"]
         rows = [
-            ("争议", f"#{int(p['id'])}"),
-            ("状态", p["status_label"]),
-            ("地块", f"{p['parcel_a']} / {p['parcel_b']}"),
-            ("重叠面积", p["area_label"]),
+            (_("争议"), f"#{int(p['id'])}"),
+            (_("状态"), p["status_label"]),
+            (_("地块"), f"{p['parcel_a']} / {p['parcel_b']}"),
+            (_("重叠面积"), p["area_label"]),
         ]
         body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
         link = ""
         if "dispute" in links:
             href = html.escape(links["dispute"].replace("{id}", str(int(p["id"]))))
-            link = f"<a class='gridgis-link' href='{href}'>查看并处理争议 →</a>"
+            text = html.escape(_("查看并处理争议 →"))
+            link = f"<a class='gridgis-link' href='{href}'>{text}</a>"
         # Built here from escaped parts; the page binds them as they are.
         p["popup_html"] = f"<table class='gridgis-popup'>{body}</table>{link}"
-        p["tip_html"] = f"争议 #{int(p['id'])} ({p['status_label']})"
+        p["tip_html"] = html.escape(_("争议 #{id}").format(id=int(p["id"])))
+        p["tip_html"] += f" ({p['status_label']})"
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=f"争议重叠区 ({len(features)})",
+        name=_("争议重叠区 ({n})").format(n=len(features)),
         show=False,
         style_function=lambda _f: {
             "color": DISPUTE_COLOR,
@@ -289,34 +311,48 @@ def _legend_html(
     title: str,
     counts: dict[str, int],
     priority: int,
-    period: str | None = None,
+    period: str | None,
+    _: Callable[[str], str],
 ) -> str:
+    """The legend; every word translated and escaped (a translation is text too).
+
+    The words are looked up outside the f-strings: gettext calls inside one are
+    invisible to ``pybabel extract`` on Python < 3.12.
+    """
+    w = {
+        "coverage": esc(_("网格走访覆盖率")), "none": esc(_("无农户")),
+        "status": esc(_("农户状态")), "priority": esc(_("重点户")),
+        "hazards": esc(_("隐患")), "in_layers": esc(_("(图层中打开)")),
+        "disputes": esc(_("争议重叠区(未结, 图层中打开)")),
+    }  # fmt: skip
+    statuses = {s: esc(_(label)) for s, label in STATUS_LABELS.items()}
+    hazards = {s: esc(_(label)) for s, label in HAZARD_LABELS.items()}
     when = f" <small data-period>{html.escape(period)}</small>" if period else ""
-    parts = [f"<h4>{html.escape(title)}</h4><b>网格走访覆盖率</b>{when}<br>"]
+    parts = [f"<h4>{html.escape(title)}</h4><b>{w['coverage']}</b>{when}<br>"]
     steps = [(c, f"≥ {floor:.0%}") for floor, c in COVERAGE_STEPS[:-1]]
     steps += [(COVERAGE_STEPS[-1][1], f"< {COVERAGE_STEPS[-2][0]:.0%}")]
-    steps += [(NO_HOUSEHOLDS_COLOR, "无农户")]
+    steps += [(NO_HOUSEHOLDS_COLOR, w["none"])]
     parts += [f"<i class='sw' style='background:{c}'></i>{t}<br>" for c, t in steps]
-    parts.append("<b>农户状态</b><br>")
+    parts.append(f"<b>{w['status']}</b><br>")
     parts += [
         f"<span data-status='{s}'><i class='dot' style='background:{STATUS_COLORS[s]};"
         f"border:1px solid {OUTLINE_COLOR};box-shadow:0 0 0 1px {HAZARD_INK}'>"
-        f"</i>{STATUS_LABELS[s]} {counts[s]}</span><br>"
+        f"</i>{statuses[s]} {counts[s]}</span><br>"
         for s in reversed(STATUSES)
     ]
     parts.append(
         f"<i class='dot' style='border:2px solid {PRIORITY_COLOR}'></i>"
-        f"重点户 {priority}<br><b>隐患</b> <small>(图层中打开)</small><br>"
+        f"{w['priority']} {priority}<br><b>{w['hazards']}</b>"
+        f" <small>{w['in_layers']}</small><br>"
     )
     parts += [
         f"<i class='gridgis-hazard {s}' style='display:inline-block;background:{c};"
         f"border:1px solid {HAZARD_INK};width:12px;height:12px'></i> "
-        f"{HAZARD_LABELS[s]} "
+        f"{hazards[s]} "
         for s, c in HAZARD_COLORS.items()
     ]
     parts.append(
-        f"<br><i class='sw' style='background:{DISPUTE_COLOR}'></i>"
-        "争议重叠区(未结, 图层中打开)"
+        f"<br><i class='sw' style='background:{DISPUTE_COLOR}'></i>{w['disputes']}"
     )
     return "".join(parts)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
+from gis_service.core.i18n import N_, same
 from maps.render.palette import OUTLINE_COLOR, PRIORITY_COLOR
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,17 @@ def encode_column(values: Sequence[Any], order: np.ndarray) -> Any:
     return ordered
 
 
+def household_words(_: Callable[[str], str] = same) -> dict[str, str]:
+    """A household popup's field names, for the page's script (its language)."""
+    return {
+        "status": _("状态"), "priority": _("重点户"), "yes": _("是"),
+        "code": _("户编号"), "name": _("户主"), "members": _("人口"),
+        "village": _("村"), "tags": _("标签"), "cadre": _("联户干部"),
+        "last": _("最近走访"), "phone": _("电话"),
+        "cadre_route": _("联户干部的走访路线 →"),
+    }  # fmt: skip
+
+
 class HouseholdLayer(Layer):
     """One status class of households as a canvas layer (L.GridGISHouseholds)."""
 
@@ -170,6 +182,7 @@ class HouseholdLayer(Layer):
         pane: str = "gridgisHouseholds",
         radius: float = 1.0,
         hit: bool = True,
+        words: dict[str, str] | None = None,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "HouseholdLayer"
@@ -180,6 +193,7 @@ class HouseholdLayer(Layer):
                 "color": color, "label": label, "outline": outline,
                 "priorityColor": priority_color, "links": links or {},
                 "pane": pane, "radius": radius, "hit": hit,
+                "words": words or household_words(),
             }
         )  # fmt: skip
 
@@ -216,17 +230,21 @@ class MapControl(MacroElement):
         self.position = position
 
 
+NOTICE = N_("底图未能加载，仅显示矢量图层")  # the basemap's tiles failed
+
+
 class PageFinish(MacroElement):
     """The page's last script: metric scale, label placement, tile-error notice."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        GridGIS.finishMap({{ this._parent.get_name() }});
+        GridGIS.finishMap({{ this._parent.get_name() }}, {{ this.words }});
         {% endmacro %}
         """
     )
 
-    def __init__(self) -> None:
+    def __init__(self, words: dict[str, str] | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "PageFinish"
+        self.words = _script_json(words or {"notice": NOTICE})

@@ -9,11 +9,13 @@ escaped (tooltips are HTML in Leaflet).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import folium
 import numpy as np
 
+from gis_service.core.i18n import N_
 from gis_service.core.vocab import label as vocab_label
 from maps.render.basemaps import MapOptions, shift_lonlat
 from maps.render.page import escaped_features, html_table, tooltip_text
@@ -29,13 +31,17 @@ HAZARD_ICONS = {
     "other": "triangle-exclamation",
 }
 PANE = "gridgisHazards"
-HAZARD_LABELS = {"found": "已排查", "rectifying": "整改中", "closed": "已销号"}
+HAZARD_LABELS = {
+    "found": N_("已排查"),
+    "rectifying": N_("整改中"),
+    "closed": N_("已销号"),
+}
 # Above this many hazards they are drawn as one layer of dots (see _add_points).
 HAZARD_MARKER_LIMIT = 300
 
 
-def _kind(z: dict[str, Any]) -> str:
-    return str(z.get("kind_label") or z["kind"])
+def _kind(z: dict[str, Any], _: Callable[[str], str]) -> str:
+    return _(str(z.get("kind_label") or z["kind"]))
 
 
 def add_hazards(
@@ -52,36 +58,40 @@ def add_hazards(
     lon = np.array([z["lon"] for z in hazards], dtype=float)
     lat = np.array([z["lat"] for z in hazards], dtype=float)
     lon, lat = shift_lonlat(lon, lat, options)
+    _ = options.gettext
     for status, label in HAZARD_LABELS.items():
         picked = [i for i, z in enumerate(hazards) if z["status"] == status]
         if not picked:
             continue
-        group = folium.FeatureGroup(
-            name=f"隐患·{label} ({len(picked)})", show=show and status != "closed"
-        )
+        name = _("隐患·{status} ({n})").format(status=_(label), n=len(picked))
+        group = folium.FeatureGroup(name=name, show=show and status != "closed")
         chosen = [hazards[i] for i in picked]
         if len(hazards) > HAZARD_MARKER_LIMIT:
-            _add_points(group, chosen, lon[picked], lat[picked])
+            _add_points(group, chosen, lon[picked], lat[picked], _)
         else:
             for z, x, y in zip(chosen, lon[picked], lat[picked], strict=True):
-                _add_marker(group, z, [float(y), float(x)])
+                _add_marker(group, z, [float(y), float(x)], _)
         group.add_to(m)
 
 
 def _add_marker(
-    group: folium.FeatureGroup, z: dict[str, Any], where: list[float]
+    group: folium.FeatureGroup,
+    z: dict[str, Any],
+    where: list[float],
+    _: Callable[[str], str],
 ) -> None:
     """One hazard: its icon, popup, outline (polygons) and warn zone (open points)."""
     radius = z.get("warn_radius_m")
+    severity = vocab_label("severity", z.get("severity"))
     popup = html_table(
         [
-            ("隐患", z["code"]),
-            ("类型", _kind(z)),
-            ("等级", vocab_label("severity", z.get("severity")) or None),
-            ("状态", HAZARD_LABELS.get(z["status"], z["status"])),
-            ("说明", z.get("description")),
-            ("整改期限", z.get("deadline")),
-            ("预警半径", f"{radius:.0f} m" if radius else None),
+            (_("隐患"), z["code"]),
+            (_("类型"), _kind(z, _)),
+            (_("等级"), _(severity) if severity else None),
+            (_("状态"), _(HAZARD_LABELS.get(z["status"], z["status"]))),
+            (_("说明"), z.get("description")),
+            (_("整改期限"), z.get("deadline")),
+            (_("预警半径"), f"{radius:.0f} m" if radius else None),
         ]
     )
     color = HAZARD_COLORS.get(z["status"], HAZARD_COLORS["closed"])
@@ -100,7 +110,7 @@ def _add_marker(
             class_name="gridgis-hazard-icon",
         ),
         popup=folium.Popup(popup, max_width=300),
-        tooltip=tooltip_text(f"{z['code']} {_kind(z)}"),
+        tooltip=tooltip_text(f"{z['code']} {_kind(z, _)}"),
         pane=PANE,
     ).add_to(group)
     if z.get("outline"):
@@ -123,6 +133,7 @@ def _add_points(
     hazards: list[dict[str, Any]],
     lon: np.ndarray,
     lat: np.ndarray,
+    _: Callable[[str], str],
 ) -> None:
     """Many hazards as one GeoJSON layer of coloured dots, not one marker each.
 
@@ -136,8 +147,8 @@ def _add_points(
             "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
             "properties": {
                 "code": z["code"],
-                "kind": _kind(z),
-                "status": HAZARD_LABELS.get(z["status"], z["status"]),
+                "kind": _kind(z, _),
+                "status": _(HAZARD_LABELS.get(z["status"], z["status"])),
                 "color": HAZARD_COLORS.get(z["status"], HAZARD_COLORS["closed"]),
             },
         }
@@ -157,6 +168,7 @@ def _add_points(
         },
         pane=PANE,
         tooltip=folium.GeoJsonTooltip(
-            fields=["code", "kind", "status"], aliases=["隐患", "类型", "状态"]
+            fields=["code", "kind", "status"],
+            aliases=[_("隐患"), _("类型"), _("状态")],
         ),
     ).add_to(group)

@@ -34,7 +34,7 @@ def add_labels(
     grid's (``GridGIS.placeLabels``), so domains read at low zoom, leaf grids as
     one zooms in, and no two labels ever collide.
     """
-    group = folium.FeatureGroup(name="网格名称", show=True)
+    group = folium.FeatureGroup(name=options.gettext("网格名称"), show=True)
     lon = np.array([f["properties"]["label_lon"] for f in labelled], dtype=float)
     lat = np.array([f["properties"]["label_lat"] for f in labelled], dtype=float)
     lon, lat = shift_lonlat(lon, lat, options)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import folium
 import numpy as np
 from branca.element import Figure
 
+from gis_service.core.i18n import same
 from gis_service.core.units import MU_M2
 from maps.assets import localize_assets
 from maps.render import literal
 from maps.render.basemaps import MapOptions
-from maps.render.elements import PageFinish, add_page_assets
+from maps.render.elements import NOTICE, PageFinish, add_page_assets
 
 literal.install()  # data in a map is never evaluated as a template (see literal)
 
@@ -38,7 +39,7 @@ def finish_map(
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(12, 12))
     folium.LayerControl(collapsed=True).add_to(m)
-    m.add_child(PageFinish())
+    m.add_child(PageFinish({"notice": options.gettext(NOTICE)}))
     if options.assets == "local":
         localize_assets(m, options.asset_base)
 
@@ -108,8 +109,8 @@ def tooltip_text(text: str) -> str:
     return html.escape(text)
 
 
-def area_text(m2: float | None) -> str:
+def area_text(m2: float | None, gettext: Callable[[str], str] = same) -> str:
     """An area in m² and mu (亩), as parcels are reported."""
     if m2 is None:
         return "—"
-    return f"{m2:,.0f} m² ({m2 / MU_M2:,.2f} 亩)"
+    return gettext("{m2} m² ({mu} 亩)").format(m2=f"{m2:,.0f}", mu=f"{m2 / MU_M2:,.2f}")

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import folium
 import numpy as np
 
-from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_lonlat
-from maps.render.elements import HouseholdLayer, MapControl, encode_points
+from gis_service.core.i18n import same
+from maps.render.basemaps import (
+    MapOptions,
+    new_map,
+    shift_collection,
+    shift_lonlat,
+)
+from maps.render.elements import (
+    HouseholdLayer,
+    MapControl,
+    encode_points,
+    household_words,
+)
 from maps.render.labels import add_labels, border_style
 from maps.render.page import (
     bounds_of,
@@ -64,40 +76,65 @@ class RouteData:
     context: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _noun(stop: dict[str, Any]) -> str:
+def _noun(stop: dict[str, Any], gettext: Callable[[str], str]) -> str:
     """What a stop is, as the popup names it."""
-    return "农户" if stop.get("kind", "household") == "household" else "隐患复查"
+    household = stop.get("kind", "household") == "household"
+    return gettext("农户") if household else gettext("隐患复查")
 
 
-def route_summary_html(route: RouteData) -> str:
+def route_summary_html(route: RouteData, gettext: Callable[[str], str] = same) -> str:
     """The summary box: cadre, stops, total length and time, planner warnings."""
+    # Words looked up outside the f-strings (pybabel cannot see calls inside one).
+    w = {
+        k: html.escape(v)
+        for k, v in (
+            ("route", gettext("路线")), ("offroad", gettext("离路直线")),
+            ("order", gettext("走访顺序")), ("check", gettext("隐患复查")),
+            ("others", gettext("网格内其他农户")),
+        )
+    }  # fmt: skip
     minutes = route.duration_s / 60
     hours, mins = divmod(round(minutes), 60)
-    time_text = f"{hours} 小时 {mins} 分" if hours else f"{mins} 分钟"
+    time_text = (
+        gettext("{h} 小时 {m} 分").format(h=hours, m=mins)
+        if hours
+        else gettext("{m} 分钟").format(m=mins)
+    )
     name = html.escape(f"{route.cadre.get('name', '')} ({route.cadre.get('code', '')})")
     note = f"<br><small>{html.escape(route.note)}</small>" if route.note else ""
     flags = "".join(
         f"<br><small class='gridgis-flag'>⚠ {html.escape(f)}</small>"
         for f in route.flags
     )
-    days = f" · {len(route.lines)} 天" if len(route.lines) > 1 else ""
+    days = (
+        " · " + html.escape(gettext("{n} 天").format(n=len(route.lines)))
+        if len(route.lines) > 1
+        else ""
+    )
     legend = (
-        f"<br><i class='sw' style='background:{DAY_COLORS[0]}'></i>路线"
-        f" <i class='sw' style='background:{OFFROAD_COLOR}'></i>离路直线"
-        f"<br><i class='dot' style='background:{STOP_COLOR}'></i>走访顺序"
-        f" <i class='dot' style='background:{HAZARD_STOP_COLOR}'></i>隐患复查"
-        f" <i class='dot' style='background:{CONTEXT_COLOR}'></i>网格内其他农户"
+        f"<br><i class='sw' style='background:{DAY_COLORS[0]}'></i>"
+        f"{w['route']}"
+        f" <i class='sw' style='background:{OFFROAD_COLOR}'></i>"
+        f"{w['offroad']}"
+        f"<br><i class='dot' style='background:{STOP_COLOR}'></i>"
+        f"{w['order']}"
+        f" <i class='dot' style='background:{HAZARD_STOP_COLOR}'></i>"
+        f"{w['check']}"
+        f" <i class='dot' style='background:{CONTEXT_COLOR}'></i>"
+        f"{w['others']}"
     )
     extra = sum(1 for s in route.stops if s.get("kind", "household") != "household")
     homes = len(route.stops) - extra
+    checks_text = html.escape(gettext("{n} 处隐患复查").format(n=extra))
     checks = (
-        f" + <span data-hazard-stops='{extra}'>{extra} 处隐患复查</span>"
-        if extra
-        else ""
+        f" + <span data-hazard-stops='{extra}'>{checks_text}</span>" if extra else ""
     )
+    heading = html.escape(gettext("走访路线: {name}")).format(name=name)
+    homes_text = html.escape(gettext("{n} 户").format(n=homes))
     return (
-        f"<h4>走访路线: {name}</h4>"
-        f"<span data-stops='{len(route.stops)}'>{homes} 户</span>{checks}{days} · "
+        f"<h4>{heading}</h4>"
+        f"<span data-stops='{len(route.stops)}'>"
+        f"{homes_text}</span>{checks}{days} · "
         f"<span data-length-m='{route.length_m:.0f}'>"
         f"{route.length_m / 1000:.2f} km</span>"
         f" · <span data-duration-s='{route.duration_s:.0f}'>{time_text}</span>"
@@ -114,7 +151,8 @@ def _latlngs(coords: Any, options: MapOptions) -> list[tuple[float, float]]:
 
 def _add_paths(m: folium.Map, route: RouteData, options: MapOptions) -> list[Any]:
     """Each day's path, then the off-road legs dashed on top; returns all vertices."""
-    group = folium.FeatureGroup(name="路线").add_to(m)
+    gettext = options.gettext
+    group = folium.FeatureGroup(name=gettext("路线")).add_to(m)
     drawn: list[Any] = []
     many = len(route.lines) > 1
     for day, line in enumerate(route.lines, start=1):
@@ -127,11 +165,13 @@ def _add_paths(m: folium.Map, route: RouteData, options: MapOptions) -> list[Any
             color=DAY_COLORS[(day - 1) % len(DAY_COLORS)],
             weight=4,
             opacity=0.8,
-            tooltip=f"第 {day} 天" if many else "走访路线",
+            tooltip=tooltip_text(
+                gettext("第 {n} 天").format(n=day) if many else gettext("走访路线")
+            ),
         ).add_to(group)
     if route.offroad_legs:
         offroad = folium.FeatureGroup(
-            name=f"离路直线段 ({len(route.offroad_legs)})"
+            name=gettext("离路直线段 ({n})").format(n=len(route.offroad_legs))
         ).add_to(m)
         for leg in route.offroad_legs:
             folium.PolyLine(  # type: ignore[no-untyped-call]
@@ -139,19 +179,20 @@ def _add_paths(m: folium.Map, route: RouteData, options: MapOptions) -> list[Any
                 color=OFFROAD_COLOR,
                 weight=3,
                 dash_array="6 6",
-                tooltip="离路: 直线步行",
+                tooltip=tooltip_text(gettext("离路: 直线步行")),
             ).add_to(offroad)
     return drawn
 
 
 def _add_context(m: folium.Map, route: RouteData, options: MapOptions) -> None:
     """The cadre's grid outlines and names, and the other households, faint."""
+    gettext = options.gettext
     grids = shift_collection(route.grids, options)
     if grids["features"]:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": escaped_features(
                 grids["features"], ("name", "code"))},
-            name="网格边界",
+            name=gettext("网格边界"),
             style_function=lambda f: {**border_style(2, False), "fillOpacity": 0},
             interactive=False,
         ).add_to(m)  # fmt: skip
@@ -164,18 +205,23 @@ def _add_context(m: folium.Map, route: RouteData, options: MapOptions) -> None:
         )
         payload, _ = encode_points(lon, lat, np.zeros(len(lon), dtype=bool))
         HouseholdLayer(
-            payload, key="context", name=f"网格内其他农户 ({len(lon)})",
-            color=CONTEXT_COLOR, label="网格内其他农户", pane="gridgisContext",
-            radius=0.7, hit=False,
+            payload, key="context",
+            name=gettext("网格内其他农户 ({n})").format(n=len(lon)),
+            color=CONTEXT_COLOR, label=gettext("网格内其他农户"),
+            pane="gridgisContext", radius=0.7, hit=False,
+            words=household_words(gettext),
         ).add_to(m)  # fmt: skip
 
 
 def render_route(route: RouteData, options: MapOptions) -> folium.Map:
     """Numbered stops in visit order, the path, the start and the totals."""
+    gettext = options.gettext
     m = new_map(options)
     _add_context(m, route, options)
     drawn = _add_paths(m, route, options)
-    stops = folium.FeatureGroup(name=f"走访顺序 ({len(route.stops)})").add_to(m)
+    stops = folium.FeatureGroup(
+        name=gettext("走访顺序 ({n})").format(n=len(route.stops))
+    ).add_to(m)
     sx, sy = shift_lonlat(
         np.array([s["lon"] for s in route.stops], dtype=float),
         np.array([s["lat"] for s in route.stops], dtype=float),
@@ -196,7 +242,10 @@ def render_route(route: RouteData, options: MapOptions) -> folium.Map:
             tooltip=tooltip_text(f"{int(stop['seq'])}. {stop.get('label', '')}"),
             popup=folium.Popup(
                 html_table(
-                    [("顺序", stop["seq"]), (_noun(stop), stop.get("label"))]
+                    [
+                        (gettext("顺序"), stop["seq"]),
+                        (_noun(stop, gettext), stop.get("label")),
+                    ]
                     + [(k, v) for k, v in stop.get("detail", {}).items()]
                 ),
                 max_width=300,
@@ -211,18 +260,21 @@ def render_route(route: RouteData, options: MapOptions) -> folium.Map:
         folium.Marker(
             [float(by), float(bx)],
             icon=folium.Icon(color="darkblue", icon="house", prefix="fa"),
-            tooltip=tooltip_text(f"起点: {route.start.get('label', '')}"),
-        ).add_to(folium.FeatureGroup(name="起点").add_to(m))
+            tooltip=tooltip_text(
+                gettext("起点: {label}").format(label=route.start.get("label", ""))
+            ),
+        ).add_to(folium.FeatureGroup(name=gettext("起点")).add_to(m))
         xs.append(float(bx))
         ys.append(float(by))
     m.add_child(
         MapControl(
-            route_summary_html(route),
+            route_summary_html(route, gettext),
             element_id="gridgis-route-summary",
             css_class="gridgis-info",
             position="topright",
         )
     )
     cadre = route.cadre.get("name") or route.cadre.get("code") or ""
-    finish_map(m, options, bounds_of([], xs, ys), title=f"{cadre} · 走访路线图")
+    title = gettext("{cadre} · 走访路线图").format(cadre=cadre)
+    finish_map(m, options, bounds_of([], xs, ys), title=title)
     return m

@@ -14,6 +14,7 @@ every value as the canvas layer's do.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,12 +64,13 @@ class VectorTileHouseholds(JSCSSMixin, Layer):
           }
           function radius(z) { return z < 12 ? 2 : z < 14 ? 3 : z < 16 ? 4.5 : 6; }
           function popup(p) {
-            var rows = [["状态", o.labels[p.status] || p.status]];
-            if (p.priority) rows.push(["重点户", "是"]);
+            var w = o.words;  // field names in the page's language
+            var rows = [[w.status, o.labels[p.status] || p.status]];
+            if (p.priority) rows.push([w.priority, w.yes]);
             var last = p.last_visit ? String(p.last_visit).slice(0, 10) : null;
-            var fields = [["户编号", p.code], ["人口", p.members], ["村", p.village],
-              ["标签", p.tags], ["联户干部", p.cadre_name || p.cadre],
-              ["最近走访", last]];
+            var fields = [[w.code, p.code], [w.members, p.members],
+              [w.village, p.village], [w.tags, p.tags],
+              [w.cadre, p.cadre_name || p.cadre], [w.last, last]];
             for (var i = 0; i < fields.length; i++) {
               var v = fields[i][1];
               if (v !== null && v !== undefined && v !== "") rows.push(fields[i]);
@@ -131,6 +133,7 @@ class VectorTileHouseholds(JSCSSMixin, Layer):
         colors: dict[str, str],
         labels: dict[str, str],
         priority_color: str,
+        words: dict[str, str],
         max_native_zoom: int = 18,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
@@ -144,6 +147,7 @@ class VectorTileHouseholds(JSCSSMixin, Layer):
                 "colors": colors,
                 "labels": labels,
                 "priorityColor": priority_color,
+                "words": words,
             }
         )
 
@@ -155,13 +159,20 @@ def add_household_tiles(
     colors: dict[str, str],
     labels: dict[str, str],
     priority_color: str,
+    words: dict[str, str],
+    gettext: Callable[[str], str],
 ) -> None:
-    """The households layer of a tiled coverage map (one layer, every status)."""
+    """The households layer of a tiled coverage map (one layer, every status).
+
+    ``words``: the popup's field names (status, priority, yes, code, members,
+    village, tags, cadre, last) in the page's language.
+    """
     total = sum(tiles.counts.values())
     VectorTileHouseholds(
         tiles.url,
-        name=f"农户 ({total}, 矢量瓦片)",
+        name=gettext("农户 ({total}, 矢量瓦片)").format(total=total),
         colors=colors,
         labels=labels,
         priority_color=priority_color,
+        words=words,
     ).add_to(m)

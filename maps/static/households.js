@@ -159,14 +159,15 @@
     },
 
     popupHtml: function (i) {
-      var d = this._data.detail, rows = [["状态", this.options.label]];
-      if (this._data.p[i]) rows.push(["重点户", "是"]);
-      var fields = [["code", "户编号"], ["name", "户主"], ["members", "人口"],
-        ["village", "村"], ["tags", "标签"], ["cadre", "联户干部"],
-        ["last", "最近走访"], ["phone", "电话"]];
+      // Field names come from the page (options.words, in its language).
+      var w = this.options.words || {};
+      var d = this._data.detail, rows = [[w.status, this.options.label]];
+      if (this._data.p[i]) rows.push([w.priority, w.yes]);
+      var fields = ["code", "name", "members", "village", "tags", "cadre", "last",
+        "phone"];
       for (var f = 0; f < fields.length; f++) {
-        var v = column(d, fields[f][0], i);
-        if (v !== null && v !== undefined && v !== "") rows.push([fields[f][1], v]);
+        var v = column(d, fields[f], i);
+        if (v !== null && v !== undefined && v !== "") rows.push([w[fields[f]], v]);
       }
       var html = "<table class='gridgis-popup'>";
       for (var r = 0; r < rows.length; r++) {
@@ -176,7 +177,8 @@
       var code = column(d, "cadre_code", i), links = this.options.links;
       if (code && links.cadre) {
         var href = links.cadre.replace("{code}", encodeURIComponent(code));
-        html += "<a class='gridgis-link' href='" + esc(href) + "'>联户干部的走访路线 →</a>";
+        html += "<a class='gridgis-link' href='" + esc(href) + "'>" +
+          esc(w.cadre_route) + "</a>";
       }
       return html;
     },

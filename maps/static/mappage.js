@@ -12,7 +12,7 @@
 (function () {
   "use strict";
   var G = (window.GridGIS = window.GridGIS || { layers: {} });
-  var NOTICE = "底图未能加载，仅显示矢量图层";
+  var NOTICE = "";  // the page's words (GridGIS.finishMap), in its language
 
   function householdLayers(map) {
     var out = [];
@@ -86,7 +86,9 @@
     div.textContent = NOTICE;
   }
 
-  G.finishMap = function (map) {
+  /** ``words.notice``: the notice in the page's language (default Chinese). */
+  G.finishMap = function (map, words) {
+    if (words && words.notice) NOTICE = words.notice;
     L.control.scale({ imperial: false, metric: true }).addTo(map);
     map.eachLayer(function (l) {
       if (l instanceof L.TileLayer) {

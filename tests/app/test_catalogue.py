@@ -91,3 +91,7 @@ def test_negotiate(
 
 def test_accept_language_without_a_supported_locale() -> None:
     assert from_accept_language("*, fr") is None
+
+
+def test_an_empty_message_is_not_the_catalogue_header() -> None:
+    assert translator(EN)("") == ""

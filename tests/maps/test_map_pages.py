@@ -162,3 +162,42 @@ def test_basemap_is_an_enum_in_the_openapi(client: TestClient) -> None:
     ]
     (basemap,) = (p for p in path["get"]["parameters"] if p["name"] == "basemap")
     assert basemap["schema"]["enum"] == list(BASEMAPS)
+
+
+def test_maps_in_english_name_their_layers_legend_and_popups_in_english(
+    client: TestClient, session: Session
+) -> None:
+    township = build_map_township(session)
+    params = {"basemap": "none", "as_of": AS_OF.isoformat()}
+    coverage = client.get(
+        f"/townships/{TOWNSHIP}/maps/coverage", params={**params, "lang": "en"}
+    )
+    assert coverage.status_code == 200
+    assert "gridgis_lang=en" in coverage.headers["set-cookie"]
+    page = coverage.text
+    for words in (
+        "Households: Never visited (2)",  # a layer's name
+        "Grid visit coverage",  # the legend
+        "Grid borders: Grid",
+        "Hazards · Found (1)",
+        '"code":"Household code"',  # the households' popup, for the script
+    ):
+        assert js(words) in page or words in page, words
+    # the cookie carries the choice to the other maps
+    route = client.get(f"/townships/{TOWNSHIP}/maps/routes/C1", params=params).text
+    assert js("Visit order (3)") in route and js("exact") in route
+    dispute = client.get(f"/townships/{TOWNSHIP}/maps/disputes/{township.dispute}").text
+    assert js("Overlap") in dispute and "mu)" in dispute
+    data = ("测试镇", "户主", "干部")  # the factories' names: data, not words
+    for text in (page, route, dispute):
+        for word in data:
+            text = text.replace(word, "")
+        left = [
+            text[max(0, i - 40) : i + 10]
+            for i, c in enumerate(text)
+            if "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f"
+        ]
+        assert not left, left[:5]
+    client.cookies.clear()
+    chinese = client.get(f"/townships/{TOWNSHIP}/maps/coverage", params=params)
+    assert js("农户: 从未走访 (2)") in chinese.text
