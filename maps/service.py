@@ -245,9 +245,8 @@ def coverage_map(
     ``tiles_base``: the OGC root a served page may fetch tiles from (a file
     written for offline use has none, so it always carries its households).
     """
-    options = map_options(
-        settings, basemap=basemap, asset_base=asset_base, locale=locale
-    )
+    options = map_options(settings, basemap=basemap, asset_base=asset_base,
+                          locale=locale)  # fmt: skip
     if options.shift_gcj02:
         # tiles are WGS 84 and cannot be shifted to AMap's GCJ-02 in the browser
         tiles_base = None
@@ -352,9 +351,8 @@ def route_page(
     **route: Any,
 ) -> str:
     """The route map of one cadre as an HTML page (``route``: see ``route_data``)."""
-    options = map_options(
-        settings, basemap=basemap, asset_base=asset_base, locale=locale
-    )
+    options = map_options(settings, basemap=basemap, asset_base=asset_base,
+                          locale=locale)  # fmt: skip
     data = route_data(
         session, township=township, cadre=cadre, gettext=options.gettext, **route
     )
@@ -394,8 +392,7 @@ def dispute_page(
     locale: str = ZH,
 ) -> str:
     """The map of one dispute as an HTML page."""
-    options = map_options(
-        settings, basemap=basemap, asset_base=asset_base, locale=locale
-    )
+    options = map_options(settings, basemap=basemap, asset_base=asset_base,
+                          locale=locale)  # fmt: skip
     data = dispute_data(session, township=township, dispute_id=dispute_id)
     return to_html(render_dispute(data, options))
