@@ -77,7 +77,7 @@ lint: venv
 # merged into each locale's .po; the English one must stay complete (a test says so).
 messages: venv
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o $(VENV)/messages.pot .
-	$(BIN)/pybabel update -i $(VENV)/messages.pot -d gis_service/locale --no-location --width 88
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d gis_service/locale --ignore-obsolete --width 88
 
 bench: venv
 	@for script in bench/[a-z]*.py; do echo "== $$script"; PYTHONPATH=$(CURDIR) $(BIN)/python $$script || exit 1; done
