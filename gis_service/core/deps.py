@@ -128,7 +128,11 @@ LocaleDep = Annotated[str, Depends(request_locale)]
 
 
 def remember_locale(request: Request, response: ResponseT) -> ResponseT:
-    """Keep a ``?lang=`` choice in a cookie, so the next page follows it."""
+    """Keep a ``?lang=`` choice in a cookie, so the next page follows it.
+
+    The page's words depend on Accept-Language too: a cache must key on it.
+    """
+    response.headers.add_vary_header("Accept-Language")
     chosen = normalize(request.query_params.get("lang"))
     if chosen:
         response.set_cookie(

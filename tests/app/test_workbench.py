@@ -309,7 +309,9 @@ def test_chinese_by_default_then_header_then_cookie_then_query(
     client: TestClient,
 ) -> None:
     assert 'lang="zh-CN"' in client.get(W).text
-    assert "set-cookie" not in client.get(W).headers  # nothing chosen, nothing kept
+    default = client.get(W)
+    assert "set-cookie" not in default.headers  # nothing chosen, nothing kept
+    assert "Accept-Language" in default.headers["vary"]
     for header, lang in (
         ("en-US,en;q=0.9", "en"),
         ("en;q=0.8,zh-CN;q=0.8", "zh-CN"),  # a tie goes to Chinese
