@@ -69,16 +69,21 @@ def pages(client: TestClient, headers: dict[str, str], grid: str) -> list[str]:
     ]
 
 
-def run(size: int, reps: int) -> None:
-    url = migrated_database(make_url(database_url()))
+def run(
+    size: int, reps: int, *, reuse: str | None = None, keep: bool = False,
+    only: str = "",
+) -> None:  # fmt: skip
+    """Load the demo at ``size`` (or ``reuse`` a kept database) and time the pages."""
+    url = make_url(reuse) if reuse else migrated_database(make_url(database_url()))
     target = 300.0 if size <= 12_800 else 1000.0
     try:
         engine = make_engine(url.render_as_string(hide_password=False))
         started = time.perf_counter()
         with Session(engine) as session:
-            load_demo(session, households=size)
-            demo_users(session, township=TOWNSHIP)
-            session.commit()
+            if not reuse:
+                load_demo(session, households=size)
+                demo_users(session, township=TOWNSHIP)
+                session.commit()
             grid = session.execute(_GRID, {"t": TOWNSHIP}).scalar_one()
             ids = dict(
                 session.execute(
@@ -104,6 +109,8 @@ def run(size: int, reps: int) -> None:
                 }
                 print(f"  {user:<12} {'page':<58} {'p50':>7} {'p95':>7}  target")
                 for path in pages(client, headers, grid):
+                    if only not in path:
+                        continue
                     first = client.get(path, headers=headers, follow_redirects=False)
                     if first.status_code == 403:  # not in this role's nav
                         continue
@@ -116,7 +123,7 @@ def run(size: int, reps: int) -> None:
                         client.get(path, headers=headers)
                         times.append((time.perf_counter() - began) * 1000)
                     p50 = statistics.median(times)
-                    p95 = statistics.quantiles(times, n=20)[-1]
+                    p95 = statistics.quantiles(times, n=20)[-1] if reps > 1 else times[0]
                     ok = p95 <= target
                     missed += not ok
                     print(
@@ -126,16 +133,22 @@ def run(size: int, reps: int) -> None:
         print(f"{size}: {missed} page(s) over {target:.0f} ms at p95")
         engine.dispose()
     finally:
-        drop_database(url)
+        if keep or reuse:
+            print(f"kept: {url.render_as_string(hide_password=False)}")
+        else:
+            drop_database(url)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="12800")
     parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", help="a kept database's URL (no loading)")
+    parser.add_argument("--only", default="", help="only paths containing this")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
-        run(size, args.reps)
+        run(size, args.reps, reuse=args.reuse, keep=args.keep, only=args.only)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,13 @@ from layers.disputes.schemas import (
     FindingList,
 )
 from tests.factories import TOWNSHIP
-from tests.layers.factories_disputes import Pasture, geodesic_area, make_pasture
+from tests.layers.factories_disputes import (
+    Pasture,
+    geodesic_area,
+    make_parcels,
+    make_pasture,
+    rect,
+)
 
 PROBLEM = "application/problem+json"
 BASE = f"/townships/{TOWNSHIP}/disputes"
@@ -269,3 +275,29 @@ def test_other_township_is_404(client: TestClient, detected: Pasture) -> None:
     response = client.get("/townships/620623999999/disputes")
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
+
+
+def test_contested_area_counts_a_spot_under_several_disputes_once(
+    client: TestClient, session: Session, pasture: Pasture
+) -> None:
+    # three holders' parcels over one spot: three disputes, one contested area
+    h = pasture.households
+    make_parcels(
+        session,
+        [(f"S{k}", rect(102.6 + 0.0002 * k, 37.2, 102.61, 37.21), h[f"H{k}"], None)
+         for k in (1, 2, 3)],
+    )  # fmt: skip
+    assert client.post(f"{BASE}/detect").status_code == 200
+    overlaps = [
+        shapely.from_wkb(bytes(w))
+        for w in session.execute(
+            text(
+                "SELECT ST_AsBinary(overlap) FROM disputes"
+                " WHERE status IN ('open', 'mediating')"
+            )
+        ).scalars()
+    ]
+    union = geodesic_area(shapely.union_all(overlaps))
+    assert union < sum(geodesic_area(o) for o in overlaps) - 1_000  # they overlap
+    body = client.get(f"{BASE}/summary").json()
+    assert body["contested_area_m2"] == pytest.approx(union, rel=1e-6)

@@ -202,3 +202,27 @@ def test_polygon_detail_has_its_geometry(
     ring = body["geometry"]["coordinates"][0][0]
     assert {tuple(c) for c in ring} == {tuple(c) for c in SQUARE.exterior.coords}
     assert client.get(f"{BASE}/NOPE").status_code == 404
+
+
+def test_pages_count_every_match_with_and_without_the_cadre_filter(
+    client: TestClient, session: Session, world: HazardWorld
+) -> None:
+    insert_hazard(session, "HZ-O", "POINT(102.49 37.09)", kind="fire")
+    insert_hazard(session, "HZ-Q", "POINT(102.491 37.09)", kind="flood")
+    # the responsible cadre is picked for the page's rows only unless the cadre
+    # filter needs it for every row: both ways the total counts every match and
+    # the pages put together are the whole list
+    whole = client.get(BASE, params={"limit": 100}).json()
+    codes = [h["code"] for h in whole["items"]]
+    assert whole["total"] == len(codes) >= 4
+    paged = [
+        client.get(BASE, params={"limit": 1, "offset": k}).json()
+        for k in range(len(codes))
+    ]
+    assert [p["items"][0]["code"] for p in paged] == codes
+    assert {p["total"] for p in paged} == {len(codes)}
+    cadre = whole["items"][0]["cadre"]["code"]
+    mine = [h["code"] for h in whole["items"] if h["cadre"]["code"] == cadre]
+    first = client.get(BASE, params={"cadre": cadre, "limit": 1}).json()
+    assert first["total"] == len(mine)
+    assert [h["code"] for h in first["items"]] == mine[:1]
