@@ -311,8 +311,10 @@ class HouseholdAssignment(Base):
     Kept apart from the wide ``households`` row so a full re-run builds a fresh
     narrow partition (COPY, primary key, then ATTACH, which checks the foreign
     keys in one bulk query) instead of updating a million indexed rows.
-    Partitions are created by ``grids.assignment.store``; no secondary indexes,
-    so building one stays cheap (a township's partition is scanned instead).
+    Partitions are created by ``grids.assignment.store``. Two secondary indexes,
+    on the columns the grid leaders' and cadres' row policies probe (migration
+    0150: a cadre's scope is a few rows of a 100 000-row partition); ATTACH
+    builds them on a fresh partition.
     """
 
     __tablename__ = "household_assignments"
@@ -329,6 +331,8 @@ class HouseholdAssignment(Base):
             ["township_code", "cadre_id"], ["cadres.township_code", "cadres.id"]
         ),
         enum_check("reason", ASSIGNMENT_REASONS, "reason_known"),
+        Index("ix_household_assignments_cadre", "township_code", "cadre_id"),
+        Index("ix_household_assignments_grid", "township_code", "grid_id"),
         {"postgresql_partition_by": "LIST (township_code)"},
     )
 

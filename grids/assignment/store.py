@@ -35,6 +35,8 @@ PARENT = "household_assignments"
 COLUMNS = ("household_id", "grid_id", "cadre_id", "pinned", "reason", "assigned_at")
 # What DETACH/DROP/ATTACH of a partition locks: the parent and the referenced tables.
 SWAP_TABLES = (PARENT, "households", "grids", "cadres")
+# columns the parent indexes with township_code for the row policies (0150)
+POLICY_INDEXED = ("cadre_id", "grid_id")
 LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.assign:' || :t))")
 
 _STAGE = (
@@ -165,6 +167,12 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
         f"ALTER TABLE {fresh} ALTER township_code DROP DEFAULT",
         f"ALTER TABLE {fresh} ADD CONSTRAINT {fresh}_pkey "
         "PRIMARY KEY (township_code, household_id)",
+        # the parent's policy indexes (0150), built here and not by ATTACH
+        # under the swap's locks: ATTACH adopts an equal index
+        *(
+            f"CREATE INDEX {fresh}_{column}_idx ON {fresh} (township_code, {column})"
+            for column in POLICY_INDEXED
+        ),
     ):
         session.execute(text(ddl))
     partitions.bound_check(session, PARENT, township, fresh)
@@ -173,7 +181,8 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
     partitions.lock_for_swap(session, SWAP_TABLES)
     partitions.partition_ddl(session, "detach_drop", PARENT, township)
     session.execute(text(f"ALTER TABLE {fresh} RENAME TO {name}"))
-    session.execute(text(f"ALTER INDEX {fresh}_pkey RENAME TO {name}_pkey"))
+    for index in ("pkey", *(f"{column}_idx" for column in POLICY_INDEXED)):
+        session.execute(text(f"ALTER INDEX {fresh}_{index} RENAME TO {name}_{index}"))
     partitions.attach(session, PARENT, township)
     logger.info("assignments of %s: partition rebuilt, %d rows", township, len(rows))
     return len(rows)

@@ -120,6 +120,20 @@ def test_rerun_with_many_changes_swaps_and_keeps_unchanged_times(
     assert after["H002"].assigned_at > before["H002"].assigned_at
     assert after["H001"].assigned_at == before["H001"].assigned_at
     assert after["H005"].assigned_at == before["H005"].assigned_at
+    # the policy indexes were built before the swap and adopted by ATTACH (no
+    # duplicates), under names a second rebuild does not collide with
+    session.execute(
+        text("UPDATE households SET geom = ST_Translate(geom, -0.01, 0) "
+             "WHERE id = ANY(:ids)"),
+        {"ids": town["ids"][1:3]},
+    )  # fmt: skip
+    assign_households(session, township=TOWNSHIP)
+    name = partition_name(TOWNSHIP)
+    indexes = session.execute(
+        text("SELECT indexname FROM pg_indexes WHERE tablename = :n"), {"n": name}
+    ).scalars()
+    assert sorted(indexes) == [f"{name}_{i}" for i in ("cadre_id_idx", "grid_id_idx",
+                                                      "pkey")]  # fmt: skip
 
 
 def test_partial_run_upserts_changed_rows_only(session: Session) -> None:
