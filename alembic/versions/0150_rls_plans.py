@@ -6,14 +6,15 @@ household_assignments a WHERE a.township_code = t.township_code AND a.household_
 = t.household_id)``. PostgreSQL (15) turns such an EXISTS in a policy into an
 AlternativeSubPlan: a hashed subplan at run time, but costed while planning as its
 first alternative, one index probe per row. So a grid leader's seq scan of 12 800
-households was costed at 108 600 instead of ~800, and every estimate above it was
+households was costed at 108 600 instead of ~1 300, and every estimate above it was
 inflated 10-100x: the planner chose nested loops and per-row probes over hash
 joins (a leader's demands list probed each household's assignment twice, each
 cadre through a seq scan of all assignments). The same rule as ``(township_code,
 household_id) IN (SELECT a.township_code, a.household_id FROM
 household_assignments a)`` is a plain hashed subplan, costed as one: the hash is
 built once per statement from the rows the assignments' own policy keeps (the
-leader's subtree, the cadre's households). The rows each role sees are the same.
+leader's subtree, the cadre's households: a selective filter, so the hash is
+estimated small and stays hashed). The rows each role sees are the same.
 
 The cadres policy of a grid leader probes ``household_assignments.cadre_id`` and a
 cadre's scope is ``cadre_id = ...``, a leader's ``grid_id = ANY (...)``: neither
@@ -54,43 +55,33 @@ INDEXES = {
 
 
 def _rules(hashed: bool) -> dict[str, dict[str, str]]:
-    """Each role's scope rule per table: as IN (``hashed``) or as 0084's EXISTS."""
+    """Each role's rules that reach household_assignments: IN (``hashed``) or
+    0084's EXISTS. Rules through another table (demand_events -> demands,
+    disputes -> pasture_parcels ...) keep EXISTS: that table's own policy leaves
+    no selective filter to estimate its rows by, and an IN sub-query estimated
+    over hash memory (a province's parcels) would run once per row, unhashed.
+    """
 
-    def ref(table: str, column: str, source: str, alias: str, key: str) -> str:
+    def assigned(table: str, column: str, key: str = 'household_id') -> str:
         if hashed:
             return (
-                f"(township_code, {column}) IN (SELECT {alias}.township_code,"
-                f" {alias}.{key} FROM {source} {alias})"
+                f"(township_code, {column}) IN (SELECT a.township_code, a.{key}"
+                " FROM household_assignments a)"
             )
         return (
-            f"EXISTS (SELECT 1 FROM {source} {alias} WHERE {alias}.township_code ="
-            f" {table}.township_code AND {alias}.{key} = {table}.{column})"
+            f"EXISTS (SELECT 1 FROM household_assignments a WHERE a.township_code ="
+            f" {table}.township_code AND a.{key} = {table}.{column})"
         )
-
-    def assigned(table: str, column: str) -> str:
-        return ref(table, column, 'household_assignments', 'a', 'household_id')
-
-    def parent(table: str, source: str, alias: str, column: str) -> str:
-        return ref(table, column, source, alias, 'id')
-
-    def parcel(table: str, column: str) -> str:
-        return parent(table, 'pasture_parcels', 'p', column)
 
     shared = {
         'households': assigned('households', 'id'),
-        'demand_events': parent('demand_events', 'demands', 'd', 'demand_id'),
         'pasture_parcels': assigned('pasture_parcels', 'holder_household_id'),
-        'disputes': f"{parcel('disputes', 'parcel_a_id')}"
-        f" OR {parcel('disputes', 'parcel_b_id')}",
-        'dispute_events': parent('dispute_events', 'disputes', 'd', 'dispute_id'),
-        'parcel_findings': parcel('parcel_findings', 'parcel_id'),
-        'hazard_events': parent('hazard_events', 'hazards', 'z', 'hazard_id'),
     }
-    leader_cadres = ref('cadres', 'id', 'household_assignments', 'a', 'cadre_id')
     return {
         'leader': {
             **shared,
-            'cadres': f"home_grid_id = ANY ({GRIDS}) OR {leader_cadres}",
+            'cadres': f"home_grid_id = ANY ({GRIDS})"
+            f" OR {assigned('cadres', 'id', 'cadre_id')}",
             'visits': assigned('visits', 'household_id'),
             'demands': assigned('demands', 'household_id'),
         },
