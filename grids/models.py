@@ -331,8 +331,8 @@ class HouseholdAssignment(Base):
             ["township_code", "cadre_id"], ["cadres.township_code", "cadres.id"]
         ),
         enum_check("reason", ASSIGNMENT_REASONS, "reason_known"),
-        Index("ix_household_assignments_cadre", "township_code", "cadre_id"),
-        Index("ix_household_assignments_grid", "township_code", "grid_id"),
+        Index("ix_household_assignments_cadre", "cadre_id"),
+        Index("ix_household_assignments_grid", "grid_id"),
         {"postgresql_partition_by": "LIST (township_code)"},
     )
 

@@ -19,7 +19,9 @@ estimated small and stays hashed). The rows each role sees are the same.
 The cadres policy of a grid leader probes ``household_assignments.cadre_id`` and a
 cadre's scope is ``cadre_id = ...``, a leader's ``grid_id = ANY (...)``: neither
 column had an index (a seq scan of all assignments per cadre row, and per
-statement for a cadre's scope).
+statement for a cadre's scope). The indexes lead with that column: the IN
+sub-query names no township (its policy's township check is an OR, not an index
+condition), so ``(township_code, grid_id)`` would be read whole.
 
 Revision ID: 0150_rls_plans
 Revises: 0140_service_login
@@ -106,9 +108,7 @@ def _policies(hashed: bool) -> None:
 def upgrade() -> None:
     for name, column in INDEXES.items():
         # on the partitioned parent: every township's partition gets one
-        op.execute(
-            f'CREATE INDEX {name} ON household_assignments (township_code, {column})'
-        )
+        op.execute(f'CREATE INDEX {name} ON household_assignments ({column})')
     _policies(hashed=True)
 
 
