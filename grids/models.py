@@ -313,7 +313,7 @@ class HouseholdAssignment(Base):
     keys in one bulk query) instead of updating a million indexed rows.
     Partitions are created by ``grids.assignment.store``. Two secondary indexes,
     on the columns the grid leaders' and cadres' row policies probe (migration
-    0150: a cadre's scope is a few rows of a 100 000-row partition); ATTACH
+    0151: a cadre's scope is a few rows of a 100 000-row partition); ATTACH
     builds them on a fresh partition.
     """
 

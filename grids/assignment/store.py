@@ -35,7 +35,7 @@ PARENT = "household_assignments"
 COLUMNS = ("household_id", "grid_id", "cadre_id", "pinned", "reason", "assigned_at")
 # What DETACH/DROP/ATTACH of a partition locks: the parent and the referenced tables.
 SWAP_TABLES = (PARENT, "households", "grids", "cadres")
-# columns the parent indexes for the row policies (0150)
+# columns the parent indexes for the row policies (0151)
 POLICY_INDEXED = ("cadre_id", "grid_id")
 LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.assign:' || :t))")
 
@@ -167,7 +167,7 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
         f"ALTER TABLE {fresh} ALTER township_code DROP DEFAULT",
         f"ALTER TABLE {fresh} ADD CONSTRAINT {fresh}_pkey "
         "PRIMARY KEY (township_code, household_id)",
-        # the parent's policy indexes (0150), built here and not by ATTACH
+        # the parent's policy indexes (0151), built here and not by ATTACH
         # under the swap's locks: ATTACH adopts an equal index
         *(
             f"CREATE INDEX {fresh}_{column}_idx ON {fresh} ({column})"

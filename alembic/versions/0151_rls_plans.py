@@ -23,16 +23,16 @@ statement for a cadre's scope). The indexes lead with that column: the IN
 sub-query names no township (its policy's township check is an OR, not an index
 condition), so ``(township_code, grid_id)`` would be read whole.
 
-Revision ID: 0150_rls_plans
-Revises: 0140_service_login
+Revision ID: 0151_rls_plans
+Revises: 0150_township_probes
 Create Date: 2026-12-02 23:40:00
 """
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0150_rls_plans'
-down_revision: str | None = '0140_service_login'
+revision: str = '0151_rls_plans'
+down_revision: str | None = '0150_township_probes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
