@@ -123,7 +123,9 @@ def run(
                         client.get(path, headers=headers)
                         times.append((time.perf_counter() - began) * 1000)
                     p50 = statistics.median(times)
-                    p95 = statistics.quantiles(times, n=20)[-1] if reps > 1 else times[0]
+                    p95 = (
+                        statistics.quantiles(times, n=20)[-1] if reps > 1 else times[0]
+                    )
                     ok = p95 <= target
                     missed += not ok
                     print(
