@@ -51,11 +51,14 @@ class Page:
 # A page or a tile is at most a few thousand rows: starting a parallel worker or
 # JIT-compiling the plan costs more than the query (a z12 tile: 100 ms with a
 # worker, 6 ms without; under row-level security the policies' cost estimates
-# made PostgreSQL JIT-compile every tile, ~300 ms).
+# made PostgreSQL JIT-compile every tile, ~300 ms). A prepared tile statement
+# keeps its generic plan (planning one was most of a small tile's cost; the
+# tile's place is all that differs, and an index scan suits every place).
 _TOWNSHIP_QUICK = text(
     """
     SELECT name, set_config('max_parallel_workers_per_gather', '0', true),
-           set_config('jit', 'off', true)
+           set_config('jit', 'off', true),
+           set_config('plan_cache_mode', 'force_generic_plan', true)
     FROM townships WHERE code = :t
     """
 )
@@ -64,7 +67,8 @@ _TOWNSHIP_QUICK = text(
 def township_name(session: Session, township: str) -> str:
     """The township's name; 404 when it does not exist (or is out of scope).
 
-    Also makes this transaction's plans quick: no parallel workers, no JIT.
+    Also makes this transaction's plans quick: no parallel workers, no JIT,
+    prepared statements on their generic plan.
     """
     name = session.connection().scalar(_TOWNSHIP_QUICK, {"t": township})
     if name is None:

@@ -69,6 +69,19 @@ def test_tiles_are_scoped(anon: TestClient, world: World, user: str) -> None:
     assert seen == IN_SCOPE[user]
 
 
+def test_tiles_in_turn_on_one_connection_keep_each_scope(
+    anon: TestClient, world: World
+) -> None:
+    """The prepared tile statement, planned for one role, never serves another's."""
+    tile = morecantile.tms.get("WebMercatorQuad").tile(102.501, 37.101, 10)
+    url = f"/ogc/tiles/{TOWNSHIP}.households/10/{tile.x}/{tile.y}.pbf"
+    for user in [*SCOPED, *reversed(SCOPED), "leader_a", "leader_a", "cadre_c1"]:
+        response = anon.get(url, headers=world.headers[user])
+        layer = mapbox_vector_tile.decode(response.content).get("households", {})
+        seen = {f["properties"]["code"] for f in layer.get("features", [])}
+        assert seen == IN_SCOPE[user], user
+
+
 def test_collections_list_only_townships_in_scope(
     anon: TestClient, world: World
 ) -> None:
