@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    TextClause,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
 NAMING_CONVENTION = {
@@ -68,23 +78,64 @@ def statement_budget(request: Request) -> float:
     return float(budgets.write_timeout_s)
 
 
+# Transaction-local settings each transaction a session begins starts with, all
+# set by ONE statement (a request's time budget here; its scope's role and
+# settings from core.auth.scope): each was a round trip of its own per request.
+BeginSettings = Callable[[Session], Mapping[str, str]]
+_AT_BEGIN: list[BeginSettings] = []
+STATEMENT_TIMEOUT = "gridgis_statement_timeout_ms"  # session.info key
+
+
+def at_begin(provider: BeginSettings) -> BeginSettings:
+    """Register settings (name -> value) for every transaction a session begins."""
+    _AT_BEGIN.append(provider)
+    return provider
+
+
+@at_begin
+def _budget(session: Session) -> Mapping[str, str]:
+    timeout_ms = session.info.get(STATEMENT_TIMEOUT)
+    return {} if timeout_ms is None else {"statement_timeout": str(int(timeout_ms))}
+
+
+def set_configs(settings: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """One ``SELECT set_config(...), ...`` (transaction-local) and its parameters."""
+    calls = ", ".join(f"set_config(:k{i}, :v{i}, true)" for i in range(len(settings)))
+    values: dict[str, str] = {}
+    for i, (name, value) in enumerate(settings.items()):
+        values[f"k{i}"] = name
+        values[f"v{i}"] = value
+    return f"SELECT {calls}", values
+
+
+@event.listens_for(Session, "after_begin")
+def _settings_at_begin(
+    session: Session, _t: SessionTransaction, conn: Connection
+) -> None:
+    settings: dict[str, str] = {}
+    for provider in _AT_BEGIN:
+        settings.update(provider(session))
+    if settings:
+        sql, values = set_configs(settings)
+        conn.execute(_set_configs_text(sql), values)
+
+
+@cache
+def _set_configs_text(sql: str) -> TextClause:
+    return text(sql)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """FastAPI dependency: one session per request (a replica's for plain reads).
 
-    Every transaction it begins gets ``SET LOCAL statement_timeout`` from the
-    request class, so a runaway query is cancelled (a 503) and its connection
-    goes back to the pool instead of holding it.
+    Every transaction it begins gets the request class's ``statement_timeout``
+    (transaction-local), so a runaway query is cancelled (a 503) and its
+    connection goes back to the pool instead of holding it.
     """
-    timeout_ms = int(statement_budget(request) * 1000)
-
-    def budget(session: Session) -> Session:
-        @event.listens_for(session, "after_begin")
-        def _budget(_s: Session, _t: SessionTransaction, conn: Connection) -> None:
-            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout_ms}")
-
-        return session
-
-    info: dict[str, Any] = {SERVICE_SESSION: True}
+    info: dict[str, Any] = {
+        SERVICE_SESSION: True,
+        STATEMENT_TIMEOUT: int(statement_budget(request) * 1000),
+    }
     owner: Engine | None = getattr(request.app.state, "owner_engine", None)
     if owner is not None:
         info[OWNER_URL] = owner.url.render_as_string(hide_password=False)
@@ -92,11 +143,10 @@ def get_session(request: Request) -> Iterator[Session]:
     if router is None:
         engine: Engine = request.app.state.engine
         with Session(engine, info=info) as session:
-            yield budget(session)
+            yield session
         return
     # Read replicas configured: a plain read may be served by one of them.
     with router.connect(request) as conn, Session(bind=conn, info=info) as session:
-        budget(session)
         yield session
 
 

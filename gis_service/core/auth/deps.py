@@ -105,12 +105,13 @@ def optional_user(
             session, user_id=claims.user_id, version=claims.version, via=via,
             csrf=claims.csrf,
         )  # fmt: skip
+        # taken as the block ends, with the system role given up (one statement)
+        apply_scope(session, principal)
     request.state.principal = principal
     address = request.client.host if request.client else "unknown"
     remember_request(
         session, method=request.method, path=request.url.path, address=address
     )
-    apply_scope(session, principal)
     try:
         yield principal
         if request.method not in SAFE_METHODS:  # a write that succeeded

@@ -16,17 +16,17 @@ as ``gridgis_system``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from gis_service.core.auth.principal import Principal
-from gis_service.core.db import SERVICE_SESSION
+from gis_service.core.db import SERVICE_SESSION, at_begin
 
 APP_ROLE = "gridgis_app"
 SYSTEM_ROLE = "gridgis_system"
@@ -77,6 +77,20 @@ def _parameters(principal: Principal, role: str) -> dict[str, Any]:
     }
 
 
+def _settings(principal: Principal, role: str) -> dict[str, str]:
+    """``_APPLY``'s settings by name (what a new transaction starts with)."""
+    values = _parameters(principal, role)
+    return {
+        "role": values["role"],
+        "gridgis.user_id": values["uid"],
+        "gridgis.username": values["name"],
+        "gridgis.role": values["user_role"],
+        "gridgis.townships": values["townships"],
+        "gridgis.grid_ids": values["grids"],
+        "gridgis.cadre_id": values["cadre"],
+    }
+
+
 def service_role(principal: Principal) -> str:
     """The database role a user's requests run as (both own nothing, bypass no RLS)."""
     return SERVICE_ROLES.get(principal.role, APP_ROLE)
@@ -90,9 +104,14 @@ def _role(session: Session) -> str:
 
 
 def apply_scope(session: Session, principal: Principal) -> None:
-    """Scope this session's transactions (the current one and every later one)."""
+    """Scope this session's transactions (the current one and every later one).
+
+    Inside ``unscoped`` (sign-in: the user's row is read as the system role) the
+    current transaction takes the scope when that block ends, in the same
+    statement that gives up the system role: a round trip less per request.
+    """
     session.info[_SCOPE_KEY] = principal
-    if session.in_transaction():
+    if session.in_transaction() and not session.info.get(_UNSCOPED_KEY):
         session.execute(_APPLY, _parameters(principal, _role(session)))
 
 
@@ -122,16 +141,18 @@ def scope_of(session: Session) -> Principal | None:
     return principal
 
 
-@event.listens_for(Session, "after_begin")
-def _scope_new_transaction(
-    session: Session, transaction: SessionTransaction, connection: Connection
-) -> None:
-    """Each transaction a scoped session begins gets the role and settings again."""
-    principal = session.info.get(_SCOPE_KEY)
+@at_begin
+def _scope_new_transaction(session: Session) -> Mapping[str, str]:
+    """Each transaction a scoped session begins gets the role and settings again.
+
+    Set with the session's other settings in one statement (``core.db``).
+    """
+    principal: Principal | None = session.info.get(_SCOPE_KEY)
     if principal is not None:
-        connection.execute(_APPLY, _parameters(principal, _role(session)))
-    elif session.info.get(_UNSCOPED_KEY):
-        connection.execute(_ROLE, {"role": SYSTEM_ROLE})
+        return _settings(principal, _role(session))
+    if session.info.get(_UNSCOPED_KEY):
+        return {"role": SYSTEM_ROLE}
+    return {}
 
 
 @contextmanager
@@ -157,11 +178,13 @@ def unscoped(session: Session) -> Iterator[None]:
         session.info[_UNSCOPED_KEY] = depth
         if not depth and session.in_transaction():
             with suppress(SQLAlchemyError):  # a failed one rolls back anyway
-                session.execute(_ROLE, {"role": _outside(session)})
+                _leave_system_role(session)
 
 
-def _outside(session: Session) -> str:
-    """The role after system work: the scope's, else the login's own (``none``)."""
-    if session.info.get(_SCOPE_KEY) is None:
-        return "none"
-    return _role(session)
+def _leave_system_role(session: Session) -> None:
+    """After system work: the scope's role and settings, else the login's own."""
+    principal: Principal | None = session.info.get(_SCOPE_KEY)
+    if principal is None:
+        session.execute(_ROLE, {"role": "none"})
+    else:  # the settings too: apply_scope inside the block left them to here
+        session.execute(_APPLY, _parameters(principal, _role(session)))
