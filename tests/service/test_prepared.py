@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Double, Engine, Integer, bindparam, column, func, select, text
 
-from gis_service.core.prepared import prepare
 from gis_service.core.prepared import execute as execute_prepared
+from gis_service.core.prepared import prepare
 
 # a '%' in the text, a repeated name, an overloaded function (ST_Transform's
 # integer SRID, not its text one) and an IN list

@@ -9,19 +9,28 @@ the user; ``admin_user`` refuses other roles (403).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+from anyio import CancelScope
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gis_service.core.auth import tokens
 from gis_service.core.auth.audit import record, remember_request
 from gis_service.core.auth.policy import check_route, may_unmask
 from gis_service.core.auth.principal import Principal, resolve_token_user
-from gis_service.core.auth.scope import apply_scope, clear_scope, unscoped
+from gis_service.core.auth.scope import (
+    apply_scope,
+    clear_scope,
+    clearing_needs_statement,
+    unscoped,
+)
 from gis_service.core.deps import SessionDep, SettingsDep
 from gis_service.core.errors import Forbidden, Unauthorized
+from gis_service.core.settings import Settings
 
 SESSION_COOKIE = "gridgis_session"
 CSRF_COOKIE = "gridgis_csrf"
@@ -67,22 +76,53 @@ async def csrf_sent(request: Request) -> str | None:
     return None
 
 
-def optional_user(
+async def optional_user(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(bearer)],
     csrf: Annotated[str | None, Depends(csrf_sent)],
-) -> Iterator[Principal | None]:
+) -> AsyncIterator[Principal | None]:
     """The user a bearer token or session cookie names; None when neither is sent.
 
     A cookie alone authorises a write only with the CSRF token that came with it
     (double submit: the cookie's signed claim must equal the header or form field).
     From here on the request's transactions run under the user's scope (RLS).
+
+    ``async``, its database work in one thread-pool hop (``_sign_in``), and its
+    end in none unless it writes: as a plain generator it took two hops per
+    request, each a good part of a small request's Python time.
     """
     if is_public(request):
         yield None
         return
+    principal = await run_in_threadpool(
+        _sign_in, request, session, settings, token, csrf
+    )
+    if principal is None:
+        yield None
+        return
+    try:
+        yield principal
+        if request.method not in SAFE_METHODS:  # a write that succeeded
+            await run_in_threadpool(_record_write, request, session)
+    finally:
+        # get_session closes the session next
+        if clearing_needs_statement(session, closing=True):
+            with CancelScope(shield=True):
+                await run_in_threadpool(clear_scope, session, closing=True)
+        else:
+            clear_scope(session, closing=True)
+
+
+def _sign_in(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    token: str | None,
+    csrf: str | None,
+) -> Principal | None:
+    """Verify the token or cookie, read the user and scope, scope the session."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if token:
         claims = tokens.verify(settings, token, kind="access")
@@ -98,8 +138,7 @@ def optional_user(
                 f"({CSRF_HEADER} header or {CSRF_FIELD} field)"
             )
     else:
-        yield None
-        return
+        return None
     with unscoped(session):  # the scope is what this finds out
         principal = resolve_token_user(
             session, user_id=claims.user_id, version=claims.version, via=via,
@@ -112,20 +151,16 @@ def optional_user(
     remember_request(
         session, method=request.method, path=request.url.path, address=address
     )
-    try:
-        yield principal
-        if request.method not in SAFE_METHODS:  # a write that succeeded
-            record(
-                session,
-                action="write",
-                township=request.path_params.get("township"),
-                rows={
-                    "path": dict(request.path_params),
-                    "query": dict(request.query_params),
-                },
-            )
-    finally:
-        clear_scope(session, closing=True)  # get_session closes it next
+    return principal
+
+
+def _record_write(request: Request, session: Session) -> None:
+    record(
+        session,
+        action="write",
+        township=request.path_params.get("township"),
+        rows={"path": dict(request.path_params), "query": dict(request.query_params)},
+    )
 
 
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]

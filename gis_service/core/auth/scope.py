@@ -125,14 +125,20 @@ def clear_scope(session: Session, *, closing: bool = False) -> None:
     connection (tests, a replica's connection), where what was set in a
     released savepoint lives on, is reset.
     """
-    if session.info.pop(_SCOPE_KEY, None) is None:
+    needed = clearing_needs_statement(session, closing=closing)
+    if session.info.pop(_SCOPE_KEY, None) is None or not needed:
         return
+    with suppress(SQLAlchemyError):  # a failed transaction: its rollback resets
+        session.execute(_CLEAR)
+
+
+def clearing_needs_statement(session: Session, *, closing: bool = False) -> bool:
+    """Whether ``clear_scope`` will run a statement (else it does no I/O)."""
+    if session.info.get(_SCOPE_KEY) is None:
+        return False
     if closing and not isinstance(session.bind, Connection):
-        return
-    if session.in_transaction() or isinstance(session.bind, Connection):
-        # a failed transaction: its rollback resets everything anyway
-        with suppress(SQLAlchemyError):
-            session.execute(_CLEAR)
+        return False
+    return session.in_transaction() or isinstance(session.bind, Connection)
 
 
 def scope_of(session: Session) -> Principal | None:
