@@ -49,7 +49,6 @@ class ContentSecurityPolicy:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        nonce = secrets.token_urlsafe(16)
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -64,6 +63,7 @@ class ContentSecurityPolicy:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body", False):
                     return
+                nonce = secrets.token_urlsafe(16)  # only HTML needs one
                 body = add_nonce(b"".join(chunks), nonce)
                 headers = [
                     (k, v)

@@ -33,8 +33,8 @@ from sqlalchemy.types import NullType
 
 _HELD = "gridgis_prepared"  # DBAPI connection info key: names prepared on it
 # a connection holding more statements than this drops them all and starts over
-# (many townships' statements would otherwise pile up in every pooled backend)
-MAX_HELD = 200
+# (a statement per layer is the usual count: townships are parameters)
+MAX_HELD = 64
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -26,10 +27,12 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
 from gis_service.core.errors import BadRequest, NotFound
+from gis_service.core.prepared import Prepared, execute, prepare
 from layers.ogc.collections import Kind, parse_collection_id
 from layers.ogc.cql2 import filter_clause
 from layers.ogc.crs import STORAGE_SRID, ServedCrs, to_storage
@@ -64,13 +67,19 @@ _TOWNSHIP_QUICK = text(
 )
 
 
+@cache
+def _township_quick(dialect: Dialect) -> Prepared:
+    return prepare(_TOWNSHIP_QUICK, dialect)
+
+
 def township_name(session: Session, township: str) -> str:
     """The township's name; 404 when it does not exist (or is out of scope).
 
     Also makes this transaction's plans quick: no parallel workers, no JIT,
     prepared statements on their generic plan.
     """
-    name = session.connection().scalar(_TOWNSHIP_QUICK, {"t": township})
+    conn = session.connection()  # prepared: every tile and page starts here
+    name = execute(conn, _township_quick(conn.dialect), {"t": township}).scalar()
     if name is None:
         raise NotFound(f"township {township} does not exist")
     return str(name)
