@@ -95,10 +95,13 @@ def explain(session: Session) -> str:
         "township": TOWNSHIP,
         "invalid": [],
         "min_area_m2": 100.0,
+        "min_width_m": 2.0,
         "min_share": 0.01,
+        "zero_m2": 0.01,
     }
     with atomic(session):
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(SQL["set_scans"], {"bitmap": "off", "seq": "off"})  # as run
         session.execute(SQL["drop_pairs"])
         rows = session.execute(statement, params).scalars().all()
     return "\n".join(rows)

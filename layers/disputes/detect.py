@@ -72,8 +72,8 @@ def _find_pairs(
     session.execute(SQL["drop_pairs"])
     # A probe is one GIST index scan per parcel; ANDed with any btree range as a
     # bitmap it reads a whole township per parcel (disputes.sql, migration 0150).
-    bitmaps = session.execute(SQL["bitmaps"]).scalar_one()
-    session.execute(SQL["set_bitmaps"], {"v": "off"})
+    scans = session.execute(SQL["scans"]).one()
+    session.execute(SQL["set_scans"], {"bitmap": "off", "seq": "off"})
     session.execute(
         SQL["create_pairs"],
         {
@@ -85,7 +85,7 @@ def _find_pairs(
             "zero_m2": ZERO_M2,
         },
     )
-    session.execute(SQL["set_bitmaps"], {"v": bitmaps})
+    session.execute(SQL["set_scans"], {"bitmap": scans.bitmap, "seq": scans.seq})
     session.execute(SQL["analyze_pairs"])
     return invalid
 

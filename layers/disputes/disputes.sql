@@ -27,24 +27,30 @@ SELECT id FROM _parcel_checks WHERE NOT valid ORDER BY id;
 -- name: drop_pairs
 DROP TABLE IF EXISTS _dispute_pairs;
 
--- name: bitmaps
-SELECT current_setting('enable_bitmapscan');
+-- name: scans
+SELECT current_setting('enable_bitmapscan') AS bitmap,
+       current_setting('enable_seqscan') AS seq;
 
--- name: set_bitmaps
--- For create_pairs alone (transaction-local, put back after it).
-SELECT set_config('enable_bitmapscan', :v, true);
+-- name: set_scans
+-- For create_pairs alone (transaction-local, put back after it): one index scan of
+-- the township's parcels (the primary key) and one GIST probe per parcel. With
+-- bitmaps off alone, among 173 townships the planner scanned the whole table in
+-- parallel for the township's rows (45 ms per worker at 432 500 parcels).
+SELECT set_config('enable_bitmapscan', :bitmap, true),
+       set_config('enable_seqscan', :seq, true);
 
 -- name: create_pairs
--- One GIST-indexed self-join. Shape (EXPLAIN at 100 000 parcels): Gather -> Nested
--- Loop -> Parallel Seq Scan a + Index Scan idx_pasture_parcels_geom b (geom &&
+-- One GIST-indexed self-join: Nested Loop -> (Parallel) Index Scan pk_pasture_parcels
+-- a (the township's parcels) + Index Scan idx_pasture_parcels_geom b (geom &&
 -- a.geom: one probe; townships do not overlap, so it meets few rows of others).
--- The pair ordering is written `a.id + 0 < b.id + 0` on purpose, and bitmap scans
--- are off for this statement alone (detect.py): otherwise the planner ANDs a pk
--- range scan (id > a.id, ~50 000 rows per parcel, or the township's whole key
--- range among many townships, migration 0150) into a BitmapAnd with the GIST
--- probe, which is quadratic (60 s instead of 3 s). Only pairs whose interiors intersect (DE-9IM 'T********', so parcels
--- that merely share a border are dropped) reach ST_Intersection. Invalid parcels
--- (:invalid) are compared through ST_MakeValid so a bow-tie cannot abort the run.
+-- The pair ordering is written `a.id + 0 < b.id + 0` on purpose, and bitmap (and
+-- sequential) scans are off for this statement alone (detect.py): otherwise the
+-- planner ANDs a pk range scan (id > a.id, ~50 000 rows per parcel, or the
+-- township's whole key range among many townships, migration 0150) into a
+-- BitmapAnd with the GIST probe, which is quadratic (60 s instead of 3 s), or
+-- scans the whole table for one township. Only pairs whose interiors intersect
+-- (DE-9IM 'T********', so parcels that merely share a border are dropped) reach
+-- ST_Intersection. Invalid parcels (:invalid) are compared through ST_MakeValid so a bow-tie cannot abort the run.
 -- OFFSET 0 keeps the overlap computed once for both the column and its area.
 -- A sliver is told by its shape, not by the parcels' size: thin (mean width
 -- 2·A/P on the ellipsoid under :min_width_m) or tiny (under :min_area_m2), or, only

@@ -69,13 +69,16 @@ def test_detection_probes_one_township_in_one_index_scan(session: Session) -> No
     sql = SQL["create_pairs"].text.replace("CREATE TEMP TABLE _dispute_pairs AS", "")
     params = {"township": TOWNSHIP, "invalid": [], "min_area_m2": 100.0,
               "min_width_m": 2.0, "min_share": 0.0, "zero_m2": 0.01}  # fmt: skip
-    session.execute(SQL["set_bitmaps"], {"v": "off"})  # as detect.py runs it
+    # as detect.py runs it
+    session.execute(SQL["set_scans"], {"bitmap": "off", "seq": "off"})
     plan = "\n".join(session.execute(text("EXPLAIN " + sql), params).scalars())
     assert "BitmapAnd" not in plan, plan
     assert "Index Scan using idx_pasture_parcels_geom" in plan, plan
-    session.execute(SQL["set_bitmaps"], {"v": "on"})
+    assert "Seq Scan" not in plan, plan  # not the whole table for one township
+    session.execute(SQL["set_scans"], {"bitmap": "on", "seq": "on"})
     detect_disputes(session, township=TOWNSHIP, thresholds=DisputeSettings())
     assert session.execute(text("SHOW enable_bitmapscan")).scalar() == "on"
+    assert session.execute(text("SHOW enable_seqscan")).scalar() == "on"
 
 
 def test_connections_run_without_jit(engine: Engine) -> None:
