@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 import geopandas as gpd
 import shapely
 
+from alembic import command
 from gis_service.core.cli import database_url
 from gis_service.core.db import make_engine
 from gis_service.core.settings import DisputeSettings, MapSettings
@@ -48,6 +49,7 @@ from grids.visits.summary import county_summary
 from layers.disputes.detect import detect_disputes
 from layers.io.importing import import_file
 from maps.service import coverage_data, coverage_page
+from tests.conftest import alembic_config
 
 SIZE = 0.25  # degrees: a township ~ 22 x 28 km at 37°N
 COUNTIES = 20  # ~40 townships a county at full scale
@@ -256,17 +258,8 @@ def report(
 
 
 def migrate(target: str) -> None:
-    """Bring ``target`` to the head revision."""
-    from alembic.config import Config
-
-    from alembic import command
-
-    root = Path(__file__).resolve().parents[1]
-    config = Config(str(root / "alembic.ini"))
-    config.set_main_option("script_location", str(root / "alembic"))
-    config.attributes["url"] = target
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    """Bring ``target`` to the head revision (the tests' alembic configuration)."""
+    command.upgrade(alembic_config(make_url(target)), "head")
 
 
 def scratch(server: str) -> str:
