@@ -12,20 +12,10 @@ from sqlalchemy.orm import Session
 from gis_service.core.auth.models import User
 from gis_service.core.auth.principal import resolve
 from gis_service.core.auth.scope import apply_scope, clear_scope
-from tests.auth.factories_scope import ID_NUMBER, IN_SCOPE, PHONE, World, make_world
+from tests.auth.factories_scope import ID_NUMBER, IN_SCOPE, PHONE, World
 from tests.factories import TOWNSHIP
 
 A = f"/townships/{TOWNSHIP}"
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return make_world(session)
-
-
-@pytest.fixture
-def anon(app) -> TestClient:  # type: ignore[no-untyped-def]
-    return TestClient(app, raise_server_exceptions=False)
 
 
 def entries(session: Session, action: str) -> list[tuple[str, dict]]:

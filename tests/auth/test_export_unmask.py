@@ -16,21 +16,11 @@ from sqlalchemy.orm import Session
 
 import geopandas as gpd
 
-from tests.auth.factories_scope import ID_NUMBER, IN_SCOPE, PHONE, World, make_world
+from tests.auth.factories_scope import ID_NUMBER, IN_SCOPE, PHONE, World
 from tests.factories import TOWNSHIP
 
 A = f"/townships/{TOWNSHIP}"
 MASKED_PHONE = "138****5678"
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return make_world(session)
-
-
-@pytest.fixture
-def anon(app) -> TestClient:  # type: ignore[no-untyped-def]
-    return TestClient(app, raise_server_exceptions=False)
 
 
 def unmasked_entries(session: Session) -> list[dict]:

@@ -8,23 +8,12 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from tests.auth.factories_scope import IN_SCOPE, World, make_world
+from tests.auth.factories_scope import IN_SCOPE, World
 from tests.factories import OTHER_TOWNSHIP, TOWNSHIP
 
 A = f"/townships/{TOWNSHIP}"
 SCOPED = ["admin_a", "leader_a", "cadre_c1"]
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return make_world(session)
-
-
-@pytest.fixture
-def anon(app) -> TestClient:  # type: ignore[no-untyped-def]
-    return TestClient(app, raise_server_exceptions=False)
 
 
 def codes(body: dict) -> set[str]:

@@ -5,18 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
 from gis_service.core.auth.suppress import SMALL, suppress
-from tests.auth.factories_scope import World, make_world
+from tests.auth.factories_scope import World
 from tests.factories import TOWNSHIP
 
 A = f"/townships/{TOWNSHIP}"
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return make_world(session)
 
 
 @pytest.fixture
