@@ -82,12 +82,19 @@ SELECT cur.status, (SELECT count(*) FROM moved) AS moved FROM cur;
 SELECT d.status, count(*) AS n FROM disputes d
 WHERE d.township_code = :township GROUP BY d.status;
 
--- name: contested
--- Union first: three parcels over the same spot must not count it twice.
-SELECT COALESCE(ST_Area(ST_Union(d.overlap)::geography), 0) AS m2
+-- name: open_overlaps
+-- The open overlaps (the caller's scope) with their stored geodesic areas; the
+-- contested area is worked out from them in review.contested_m2.
+SELECT d.overlap_area_m2 AS m2, ST_AsBinary(d.overlap) AS wkb
 FROM disputes d
 WHERE d.township_code = :township
-  AND d.status = ANY(CAST(:open_statuses AS text[]));
+  AND d.status = ANY(CAST(:open_statuses AS text[]))
+ORDER BY d.id;
+
+-- name: geodesic_area
+-- The geodesic area (m²) of these WKB polygons together.
+SELECT COALESCE(sum(ST_Area(ST_GeomFromWKB(w, 4326)::geography)), 0)
+FROM unnest(CAST(:wkbs AS bytea[])) AS w;
 
 -- name: last_run
 SELECT * FROM dispute_runs WHERE township_code = :township

@@ -13,7 +13,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sqlalchemy.orm import Session
+
+import shapely
 
 from gis_service.core.db import atomic
 from gis_service.core.errors import InvalidInput, NotFound
@@ -240,11 +245,7 @@ def dispute_summary(session: Session, *, township: str) -> DisputeSummaryOut:
     require_township(session, township=township)
     params = {"township": township}
     by_status = {r.status: int(r.n) for r in session.execute(SQL["summary"], params)}
-    contested = float(
-        session.execute(
-            SQL["contested"], {**params, "open_statuses": list(OPEN_DISPUTE_STATUSES)}
-        ).scalar_one()
-    )
+    contested = contested_m2(session, township=township)
     last = session.execute(SQL["last_run"], params).first()
     return DisputeSummaryOut(
         township=township,
@@ -254,6 +255,45 @@ def dispute_summary(session: Session, *, township: str) -> DisputeSummaryOut:
         contested_area_mu=round(contested / MU_M2, 2),
         last_run=run_out(last) if last is not None else None,
     )
+
+
+def contested_m2(session: Session, *, township: str) -> float:
+    """The area under open disputes, each spot counted once (m², geodesic).
+
+    Three parcels over one spot make three disputes whose overlaps cover it
+    three times, so the overlaps are unioned, but only where their interiors
+    meet: an overlap that shares no interior with another adds its stored
+    geodesic area as it is. Those are found with one STRtree query (intersects,
+    less touches) and unioned by connected group. ST_Union of every open overlap
+    took 1.3 s (2.5 s under load) at 19 913 disputes, one third of which share
+    interior in the 100 000-household demo's lattice.
+    """
+    rows = session.execute(
+        SQL["open_overlaps"],
+        {"township": township, "open_statuses": list(OPEN_DISPUTE_STATUSES)},
+    ).all()
+    if not rows:
+        return 0.0
+    areas = np.array([r.m2 for r in rows], dtype=float)
+    shapes = shapely.from_wkb([bytes(r.wkb) for r in rows])
+    left, right = shapely.STRtree(shapes).query(shapes, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    meet = ~shapely.touches(shapes[left], shapes[right])
+    left, right = left[meet], right[meet]
+    if not len(left):
+        return float(areas.sum())
+    n = len(shapes)
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    _, group = connected_components(graph, directed=False)
+    shared = np.zeros(n, dtype=bool)
+    shared[left] = shared[right] = True
+    members = np.flatnonzero(shared)
+    members = members[np.argsort(group[members], kind="stable")]
+    _, starts = np.unique(group[members], return_index=True)
+    unions = [shapely.union_all(shapes[m]).wkb for m in np.split(members, starts[1:])]
+    joined = session.execute(SQL["geodesic_area"], {"wkbs": unions}).scalar_one()
+    return float(areas[~shared].sum()) + float(joined)
 
 
 def list_findings(
