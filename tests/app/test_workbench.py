@@ -190,6 +190,14 @@ def test_demand_ledger_moves_and_downloads(client: TestClient, demo: Engine) -> 
         headers = [c.value for c in book.active[1]]
         assert header in headers
         assert book.active.max_row >= 2
+        # the same ledger in English: title, headers and file name from the catalogue
+        english = client.get(url, params={"lang": "en"})
+        assert english.status_code == 200
+        sheet = load_workbook(io.BytesIO(english.content)).active
+        words = [sheet.title, *(c.value for c in sheet[1])]
+        assert not [w for w in words if CJK.search(str(w))], words
+        assert "filename*=UTF-8''%E" not in english.headers["content-disposition"]
+        client.cookies.delete("gridgis_lang")
 
 
 def test_search_and_cadre_page(client: TestClient, demo: Engine) -> None:

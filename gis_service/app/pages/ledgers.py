@@ -17,9 +17,9 @@ from gis_service.app.pages import service
 from gis_service.app.pages.labels import label
 from gis_service.app.pages.routes import _actor, _day, _page, _xlsx
 from gis_service.app.pages.xlsx import workbook
-from gis_service.core.deps import SessionDep, TownshipDep
+from gis_service.core.deps import LocaleDep, SessionDep, TownshipDep
 from gis_service.core.errors import GridGISError, InvalidInput
-from gis_service.core.i18n import N_
+from gis_service.core.i18n import N_, translator
 from grids.visits.demands import DEMAND_WORKFLOW
 from layers.disputes.workflow import DISPUTE_WORKFLOW
 
@@ -48,36 +48,42 @@ def disputes(
 
 @router.get("/w/{township}/disputes.xlsx")
 def disputes_xlsx(
-    session: SessionDep, township: TownshipDep, status: str | None = None
+    session: SessionDep,
+    township: TownshipDep,
+    locale: LocaleDep,
+    status: str | None = None,
 ) -> Response:
-    """草场争议台账 as XLSX."""
+    """草场争议台账 as XLSX, in the page's language."""
+    _ = translator(locale)
     data = service.disputes_page(session, township=township, status=status or None)
     rows = [
         [
             d.id,
-            label("dispute_status", d.status),
+            label("dispute_status", d.status, locale),
             round(d.overlap_area_m2, 1),
             round(d.overlap_area_mu, 2),
             " / ".join(p.contract_no for p in d.parcels),
-            " / ".join(p.holder.head_name if p.holder else "未登记" for p in d.parcels),
+            " / ".join(
+                p.holder.head_name if p.holder else _("未登记") for p in d.parcels
+            ),
             _day(d.first_detected_at),
         ]
         for d in data["list"].items
     ]
     book = workbook(
-        "草场争议",
+        _("草场争议"),
         [
-            "编号",
-            "状态",
-            "重叠面积(m²)",
-            "重叠面积(亩)",
-            "合同编号",
-            "承包户",
-            "首次发现",
+            _("编号"),
+            _("状态"),
+            _("重叠面积(m²)"),
+            _("重叠面积(亩)"),
+            _("合同编号"),
+            _("承包户"),
+            _("首次发现"),
         ],
         rows,
     )
-    return _xlsx(book, f"草场争议-{township}.xlsx")
+    return _xlsx(book, f"{_('草场争议')}-{township}.xlsx")
 
 
 @router.get("/w/{township}/disputes/{dispute_id}", response_class=HTMLResponse)
@@ -166,23 +172,34 @@ def demands(
 def demands_xlsx(
     session: SessionDep,
     township: TownshipDep,
+    locale: LocaleDep,
     status: str | None = None,
     overdue_only: bool = False,
 ) -> Response:
-    """诉求台账 as XLSX."""
+    """诉求台账 as XLSX, in the page's language."""
+    _ = translator(locale)
     rows = service.demands_page(
         session, township=township, status=status or None, overdue_only=overdue_only
     )
     book = workbook(
-        "诉求台账",
-        ["编号", "农户", "类别", "内容", "状态", "责任人", "期限", "超期天数"],
+        _("诉求台账"),
+        [
+            _("编号"),
+            _("农户"),
+            _("类别"),
+            _("内容"),
+            _("状态"),
+            _("责任人"),
+            _("期限"),
+            _("超期天数"),
+        ],
         [
             [
                 d.id,
                 d.household,
-                label("demand_category", d.category),
+                label("demand_category", d.category, locale),
                 d.description,
-                label("demand_status", d.status),
+                label("demand_status", d.status, locale),
                 d.owner or "",
                 d.due_date,
                 d.overdue_days,
@@ -190,7 +207,7 @@ def demands_xlsx(
             for d in rows
         ],
     )
-    return _xlsx(book, f"诉求台账-{township}.xlsx")
+    return _xlsx(book, f"{_('诉求台账')}-{township}.xlsx")
 
 
 @router.post("/w/{township}/demands/{demand_id}/move", response_class=HTMLResponse)

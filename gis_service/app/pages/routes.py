@@ -26,6 +26,7 @@ from gis_service.app.pages.nav import may_search, may_see, nav_links
 from gis_service.app.pages.xlsx import workbook
 from gis_service.core.auth.suppress import suppress
 from gis_service.core.deps import (
+    LocaleDep,
     SessionDep,
     TownshipDep,
     locale_of,
@@ -196,30 +197,39 @@ def uncovered(
 def uncovered_xlsx(
     session: SessionDep,
     township: TownshipDep,
+    locale: LocaleDep,
     grid: str | None = None,
     cadre: str | None = None,
     tag: str | None = None,
     min_days: str | None = None,
 ) -> Response:
-    """未走访台账 as XLSX with Chinese headers."""
-    f, _ = _uncovered_filters(grid, cadre, tag, min_days)
+    """未走访台账 as XLSX, headers in the page's language (Chinese first)."""
+    _ = translator(locale)
+    f, _errors = _uncovered_filters(grid, cadre, tag, min_days)
     rows = service.uncovered(session, township=township, **f)
     book = workbook(
-        "未走访农户",
-        ["农户编码", "户主", "标签", "责任干部", "上次走访", "超期天数"],
+        _("未走访农户"),
+        [
+            _("农户编码"),
+            _("户主"),
+            _("标签"),
+            _("责任干部"),
+            _("上次走访"),
+            _("超期天数"),
+        ],
         [
             [
                 r.household,
                 r.head_name,
-                "、".join(r.tags),
-                r.cadre_name or r.cadre or "未分配",
-                _day(r.last_visit) or "从未走访",
+                _("、").join(_(t) for t in r.tags),
+                r.cadre_name or r.cadre or _("未分配"),
+                _day(r.last_visit) or _("从未走访"),
                 None if r.overdue_days is None else round(r.overdue_days),
             ]
             for r in rows
         ],
     )
-    return _xlsx(book, f"未走访-{township}.xlsx")
+    return _xlsx(book, f"{_('未走访')}-{township}.xlsx")
 
 
 def _xlsx(data: bytes, name: str) -> Response:
