@@ -154,8 +154,7 @@ _COUNTS = """
     count(*) FILTER (WHERE d.status <> 'resolved' AND d.due_date < :as_of) AS overdue
 """
 
-_CLOSURE = text(
-    f"""
+_CLOSURE_ROWS = """
     WITH d AS (
         SELECT d.status, d.due_date, h.grid_id
         FROM demands d
@@ -165,11 +164,20 @@ _CLOSURE = text(
           AND (CAST(:since AS timestamptz) IS NULL OR d.created_at >= :since)
           AND (CAST(:until AS timestamptz) IS NULL OR d.created_at < :until)
     )
+"""
+
+_CLOSURE_TOWNSHIP = f"""
     SELECT NULL::bigint AS grid_id, NULL AS code, t.name, NULL AS level,
            NULL::int AS depth, '' AS path, {_COUNTS}
     FROM townships t LEFT JOIN d ON true
     WHERE t.code = :t
     GROUP BY t.name
+"""
+
+_CLOSURE = text(
+    _CLOSURE_ROWS
+    + _CLOSURE_TOWNSHIP
+    + f"""
     UNION ALL
     SELECT g.id, g.code, g.name, g.level, g.depth, g.path, {_COUNTS}
     FROM grids g
@@ -181,6 +189,9 @@ _CLOSURE = text(
     ORDER BY path
     """
 )
+
+# The township's row alone (the workbench's card): the same rows and counts.
+_CLOSURE_TOTAL = text(_CLOSURE_ROWS + _CLOSURE_TOWNSHIP)
 
 
 def insert_demands(
@@ -312,11 +323,15 @@ def closure_report(
     since: datetime | None = None,
     until: datetime | None = None,
     as_of: date | None = None,
+    grids: bool = True,
 ) -> ClosureReport:
-    """Demands collected and resolved in a period: township-wide and per subtree."""
+    """Demands collected and resolved in a period: township-wide and per subtree.
+
+    Without ``grids`` only the township's row is counted (``grids`` is empty).
+    """
     since, until = since and as_utc(since), until and as_utc(until)
     rows = session.execute(
-        _CLOSURE,
+        _CLOSURE if grids else _CLOSURE_TOTAL,
         {
             "t": township,
             "since": since,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pyproj import Geod
@@ -18,7 +20,7 @@ from grids.visits.coverage import (
     uncovered_households,
 )
 from grids.visits.schemas import RuleSet
-from tests.factories import TOWNSHIP
+from tests.factories import TOWNSHIP, make_grid, make_households, square
 from tests.grids.factories_visits import LAT, Town, at, make_town, make_visit_rows
 
 BASE = f"/townships/{TOWNSHIP}"
@@ -83,6 +85,52 @@ def test_coverage_per_grid_rolls_up(session: Session) -> None:
     a = next(r for r in report.rows if r.code == "A")
     assert (a.visited_share, a.up_to_date_share) == (0.5, 0.25)
     assert [r.code for r in report.rows] == ["R", "A", "B"]  # tree order
+
+
+def test_coverage_per_grid_is_the_plain_count(session: Session) -> None:
+    """Each subtree's figures (rolled up from per-grid tallies) are a plain count of
+    its households: with an empty grid three levels down and a household off-grid."""
+    history(session)
+    make_grid(session, "A1", square(102.49, 37.09, 0.005), parent="A")
+    make_households(session, [(102.6, LAT)], prefix="X")
+    rows = household_statuses(session, township=TOWNSHIP, as_of=AS_OF)
+    visited = set(
+        session.execute(
+            text(
+                "SELECT household_id FROM visits WHERE township_code = :t"
+                " AND visited_at >= :since AND visited_at < :until"
+            ),
+            {"t": TOWNSHIP, "since": SINCE, "until": AS_OF},
+        ).scalars()
+    )
+    paths = dict(
+        session.execute(
+            text("SELECT id, path FROM grids WHERE township_code = :t"),
+            {"t": TOWNSHIP},
+        ).all()
+    )
+
+    def plain(members: list[dict[str, Any]]) -> tuple[int, int, int]:
+        return (
+            len(members),
+            sum(r["id"] in visited for r in members),
+            sum(r["overdue_days"] is not None and r["overdue_days"] <= 0
+                for r in members),
+        )  # fmt: skip
+
+    report = coverage_by_grid(session, township=TOWNSHIP, since=SINCE, until=AS_OF)
+    got = {r.code: (r.households, r.visited, r.up_to_date) for r in report.rows}
+    assert got == {
+        r.code: plain(
+            [h for h in rows if h["grid_id"] is not None
+             and paths[h["grid_id"]].startswith(paths[r.id])]
+        )
+        for r in report.rows
+    }  # fmt: skip
+    assert got["A1"] == (0, 0, 0)
+    township = report.township
+    assert (township.households, township.visited, township.up_to_date) == plain(rows)
+    assert township.households == 7
 
 
 def test_household_statuses_agree_with_the_reports(session: Session) -> None:

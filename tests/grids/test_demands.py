@@ -118,6 +118,8 @@ def test_closure_rates_roll_up_the_grid_tree(
     assert (rows["A"].open, rows["A"].escalated) == (1, 0)
     assert rows["B"].summary == "1 collected, 0 resolved, 0.0%"
     assert rows["B"].escalated == 1
+    alone = closure_report(session, township=TOWNSHIP, grids=False)
+    assert (alone.township, alone.grids) == (report.township, [])
     api = client.get(f"{BASE}/demands/closure").json()
     assert api["township"]["collected"] == 4
     assert api["grids"][1]["closure_rate"] == pytest.approx(2 / 3)

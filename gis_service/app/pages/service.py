@@ -82,7 +82,7 @@ def townships(session: Session) -> list[dict[str, Any]]:
 def home(session: Session, *, township: str) -> dict[str, Any]:
     """工作台: coverage by grid, overdue visits, demand closure, disputes, hazards."""
     coverage = coverage_by_grid(session, township=township)
-    closure = closure_report(session, township=township)
+    closure = closure_report(session, township=township, grids=False)
     disputes = dispute_summary(session, township=township)
     hazards = {r.status: int(r.n) for r in session.execute(_HAZARDS, {"t": township})}
     grids = [r for r in coverage.rows if r.level not in (None, "core", "domain")]
