@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -19,6 +20,7 @@ from gis_service.core.deps import (
 )
 from gis_service.core.errors import NotFound
 from gis_service.core.inputs import Instant, RowId
+from gis_service.core.pages import GeoJSONResponse
 from maps import service
 from maps.assets import STATIC_DIR, URL_PREFIX, assets_available
 from maps.render.basemaps import BASEMAPS
@@ -99,9 +101,33 @@ def coverage_map(
         closed_hazards=closed_hazards,
         hazard_settings=settings.hazards,
         tiles_base=request.scope.get("root_path", "") + "/ogc",
+        disputes_url=request.url_for("coverage_map_disputes", township=township).path
+        + (f"?{urlencode({'grid': grid})}" if grid else ""),
         locale=locale,
     )
     return remember_locale(request, HTMLResponse(page))
+
+
+@router.get(
+    "/townships/{township}/maps/coverage/disputes",
+    response_class=GeoJSONResponse,
+    name="coverage_map_disputes",
+)
+def coverage_map_disputes(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    township: TownshipDep,
+    locale: LocaleDep,
+    grid: Annotated[
+        str | None, Query(description="code of a grid: its subtree")
+    ] = None,
+) -> Response:
+    """The coverage map's open dispute overlaps (its layer fetches them when on)."""
+    collection = service.coverage_disputes(
+        session, township=township, grid=grid, locale=locale
+    )
+    return remember_locale(request, GeoJSONResponse(collection))
 
 
 @router.get("/townships/{township}/maps/routes/{cadre}", response_class=HTMLResponse)

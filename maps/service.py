@@ -39,6 +39,7 @@ from maps.render.coverage import (
     CoverageData,
     DisputeData,
     RouteData,
+    dispute_features,
     render_coverage,
     render_dispute,
     render_route,
@@ -119,6 +120,7 @@ def coverage_data(
     hazard_settings: HazardSettings | None = None,
     tiles_above: int | None = None,
     tiles_base: str | None = None,
+    disputes_url: str | None = None,
     gettext: Gettext = same,
 ) -> CoverageData:
     """Grids with coverage, households with status, hazards and open disputes.
@@ -129,6 +131,8 @@ def coverage_data(
     shows its kind's default (``hazard_settings``). With ``tiles_base`` (the served
     OGC root) and more than ``tiles_above`` households, the households are not read
     into the page: only their counts, and the map draws them from vector tiles.
+    With ``disputes_url`` (a served page) the open overlaps are not read: their
+    layer, off at first, fetches them from there (``coverage_disputes``).
     """
     as_of = as_of or datetime.now(UTC)
     title = township_name(session, township=township)
@@ -183,17 +187,42 @@ def coverage_data(
             hazard_settings or HazardSettings(),
         ),
         disputes=feature_collection(
-            [
-                {**d, "status_label": DISPUTE_WORKFLOW.labels.get(d["status"])}
-                for d in queries.open_dispute_rows(
-                    session, township=township, grid_path=path
-                )
-            ]
+            []
+            if disputes_url is not None
+            else _open_disputes(session, township=township, grid_path=path)
         ),
         period=f"{report.since.date().isoformat()} – {report.until.date().isoformat()}",
         household_tiles=tiles,
         links=map_links(township),
+        disputes_url=disputes_url,
     )
+
+
+def _open_disputes(
+    session: Session, *, township: str, grid_path: str | None
+) -> list[dict[str, Any]]:
+    return [
+        {**d, "status_label": DISPUTE_WORKFLOW.labels.get(d["status"])}
+        for d in queries.open_dispute_rows(
+            session, township=township, grid_path=grid_path
+        )
+    ]
+
+
+def coverage_disputes(
+    session: Session, *, township: str, grid: str | None = None, locale: str = ZH
+) -> dict[str, Any]:
+    """The coverage map's open overlaps, as its layer fetches them when switched on.
+
+    The features a page would carry (popup and tooltip built and escaped here),
+    in WGS 84: a page on a GCJ-02 basemap carries its overlaps instead.
+    """
+    path = grid_path(session, township=township, grid=grid) if grid else None
+    rows = _open_disputes(session, township=township, grid_path=path)
+    features = dispute_features(
+        feature_collection(rows), map_links(township), translator(locale)
+    )
+    return {"type": "FeatureCollection", "features": features}
 
 
 def _household_tiles(
@@ -238,18 +267,20 @@ def coverage_map(
     closed_hazards: bool = False,
     hazard_settings: HazardSettings | None = None,
     tiles_base: str | None = None,
+    disputes_url: str | None = None,
     locale: str = ZH,
 ) -> folium.Map:
     """The coverage map of a township or of one grid's subtree.
 
-    ``tiles_base``: the OGC root a served page may fetch tiles from (a file
-    written for offline use has none, so it always carries its households).
+    ``tiles_base``: the OGC root a served page may fetch tiles from, and
+    ``disputes_url`` where it may fetch its dispute overlaps (a file written for
+    offline use has neither, so it always carries its households and overlaps).
     """
     options = map_options(settings, basemap=basemap, asset_base=asset_base,
                           locale=locale)  # fmt: skip
     if options.shift_gcj02:
-        # tiles are WGS 84 and cannot be shifted to AMap's GCJ-02 in the browser
-        tiles_base = None
+        # tiles and fetched overlaps are WGS 84, not shifted to AMap's GCJ-02
+        tiles_base = disputes_url = None
     data = coverage_data(
         session,
         township=township,
@@ -260,6 +291,7 @@ def coverage_map(
         hazard_settings=hazard_settings,
         tiles_above=settings.vector_tiles_above,
         tiles_base=tiles_base,
+        disputes_url=disputes_url,
         gettext=options.gettext,
     )
     return render_coverage(data, options)

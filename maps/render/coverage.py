@@ -25,6 +25,7 @@ from maps.render.basemaps import MapOptions, new_map, shift_collection, shift_lo
 from maps.render.elements import (
     HouseholdLayer,
     MapControl,
+    OnDemandGeoJson,
     encode_column,
     encode_points,
     household_words,
@@ -108,6 +109,9 @@ class CoverageData:
     # URL templates for links out of the map ({code}, {id} filled in the page):
     # "cadre" from a household's popup, "dispute" from an overlap's popup.
     links: dict[str, str] = field(default_factory=dict)
+    # Set when the page is served: the open overlaps are not in the page, their
+    # layer fetches them from this URL when it is switched on.
+    disputes_url: str | None = None
 
 
 def coverage_color(coverage: float | None) -> str:
@@ -162,7 +166,7 @@ def render_coverage(
     else:
         _add_households(m, data.households, lon, lat, fields, data.links, _)
     add_hazards(m, data.hazards, options, show=False)
-    _add_disputes(m, shift_collection(data.disputes, options), data.links, _)
+    _add_disputes(m, data, options, _)
     m.add_child(
         MapControl(
             _legend_html(data.title, counts, priority, data.period, _),
@@ -254,13 +258,22 @@ def _add_households(
         ).add_to(m)
 
 
-def _add_disputes(
-    m: folium.Map,
-    disputes: dict[str, Any],
-    links: dict[str, str],
-    _: Callable[[str], str],
-) -> None:
-    """Open overlaps, off by default (at 50 000 households they carpet the map)."""
+DISPUTE_STYLE = {
+    "color": DISPUTE_COLOR,
+    "weight": 2,
+    "fillColor": DISPUTE_COLOR,
+    "fillOpacity": 0.45,
+}
+
+
+def dispute_features(
+    disputes: dict[str, Any], links: dict[str, str], _: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    """Open overlaps with their popup and tooltip built from escaped parts.
+
+    The page binds ``popup_html`` and ``tip_html`` as they are, whether the
+    features are in the page or fetched when the layer is switched on.
+    """
     for f in disputes["features"]:
         p = f["properties"]
         p["area_label"] = area_text(p["overlap_area_m2"], _)
@@ -284,20 +297,37 @@ def _add_disputes(
             href = html.escape(links["dispute"].replace("{id}", str(int(p["id"]))))
             text = html.escape(_("查看并处理争议 →"))
             link = f"<a class='gridgis-link' href='{href}'>{text}</a>"
-        # Built here from escaped parts; the page binds them as they are.
         p["popup_html"] = f"<table class='gridgis-popup'>{body}</table>{link}"
         p["tip_html"] = html.escape(_("争议 #{id}").format(id=int(p["id"])))
         p["tip_html"] += f" ({p['status_label']})"
+    return features
+
+
+def _add_disputes(
+    m: folium.Map, data: CoverageData, options: MapOptions, _: Callable[[str], str]
+) -> None:
+    """Open overlaps, off by default (at 50 000 households they carpet the map).
+
+    With ``data.disputes_url`` the page carries none of them (nor their count,
+    "…" until then): the layer fetches them the first time it is switched on.
+    """
+    name = _("争议重叠区 ({n})")
+    if data.disputes_url is not None:
+        OnDemandGeoJson(
+            data.disputes_url,
+            name=name.format(n="…"),
+            loaded_name=name,
+            style=DISPUTE_STYLE,
+            pane="gridgisDisputes",
+        ).add_to(m)
+        return
+    disputes = shift_collection(data.disputes, options)
+    features = dispute_features(disputes, data.links, _)
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=_("争议重叠区 ({n})").format(n=len(features)),
+        name=name.format(n=len(features)),
         show=False,
-        style_function=lambda _f: {
-            "color": DISPUTE_COLOR,
-            "weight": 2,
-            "fillColor": DISPUTE_COLOR,
-            "fillOpacity": 0.45,
-        },
+        style_function=lambda _f: DISPUTE_STYLE,
         on_each_feature=JsCode(
             "function (f, layer) {"
             " layer.bindPopup(f.properties.popup_html, {maxWidth: 300});"
@@ -362,6 +392,7 @@ from maps.render.route import RouteData, render_route  # noqa: E402
 
 __all__ = [
     "HAZARD_MARKER_LIMIT", "CoverageData", "DisputeData", "RouteData",
-    "coverage_color", "render_coverage", "render_dispute", "render_route",
+    "coverage_color", "dispute_features", "render_coverage", "render_dispute",
+    "render_route",
     "status_counts", "to_html",
 ]  # fmt: skip

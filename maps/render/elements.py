@@ -198,6 +198,50 @@ class HouseholdLayer(Layer):
         )  # fmt: skip
 
 
+class OnDemandGeoJson(Layer):
+    """A GeoJSON overlay, off at first, fetched from ``url`` when switched on.
+
+    Its name in the layer control becomes ``loaded_name`` with the count then.
+
+    Its features bring their popup and tooltip as escaped HTML (``popup_html``,
+    ``tip_html``), bound as they are, as for the features a page carries.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson(null, {
+            pane: {{ this.pane|tojson }},
+            style: function () { return {{ this.style }}; },
+            onEachFeature: function (f, layer) {
+                layer.bindPopup(f.properties.popup_html, {maxWidth: 300});
+                layer.bindTooltip(f.properties.tip_html);
+            }
+        });
+        GridGIS.loadOnAdd(
+            {{ this.get_name() }}, {{ this.url|tojson }}, {{ this.loaded_name }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        loaded_name: str,
+        style: dict[str, Any],
+        pane: str,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=False)
+        self._name = "OnDemandGeoJson"
+        self.url = url
+        # its name in the layer control once fetched, "{n}" the features' count
+        self.loaded_name = _script_json(loaded_name)
+        self.style = _script_json(style)
+        self.pane = pane
+
+
 class MapControl(MacroElement):
     """A fixed HTML box (legend, route or dispute summary) as a Leaflet control."""
 

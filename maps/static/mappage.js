@@ -7,7 +7,9 @@
  *   screen are hidden, then deeper (smaller) grids first, any label overlapping one
  *   already shown is hidden;
  * - a metric scale bar;
- * - a notice, once, when the basemap's tiles do not load.
+ * - a notice, once, when the basemap's tiles do not load;
+ * - overlays the page does not carry (thousands of dispute overlaps), fetched the
+ *   first time they are switched on.
  */
 (function () {
   "use strict";
@@ -85,6 +87,47 @@
     div.setAttribute("role", "status");
     div.textContent = NOTICE;
   }
+
+  // The layers control a layer was listed in (Leaflet keeps no such link), so a
+  // layer fetched later can be renamed with its count.
+  if (L.Control.Layers && !L.Control.Layers.prototype._gridgisListed) {
+    var listed = L.Control.Layers.prototype._addLayer;
+    L.Control.Layers.prototype._gridgisListed = true;
+    L.Control.Layers.prototype._addLayer = function (layer) {
+      layer._gridgisControl = this;
+      return listed.apply(this, arguments);
+    };
+  }
+
+  function rename(layer, name) {
+    var control = layer._gridgisControl;
+    if (!control) return;
+    for (var i = 0; i < control._layers.length; i++) {
+      if (control._layers[i].layer === layer) control._layers[i].name = name;
+    }
+    control._update();
+  }
+
+  /** Fill the GeoJSON ``layer`` from ``url`` the first time it is added to a map,
+   * then name it ``name`` with ``{n}`` its count of features. */
+  G.loadOnAdd = function (layer, url, name) {
+    layer.once("add", function () {
+      fetch(url, { credentials: "same-origin",
+                   headers: { Accept: "application/geo+json" } })
+        .then(function (r) {
+          if (!r.ok) throw new Error(url + ": HTTP " + r.status);
+          return r.json();
+        })
+        .then(function (data) {
+          layer.addData(data);
+          rename(layer, name.replace("{n}", String(data.features.length)));
+        })
+        .catch(function (e) {
+          console.error("GridGIS:", e.message);
+          G.loadOnAdd(layer, url, name);  // switched on again, it tries again
+        });
+    });
+  };
 
   /** ``words.notice``: the notice in the page's language (default Chinese). */
   G.finishMap = function (map, words) {

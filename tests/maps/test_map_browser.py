@@ -48,6 +48,7 @@ class Opened:
     def __init__(self, browser: Any, client: TestClient, path: str, shot: str) -> None:
         self.errors: list[str] = []
         self.external: list[str] = []
+        self.asked: list[str] = []
         self.page = browser.new_page(viewport={"width": 1000, "height": 700})
         self.page.on(
             "console",
@@ -69,6 +70,7 @@ class Opened:
             self.external.append(url)
             route.abort()
             return
+        self.asked.append(url[len(ORIGIN) :])
         response = client.get(url[len(ORIGIN) :])
         route.fulfill(
             status=response.status_code,
@@ -101,7 +103,7 @@ PIXEL_JS = """
 def test_coverage_map_in_chromium(
     browser: Any, client: TestClient, session: Session
 ) -> None:
-    build_map_township(session)
+    township = build_map_township(session)
     url = f"/townships/{TOWNSHIP}/maps/coverage?basemap=none&as_of={AS_OF.isoformat()}"
     opened = Opened(browser, client, url.replace("+", "%2B"), "coverage.png")
     page = opened.page
@@ -134,15 +136,21 @@ def test_coverage_map_in_chromium(
         and "农户: 未分配 (无网格或无干部) (2)" in overlays
     )
     # one layer per hazard status; the closed flood hazard HZ2 is left out by default
-    assert {"隐患·已排查 (1)", "争议重叠区 (1)", "网格名称"} <= set(overlays)
+    assert {"隐患·已排查 (1)", "争议重叠区 (…)", "网格名称"} <= set(overlays)
     assert sum(o.startswith("网格边界") for o in overlays) == 2  # core and grid levels
     legend = page.locator("#gridgis-legend").inner_text()
     assert "从未走访 2" in legend and "重点户 3" in legend
     # hazards and dispute overlaps start switched off, then show when asked for
     assert page.locator(".leaflet-gridgisHazards-pane .gridgis-hazard").count() == 0
     assert page.locator(f"path[fill='{DISPUTE_COLOR}']").count() == 0
+    # the page carries no overlap: they are fetched when switched on, then counted
+    fetched = f"/townships/{TOWNSHIP}/maps/coverage/disputes"
+    assert fetched not in opened.asked
     page.get_by_text("隐患·已排查 (1)").click()
-    page.get_by_text("争议重叠区 (1)").click()
+    page.get_by_text("争议重叠区 (…)").click()
+    page.locator(f"path[fill='{DISPUTE_COLOR}']").first.wait_for()
+    page.get_by_text("争议重叠区 (1)").wait_for()
+    assert opened.asked.count(fetched) == 1
     assert (
         page.locator(
             ".leaflet-gridgisHazards-pane .gridgis-hazard.found .fa-fire"
@@ -162,6 +170,22 @@ def test_coverage_map_in_chromium(
     before = page.locator(".gridgis-households-tile").count()
     page.get_by_text("农户: 已走访 (2)").click()
     assert page.locator(".gridgis-households-tile").count() < before
+    # the fetched overlap has its popup and the link to the dispute's page
+    page.evaluate(
+        "(color) => Object.values(window).find((v) => v instanceof L.Map)"
+        ".eachLayer((l) => l.feature && l.options.fillColor === color"
+        " && l.openPopup())",
+        DISPUTE_COLOR,
+    )
+    popup = page.locator(".leaflet-popup-content", has_text="争议")
+    assert f"#{township.dispute}" in popup.inner_text()
+    assert popup.locator("a.gridgis-link").get_attribute("href") == (
+        f"/w/{TOWNSHIP}/disputes/{township.dispute}"
+    )
+    page.locator(".leaflet-control-layers").hover()
+    page.get_by_text("争议重叠区 (1)").click()  # off and on: not fetched again
+    page.get_by_text("争议重叠区 (1)").click()
+    assert opened.asked.count(fetched) == 1 and opened.errors == []
     page.close()
 
 

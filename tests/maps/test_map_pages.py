@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gis_service.core.settings import MapSettings
+from maps import service
 from tests.factories import OTHER_TOWNSHIP, TOWNSHIP, make_township
 from tests.maps.factories_maps import AS_OF, ID_NUMBER, PHONE, build_map_township
 
@@ -48,6 +49,36 @@ def test_coverage_page_is_html_with_local_assets_and_masked_data(
     assert PHONE not in page and ID_NUMBER not in page
     assert "138****5678" in page
     assert js("农户: 从未走访 (2)") in page
+
+
+def test_coverage_page_fetches_its_dispute_overlaps_when_asked(
+    client: TestClient, session: Session
+) -> None:
+    """The served page carries the overlaps' URL, not the overlaps (nor a count)."""
+    township = build_map_township(session)
+    base = f"/townships/{TOWNSHIP}/maps/coverage"
+    page = client.get(base, params={"basemap": "none"}).text
+    assert js("争议重叠区 (…)") in page and js(f"{base}/disputes") in page
+    assert "P1 / P2" not in page and js("查看并处理争议") not in page
+    answer = client.get(f"{base}/disputes")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/geo+json"
+    (feature,) = answer.json()["features"]
+    assert feature["id"] == township.dispute
+    assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    props = feature["properties"]
+    assert "P1 / P2" in props["popup_html"] and "亩" in props["popup_html"]
+    assert f"/w/{TOWNSHIP}/disputes/{township.dispute}" in props["popup_html"]
+    assert props["tip_html"] == f"争议 #{township.dispute} (待调处)"
+    english = client.get(f"{base}/disputes", params={"lang": "en"}).json()
+    assert "Overlap" in english["features"][0]["properties"]["popup_html"]
+    # a grid's page asks for its subtree's; a map file (no server) carries them
+    grid = client.get(base, params={"basemap": "none", "grid": "A"}).text
+    assert js(f"{base}/disputes?grid=A") in grid
+    sub = client.get(f"{base}/disputes", params={"grid": "A"}).json()
+    carried = service.coverage_data(session, township=TOWNSHIP, grid="A").disputes
+    assert len(sub["features"]) == len(carried["features"])
+    assert client.get(f"{base}/disputes?grid=NOPE").status_code == 404
 
 
 def test_coverage_page_errors_are_problem_json(

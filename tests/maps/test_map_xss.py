@@ -114,6 +114,13 @@ def _walk(chromium: Any, client: TestClient, path: str, points: list[Any]) -> An
     assert response is not None and response.status == 200, path
     opened = 0
     if page.evaluate("() => !!window.L"):
+        # every overlay on, those fetched when switched on (dispute overlaps) too
+        page.evaluate(
+            "() => document.querySelectorAll("
+            "'.leaflet-control-layers-overlays input:not(:checked)')"
+            ".forEach((i) => i.click())"
+        )
+        page.wait_for_load_state("networkidle")
         opened = page.evaluate(OPEN_ALL, points)
     page.wait_for_timeout(400)  # a failed <img> fires onerror asynchronously
     page.close()
