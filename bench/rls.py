@@ -14,6 +14,12 @@ each figure and of each round's ratios (with the p95 ratio's range).
 
     PYTHONPATH=. .venv/bin/python bench/rls.py [--sizes 12800,100000] [--reps 30]
         [--rounds 3] [--roles admin,grid_leader,cadre] [--owner-arm]
+        [--keep | --reuse URL] [--only TEXT]
+
+``--keep`` leaves the loaded database (its URL is printed) and ``--reuse URL``
+measures a kept one without loading (it is upgraded to head first, so a kept
+database measures a new migration before and after on the same rows).
+``--only`` keeps the requests whose label contains the text.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import uuid
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlalchemy import make_url, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
 from alembic import command
@@ -47,6 +53,7 @@ PATHS = {
     "demands": "/demands",
     "coverage by grid": "/coverage/grids",
     "coverage map": "/maps/coverage?basemap=none",
+    "disputes (100)": "/disputes?limit=100",
 }
 
 
@@ -111,12 +118,18 @@ def _user(session: Session, role: str) -> int:
         "WHERE a.township_code = :t GROUP BY c.code ORDER BY count(*) DESC, c.code "
         "LIMIT 1",
     }
+    username = f"b-{role}"
+    kept = session.execute(
+        text("SELECT id FROM users WHERE username = :u"), {"u": username}
+    ).scalar()
+    if kept is not None:  # a reused database
+        return int(kept)
     where: dict[str, str] = {}
     if role in found:
         key, code = session.execute(text(found[role]), {"t": TOWNSHIP}).one()
         where[key] = code
     user = add_user(
-        session, username=f"b-{role}", password="x" * 12, role=role,
+        session, username=username, password="x" * 12, role=role,
         township=TOWNSHIP, **where,
     )  # fmt: skip
     return int(user["id"])
@@ -129,23 +142,33 @@ def run(
     rounds: int = 1,
     roles: tuple[str, ...] = ROLES,
     owner_arm: bool = False,
+    keep: bool = False,
+    reuse: str | None = None,
+    only: str = "",
 ) -> None:
-    server = make_url(database_url())
-    name = f"gridgis_bench_rls_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name)
+    if reuse:
+        url = make_url(reuse)
+        name = str(url.database)
+    else:
+        server = make_url(database_url())
+        name = f"gridgis_bench_rls_{uuid.uuid4().hex[:8]}"
+        url = server.set(database=name)
+    admin = make_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    if not reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         command.upgrade(alembic_config(url), "head")
         engine = make_engine(url.render_as_string(hide_password=False))
         started = time.perf_counter()
         with Session(engine) as session:
-            load_demo(session, households=size)
+            if not reuse:
+                load_demo(session, households=size)
             ids = {role: _user(session, role) for role in roles}
             session.execute(text("ANALYZE"))
             session.commit()
-        print(f"\n{size} households loaded in {time.perf_counter() - started:.0f} s")
+        counted = session_count(engine)
+        print(f"\n{counted} households ready in {time.perf_counter() - started:.0f} s")
         settings = Settings(
             database_url=url.render_as_string(hide_password=False),
             auth=AuthSettings(secret="bench-" + "k" * 40),
@@ -179,6 +202,8 @@ def run(
                 token = tokens.issue(settings, user_id=uid, version=0, kind="access")[0]
                 headers = {"Authorization": f"Bearer {token}"}
                 for label, path in PATHS.items():
+                    if only not in label:
+                        continue
                     url_ = f"/townships/{TOWNSHIP}{path}"
 
                     def call(url_: str = url_, headers: dict = headers) -> int:
@@ -199,9 +224,23 @@ def run(
                     report(who, label, figures)
         engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep or reuse:
+            print(f"kept: {url.render_as_string(hide_password=False)}", flush=True)
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def session_count(engine: Engine) -> int:
+    """The demo township's households (a reused database's size)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM households WHERE township_code = :t"),
+                {"t": TOWNSHIP},
+            ).scalar_one()
+        )
 
 
 def main() -> None:
@@ -213,11 +252,15 @@ def main() -> None:
     parser.add_argument(
         "--owner-arm", action="store_true", help="also the owner's login + scope role"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", help="a kept database's URL (no loading)")
+    parser.add_argument("--only", default="", help="only requests whose label has it")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
         run(
             size, args.reps, rounds=args.rounds, roles=tuple(args.roles.split(",")),
-            owner_arm=args.owner_arm,
+            owner_arm=args.owner_arm, keep=args.keep, reuse=args.reuse,
+            only=args.only,
         )  # fmt: skip
 
 
