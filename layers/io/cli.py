@@ -198,9 +198,23 @@ def export_command(
         str | None,
         typer.Option(help="the CRS of a .gpkg/.shp.zip, e.g. EPSG:4490 (CGCS2000)"),
     ] = None,
+    unmask: Annotated[
+        bool,
+        typer.Option(
+            "--unmask",
+            help="write ID numbers and phones whole; leaves an audit entry naming "
+            "the account that ran it (cli:<user>), as the API's unmask=true does",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a layer as GeoJSON, GeoPackage or zipped Shapefile (EPSG:4326, UTF-8)."""
+    """Export a layer as GeoJSON, GeoPackage or zipped Shapefile (EPSG:4326, UTF-8).
+
+    The CLI runs with the database owner's credentials: it is the operator's
+    tool, sees every row and has no user role to check. Personal data stays
+    masked unless ``--unmask``, which is audited like the API's ``unmask=true``.
+    """
+    from gis_service.core.auth.audit import remember_cli
     from gis_service.core.deps import parse_bbox
     from layers.io.export import export_layer, format_for_file
     from layers.io.importing import ensure_township
@@ -209,6 +223,8 @@ def export_command(
         fmt = format_for_file(out, fmt)
         filters = _pairs(where or [])
         ensure_township(session, township)
+        if unmask:
+            remember_cli(session, command=f"layers export {layer} --unmask")
         result = export_layer(
             session,
             township=township,
@@ -217,6 +233,7 @@ def export_command(
             filters=filters,
             bbox=parse_bbox(bbox),
             crs=crs,
+            unmask=unmask,
         )
         out.write_bytes(result.content)
         emit({"file": str(out), "format": fmt, "bytes": len(result.content)}, as_json)

@@ -115,3 +115,38 @@ def test_viewer_may_not_unmask_an_export(
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
     assert unmasked_entries(session) == []
+
+
+def test_cli_export_unmask_is_audited_as_the_cli(
+    world: World, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI (the owner's credentials, every row) unmasks only when asked, and
+    writes the same audit entry with the account that ran it."""
+    import getpass
+    from contextlib import nullcontext
+
+    from typer.testing import CliRunner
+
+    from gis_service.app.cli import app
+
+    for module in ("gis_service.core.cli", "layers.io.cli"):  # the test's session
+        monkeypatch.setattr(f"{module}.cli_session", lambda: nullcontext(session))
+    out = tmp_path / "h.geojson"
+    command = ["export", "households", "-t", TOWNSHIP, "-o", str(out)]
+    runner = CliRunner()
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    masked = [f["properties"] for f in json.loads(out.read_bytes())["features"]]
+    assert {p["phone"] for p in masked} == {MASKED_PHONE}
+    assert unmasked_entries(session) == []
+    result = runner.invoke(app, [*command, "--unmask"])
+    assert result.exit_code == 0, result.output
+    whole = [f["properties"] for f in json.loads(out.read_bytes())["features"]]
+    assert {p["phone"] for p in whole} == {PHONE}
+    assert {p["code"] for p in whole} == IN_SCOPE["admin_a"]
+    [entry] = unmasked_entries(session)
+    assert entry["user"] == f"cli:{getpass.getuser()}"
+    assert entry["path"] == "layers export households --unmask"
+    assert entry["export"] == "geojson" and set(entry["codes"]) == IN_SCOPE["admin_a"]
+    role = session.execute(text("SELECT role, method FROM audit_log")).one()
+    assert tuple(role) == ("cli", "CLI")

@@ -7,6 +7,8 @@ trigger refuses that even to the owner. Admins read their townships' entries.
 
 from __future__ import annotations
 
+import getpass
+import socket
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,20 @@ from gis_service.core.auth.scope import scope_of
 from gis_service.core.db import atomic
 
 _REQUEST_KEY = "gridgis_request"
+_CLI_KEY = "gridgis_cli"
 ACTIONS = ("unmask", "write")
+CLI_ROLE = "cli"  # an entry written by the command line, not by a signed-in user
+
+
+def remember_cli(session: Session, *, command: str) -> None:
+    """Make the command line the actor of this session's entries.
+
+    The CLI has no signed-in user: it runs with the database owner's credentials
+    (every row, no policy), so there is no role to check; what it unmasks is
+    still written down, naming the operating-system account that ran it.
+    """
+    account = getpass.getuser()
+    session.info[_CLI_KEY] = (f"cli:{account}"[:64], command, socket.gethostname()[:64])
 
 
 def remember_request(session: Session, *, method: str, path: str, address: str) -> None:
@@ -34,22 +49,29 @@ def record(
     rows: dict[str, Any],
     status: int | None = None,
 ) -> None:
-    """Append one entry for the signed-in user (nothing outside a request).
+    """Append one entry for the signed-in user, or the CLI (``remember_cli``).
+
+    Nothing outside a request or a CLI command that asked for it.
 
     Committed at once, before the response: an unmasked read whose entry cannot
     be written is not served.
     """
     principal = scope_of(session)
-    if principal is None:
+    cli = session.info.get(_CLI_KEY)
+    if principal is not None:
+        user_id, username, role = principal.id, principal.username, principal.role
+        method, path, address = session.info.get(_REQUEST_KEY, ("", "", None))
+    elif cli is not None:
+        (username, path, address), user_id, role, method = cli, None, CLI_ROLE, "CLI"
+    else:
         return
-    method, path, address = session.info.get(_REQUEST_KEY, ("", "", None))
     # No RETURNING: only admins may read entries back (the SELECT policy).
     with atomic(session):
         session.execute(
             insert(AuditEntry).values(
-                user_id=principal.id,
-                username=principal.username,
-                role=principal.role,
+                user_id=user_id,
+                username=username,
+                role=role,
                 action=action,
                 method=method,
                 path=path,
