@@ -8,8 +8,11 @@ when the overlap disappears. Household and cadre personal data is masked.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -257,8 +260,44 @@ def dispute_summary(session: Session, *, township: str) -> DisputeSummaryOut:
     )
 
 
+# Contested areas already worked out, keyed by township and the digest of the
+# overlaps they were worked from (one entry per scope that looked since a change).
+_CONTESTED: OrderedDict[tuple[str, str], float] = OrderedDict()
+_CONTESTED_KEPT = 64
+_CONTESTED_LOCK = threading.Lock()
+
+
 def contested_m2(session: Session, *, township: str) -> float:
     """The area under open disputes, each spot counted once (m², geodesic).
+
+    Worked out (``_contested``: 0.6-0.8 s at 19 913 open disputes) only for a set
+    of overlaps this process has not seen: the caller's open overlaps are first
+    read as one digest of their ids, stored areas and geometries (~45 ms), and
+    an area already worked out from the same digest is the same area.
+    """
+    params = {"township": township, "open_statuses": list(OPEN_DISPUTE_STATUSES)}
+    digest = session.execute(SQL["open_overlaps_digest"], params).scalar_one()
+    if digest is None:
+        return 0.0
+    with _CONTESTED_LOCK:
+        known = _CONTESTED.get((township, str(digest)))
+        if known is not None:
+            _CONTESTED.move_to_end((township, str(digest)))
+            return known
+    rows = session.execute(SQL["open_overlaps"], params).all()
+    area = _contested(session, rows)
+    # keyed by the rows read here (a change since the digest above is not the
+    # set that digest names)
+    read = hashlib.md5(",".join(r.part for r in rows).encode()).hexdigest()
+    with _CONTESTED_LOCK:
+        _CONTESTED[(township, read)] = area
+        while len(_CONTESTED) > _CONTESTED_KEPT:
+            _CONTESTED.popitem(last=False)
+    return area
+
+
+def _contested(session: Session, rows: Sequence[Any]) -> float:
+    """The union's geodesic area of the overlaps ``rows`` (m2, wkb).
 
     Three parcels over one spot make three disputes whose overlaps cover it
     three times, so the overlaps are unioned, but only where their interiors
@@ -268,10 +307,6 @@ def contested_m2(session: Session, *, township: str) -> float:
     took 1.3 s (2.5 s under load) at 19 913 disputes, one third of which share
     interior in the 100 000-household demo's lattice.
     """
-    rows = session.execute(
-        SQL["open_overlaps"],
-        {"township": township, "open_statuses": list(OPEN_DISPUTE_STATUSES)},
-    ).all()
     if not rows:
         return 0.0
     areas = np.array([r.m2 for r in rows], dtype=float)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 import shapely
@@ -277,10 +277,8 @@ def test_other_township_is_404(client: TestClient, detected: Pasture) -> None:
     assert response.headers["content-type"] == PROBLEM
 
 
-def test_contested_area_counts_a_spot_under_several_disputes_once(
-    client: TestClient, session: Session, pasture: Pasture
-) -> None:
-    # three holders' parcels over one spot: three disputes, one contested area
+def three_over_one_spot(client: TestClient, session: Session, pasture: Pasture) -> None:
+    """Three holders' parcels over one spot: three disputes, one contested area."""
     h = pasture.households
     make_parcels(
         session,
@@ -288,6 +286,10 @@ def test_contested_area_counts_a_spot_under_several_disputes_once(
          for k in (1, 2, 3)],
     )  # fmt: skip
     assert client.post(f"{BASE}/detect").status_code == 200
+
+
+def open_union(session: Session) -> float:
+    """The geodesic area of the open overlaps' union, worked out here."""
     overlaps = [
         shapely.from_wkb(bytes(w))
         for w in session.execute(
@@ -297,7 +299,48 @@ def test_contested_area_counts_a_spot_under_several_disputes_once(
             )
         ).scalars()
     ]
-    union = geodesic_area(shapely.union_all(overlaps))
-    assert union < sum(geodesic_area(o) for o in overlaps) - 1_000  # they overlap
+    return geodesic_area(shapely.union_all(overlaps))
+
+
+def test_contested_area_counts_a_spot_under_several_disputes_once(
+    client: TestClient, session: Session, pasture: Pasture
+) -> None:
+    three_over_one_spot(client, session, pasture)
+    union = open_union(session)
+    overlaps = session.execute(
+        text("SELECT overlap_area_m2 FROM disputes WHERE status = 'open'")
+    ).scalars()
+    assert union < sum(overlaps) - 1_000  # they overlap
     body = client.get(f"{BASE}/summary").json()
     assert body["contested_area_m2"] == pytest.approx(union, rel=1e-6)
+
+
+def test_contested_area_is_worked_out_once_per_set_of_overlaps(
+    client: TestClient, session: Session, pasture: Pasture
+) -> None:
+    three_over_one_spot(client, session, pasture)
+    read: list[str] = []
+    event.listen(
+        session.connection(),
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: read.append(statement),
+    )
+    first = client.get(f"{BASE}/summary").json()["contested_area_m2"]
+    assert sum("AS wkb" in s for s in read) == 1  # the overlaps were read
+    read.clear()
+    assert client.get(f"{BASE}/summary").json()["contested_area_m2"] == first
+    assert read and not any("AS wkb" in s for s in read)  # same digest: not again
+    spot = session.execute(
+        text(
+            "SELECT d.id FROM disputes d JOIN pasture_parcels p"
+            " ON p.id = d.parcel_a_id AND p.contract_no LIKE '%S1'"
+            " WHERE d.status = 'open' ORDER BY d.id LIMIT 1"
+        )
+    ).scalar_one()
+    moved = client.post(
+        f"{BASE}/{spot}/transitions", json={"to": "dismissed", "actor": "x"}
+    )
+    assert moved.status_code == 200
+    after = client.get(f"{BASE}/summary").json()["contested_area_m2"]
+    assert after == pytest.approx(open_union(session), rel=1e-6)
+    assert after < first - 1_000  # one overlap fewer: worked out again
