@@ -17,7 +17,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 from geoalchemy2 import Geometry
 
 from grids.models import PRIORITY_TAGS
-from grids.visits.coverage import _STATUS, _as_of_params
+from grids.visits.coverage import _STATUS, _as_of_params, probed, status_statements
 from grids.visits.schemas import RuleSet
 
 _STATUS_ROWS = text(
@@ -54,9 +54,8 @@ def household_status_select(
     return _STATUS_ROWS.bindparams(**params)
 
 
-_TALLY = text(
-    _STATUS
-    + """
+_TALLY = status_statements(
+    """
     SELECT st.status, count(*) AS households,
            count(*) FILTER (WHERE st.tags && CAST(:priority_tags AS varchar[]))
              AS priority
@@ -81,7 +80,7 @@ def status_tally(
         session, township=township, as_of=as_of, grid=grid, cadre=None, rules=None
     )
     params.update(unassigned_inside=True, priority_tags=list(PRIORITY_TAGS))
-    rows = session.execute(_TALLY, params).mappings().all()
+    rows = session.execute(_TALLY[probed(params)], params).mappings().all()
     return {
         "statuses": {r["status"]: int(r["households"]) for r in rows},
         "priority": sum(int(r["priority"]) for r in rows),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from pyproj import Geod
 
+from grids.visits import coverage, status_select
 from grids.visits.coverage import (
     coverage_by_cadre,
     coverage_by_grid,
@@ -131,6 +132,32 @@ def test_coverage_per_grid_is_the_plain_count(session: Session) -> None:
     township = report.township
     assert (township.households, township.visited, township.up_to_date) == plain(rows)
     assert township.households == 7
+
+
+@pytest.mark.parametrize(
+    ("grid", "cadre"), [(None, None), ("A", None), ("B", None), (None, "C1")]
+)
+def test_probing_each_household_reads_the_same_as_every_visit(
+    session: Session, grid: str | None, cadre: str | None
+) -> None:
+    """The two ways of reading last visits give the same rows, every statement."""
+    history(session)
+    params, _ = coverage._params(
+        session, township=TOWNSHIP, since=SINCE, until=AS_OF, grid=grid,
+        cadre=cadre, rules=None,
+    )  # fmt: skip
+    params.update(
+        unassigned_inside=True, priority_tags=["脱贫不稳定户"], limit=10, offset=0,
+        far_m=100.0,
+    )  # fmt: skip
+    for statements in (
+        coverage._BY_GRID, coverage._BY_CADRE, coverage._HOUSEHOLD_STATUS,
+        coverage._UNCOVERED, status_select._TALLY,
+    ):  # fmt: skip
+        every, probed = (
+            session.execute(statements[k], params).all() for k in (False, True)
+        )
+        assert every == probed and every
 
 
 def test_household_statuses_agree_with_the_reports(session: Session) -> None:
