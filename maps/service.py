@@ -27,9 +27,8 @@ from gis_service.core.townships import township_name
 from gis_service.core.units import MU_M2
 from grids.routing.planner import find_cadre, plan_route
 from grids.tree.scope import grid_path
-from grids.visits.coverage import coverage_by_grid, household_statuses
+from grids.visits.coverage import coverage_with_statuses, household_statuses
 from grids.visits.schemas import RouteRequest
-from grids.visits.status_select import status_tally
 from layers.disputes.workflow import DISPUTE_WORKFLOW
 from layers.models import HAZARD_KIND_LABELS
 from maps import queries
@@ -137,7 +136,7 @@ def coverage_data(
     as_of = as_of or datetime.now(UTC)
     title = township_name(session, township=township)
     path = grid_path(session, township=township, grid=grid) if grid else None
-    report = coverage_by_grid(
+    report, tally = coverage_with_statuses(
         session, township=township, since=since, until=as_of, grid=grid
     )
     tiles = None
@@ -146,9 +145,8 @@ def coverage_data(
         and tiles_above is not None
         and report.township.households > tiles_above
     ):
-        tiles = _household_tiles(
-            session, township=township, grid=grid, as_of=as_of, base=tiles_base
-        )
+        tiles = _household_tiles(township=township, as_of=as_of, base=tiles_base,
+                                 tally=tally)  # fmt: skip
     households = (
         []
         if tiles is not None
@@ -226,10 +224,9 @@ def coverage_disputes(
 
 
 def _household_tiles(
-    session: Session, *, township: str, grid: str | None, as_of: datetime, base: str
+    *, township: str, as_of: datetime, base: str, tally: dict[str, Any]
 ) -> HouseholdTiles:
     """The tile URL (status judged at ``as_of``) and the legend's counts."""
-    tally = status_tally(session, township=township, as_of=as_of, grid=grid)
     when = quote(as_utc(as_of).isoformat().replace("+00:00", "Z"), safe="")
     url = f"{base.rstrip('/')}/tiles/{township}.visit_status/{{z}}/{{x}}/{{y}}.pbf"
     return HouseholdTiles(

@@ -8,8 +8,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import NotFound
-from grids.visits.coverage import coverage_by_grid, household_statuses, set_rules
+from grids.visits.coverage import (
+    coverage_by_grid,
+    coverage_with_statuses,
+    household_statuses,
+    set_rules,
+)
 from grids.visits.schemas import RuleSet
+from grids.visits.status_select import status_tally
 from maps import service
 from tests.factories import TOWNSHIP
 from tests.maps.factories_maps import (
@@ -174,3 +180,22 @@ def test_a_household_with_a_grid_but_no_cadre_is_unassigned(session: Session) ->
     session.commit()
     rows = household_statuses(session, township=TOWNSHIP, as_of=AS_OF)
     assert {r["code"]: r["status"] for r in rows}["H005"] == "unassigned"
+
+
+@pytest.mark.parametrize("grid", [None, "ROOT", "A", "B"])
+def test_one_pass_gives_the_report_and_the_status_counts(
+    session: Session, grid: str | None
+) -> None:
+    """The map's one pass: coverage_by_grid's report and status_tally's counts
+    (H006 is unassigned inside B and ROOT: counted by status, not in coverage)."""
+    build_map_township(session)
+    report, tally = coverage_with_statuses(
+        session, township=TOWNSHIP, until=AS_OF, grid=grid
+    )
+    assert report == coverage_by_grid(
+        session, township=TOWNSHIP, until=AS_OF, grid=grid
+    )
+    assert tally == status_tally(session, township=TOWNSHIP, as_of=AS_OF, grid=grid)
+    if grid == "B":
+        assert report.township.households == 1
+        assert tally["statuses"] == {"never_visited": 1, "unassigned": 1}
