@@ -79,29 +79,27 @@ WITH cur AS (
 SELECT cur.status, (SELECT count(*) FROM moved) AS moved FROM cur;
 
 -- name: summary
-SELECT d.status, count(*) AS n FROM disputes d
+-- Disputes per status and, for each open status, the digest of what the contested
+-- area is worked out from (ids in order, stored areas, geometries): the md5 of
+-- open_overlaps' parts of that status joined by ','. One pass under the scope.
+SELECT d.status, count(*) AS n,
+       md5(string_agg(d.id::text || ':' || d.overlap_area_m2::text || ':'
+                      || md5(ST_AsBinary(d.overlap)), ',' ORDER BY d.id)
+           FILTER (WHERE d.status = ANY(CAST(:open_statuses AS text[]))))
+         AS digest
+FROM disputes d
 WHERE d.township_code = :township GROUP BY d.status;
 
 -- name: open_overlaps
 -- The open overlaps (the caller's scope) with their stored geodesic areas; the
 -- contested area is worked out from them in review.contested_m2.
-SELECT d.overlap_area_m2 AS m2, ST_AsBinary(d.overlap) AS wkb,
+SELECT d.status, d.overlap_area_m2 AS m2, ST_AsBinary(d.overlap) AS wkb,
        d.id::text || ':' || d.overlap_area_m2::text || ':'
        || md5(ST_AsBinary(d.overlap)) AS part
 FROM disputes d
 WHERE d.township_code = :township
   AND d.status = ANY(CAST(:open_statuses AS text[]))
 ORDER BY d.id;
-
--- name: open_overlaps_digest
--- One digest of what contested_m2 works from (the caller's open overlaps: id
--- order, stored area, geometry): equal digests, equal contested areas. The md5
--- of open_overlaps' parts joined by ',' in the same order.
-SELECT md5(string_agg(d.id::text || ':' || d.overlap_area_m2::text || ':'
-                      || md5(ST_AsBinary(d.overlap)), ',' ORDER BY d.id))
-FROM disputes d
-WHERE d.township_code = :township
-  AND d.status = ANY(CAST(:open_statuses AS text[]));
 
 -- name: geodesic_area
 -- The geodesic area (m²) of these WKB polygons together.

@@ -344,3 +344,14 @@ def test_contested_area_is_worked_out_once_per_set_of_overlaps(
     after = client.get(f"{BASE}/summary").json()["contested_area_m2"]
     assert after == pytest.approx(open_union(session), rel=1e-6)
     assert after < first - 1_000  # one overlap fewer: worked out again
+    # open and mediating: still the same overlaps, each status digested apart
+    other = session.execute(
+        text("SELECT min(id) FROM disputes WHERE status = 'open'")
+    ).scalar_one()
+    client.post(f"{BASE}/{other}/transitions", json={"to": "mediating", "actor": "x"})
+    read.clear()
+    assert client.get(f"{BASE}/summary").json()["contested_area_m2"] == after
+    assert sum("AS wkb" in s for s in read) == 1
+    read.clear()
+    assert client.get(f"{BASE}/summary").json()["contested_area_m2"] == after
+    assert not any("AS wkb" in s for s in read)
