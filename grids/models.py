@@ -136,7 +136,10 @@ class Household(Base):
     """A resident household (户): a point, its people and tags.
 
     Its grid and cadre live in ``household_assignments`` (read both through the
-    view ``households_assigned``). LIST-partitioned by township (migration 0070):
+    view ``households_assigned``); ``grid_id`` and ``cadre_id`` here are the
+    database's copy of them for the row policies (migration 0160: kept by
+    triggers, never written by the application). LIST-partitioned by township
+    (migration 0070):
     a township's first import builds and attaches its own partition
     (``layers.io.first_load``); other households land in ``households_default``.
     """
@@ -147,6 +150,8 @@ class Household(Base):
         UniqueConstraint("township_code", "code"),
         CheckConstraint("members >= 0", name="members_nonnegative"),
         _tags_check(),
+        Index("ix_households_scope_grid", "grid_id", "township_code"),
+        Index("ix_households_scope_cadre", "cadre_id", "township_code"),
         {"postgresql_partition_by": "LIST (township_code)"},
     )
 
@@ -167,6 +172,9 @@ class Household(Base):
     geom = mapped_column(geometry("POINT"), nullable=False)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # scope keys: the assignment's grid and cadre, kept by the database (0160)
+    grid_id: Mapped[int | None] = mapped_column(BigInteger)
+    cadre_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Visit(Base):

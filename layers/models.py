@@ -66,6 +66,8 @@ class PastureParcel(Base):
         CheckConstraint(
             "contract_area_mu IS NULL OR contract_area_mu > 0", name="area_positive"
         ),
+        Index("ix_pasture_parcels_scope_grid", "holder_grid_id", "township_code"),
+        Index("ix_pasture_parcels_scope_cadre", "holder_cadre_id", "township_code"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity())
@@ -76,6 +78,9 @@ class PastureParcel(Base):
     geom = mapped_column(township_geometry("MULTIPOLYGON"), nullable=False)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # scope keys: the holder's grid and cadre, kept by the database (0160)
+    holder_grid_id: Mapped[int | None] = mapped_column(BigInteger)
+    holder_cadre_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Hazard(Base):
@@ -175,6 +180,10 @@ class Dispute(Base):
         ),
         CheckConstraint("parcel_a_id < parcel_b_id", name="pair_ordered"),
         enum_check("status", DISPUTE_STATUSES, "status_known"),
+        Index("ix_disputes_scope_grid_a", "grid_a_id", "township_code"),
+        Index("ix_disputes_scope_grid_b", "grid_b_id", "township_code"),
+        Index("ix_disputes_scope_cadre_a", "cadre_a_id", "township_code"),
+        Index("ix_disputes_scope_cadre_b", "cadre_b_id", "township_code"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity())
@@ -190,6 +199,11 @@ class Dispute(Base):
     last_detected_at: Mapped[datetime] = created_at()
     closed_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = updated_at()
+    # scope keys: each parcel's holder's grid and cadre, kept by the database (0160)
+    grid_a_id: Mapped[int | None] = mapped_column(BigInteger)
+    cadre_a_id: Mapped[int | None] = mapped_column(BigInteger)
+    grid_b_id: Mapped[int | None] = mapped_column(BigInteger)
+    cadre_b_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class DisputeEvent(StatusEventColumns, Base):

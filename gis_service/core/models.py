@@ -39,6 +39,13 @@ from gis_service.core.db import Base
 TOWNSHIP_CODE_PATTERN = r"^[0-9]{12}$"
 # Columns the database fills: never in an INSERT column list.
 MANAGED_COLUMNS = frozenset({"id", "created_at", "updated_at"})
+# Scope keys the database copies onto rows for the row policies (migration 0160:
+# triggers keep them equal to the assignments): never written by a loader either.
+SCOPE_KEYS = {
+    "households": frozenset({"grid_id", "cadre_id"}),
+    "pasture_parcels": frozenset({"holder_grid_id", "holder_cadre_id"}),
+    "disputes": frozenset({"grid_a_id", "cadre_a_id", "grid_b_id", "cadre_b_id"}),
+}
 
 
 def geometry(kind: str) -> Any:
@@ -204,7 +211,8 @@ def insert_columns(name: str, *, only: Iterable[str] | None = None) -> list[str]
     model lacks is an error, so a loader cannot drift from the schema unnoticed.
     """
     table = table_of(name)
-    columns = [c.name for c in table.columns if c.name not in MANAGED_COLUMNS]
+    kept = MANAGED_COLUMNS | SCOPE_KEYS.get(name, frozenset())
+    columns = [c.name for c in table.columns if c.name not in kept]
     if only is None:
         return columns
     wanted = set(only)

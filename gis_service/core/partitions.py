@@ -89,8 +89,22 @@ def attach(
     session.execute(_SET_PAGE_COST, {"v": page_cost})
 
 
+def swap(session: Session, parent: str, township: str) -> None:
+    """Replace ``<parent>_<township>`` by the built ``<parent>_<township>_next``.
+
+    One owner call (detach and drop the old, rename the new and its indexes,
+    attach, analyze): for household_assignments it then syncs the township's
+    scope keys once (migration 0160). Page costs as in ``attach``.
+    """
+    partition_name(parent, township)
+    page_cost = session.execute(_PAGE_COST).scalar_one()
+    session.execute(_SET_PAGE_COST, {"v": "1.1"})
+    partition_ddl(session, "swap", parent, township)
+    session.execute(_SET_PAGE_COST, {"v": page_cost})
+
+
 def partition_ddl(session: Session, action: str, parent: str, township: str) -> None:
-    """Owner DDL on ``<parent>_<township>``: create, attach, detach_drop, drop."""
+    """Owner DDL on ``<parent>_<township>``: create, attach, swap, detach_drop, drop."""
     partition_name(parent, township)
     session.execute(
         _PARTITION, {"action": action, "parent": parent, "township": township}

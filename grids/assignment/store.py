@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 
 PARENT = "household_assignments"
 COLUMNS = ("household_id", "grid_id", "cadre_id", "pinned", "reason", "assigned_at")
-# What DETACH/DROP/ATTACH of a partition locks: the parent and the referenced tables.
+# What DETACH/DROP/ATTACH of a partition locks: the parent and the referenced tables
+# (households also gets the scope keys the swap syncs, and passes them to parcels
+# and disputes: row locks, taken after these).
 SWAP_TABLES = (PARENT, "households", "grids", "cadres")
 # columns the parent indexes for the row policies (0151)
 POLICY_INDEXED = ("cadre_id", "grid_id")
@@ -179,11 +181,9 @@ def replace_partition(session: Session, *, township: str, rows: pd.DataFrame) ->
     # Every lock the swap below takes, at once and without queueing into a
     # deadlock with readers (see partitions.lock_for_swap).
     partitions.lock_for_swap(session, SWAP_TABLES)
-    partitions.partition_ddl(session, "detach_drop", PARENT, township)
-    session.execute(text(f"ALTER TABLE {fresh} RENAME TO {name}"))
-    for index in ("pkey", *(f"{column}_idx" for column in POLICY_INDEXED)):
-        session.execute(text(f"ALTER INDEX {fresh}_{index} RENAME TO {name}_{index}"))
-    partitions.attach(session, PARENT, township)
+    # detach + drop the old partition, rename and attach the new one, then the
+    # households' (parcels', disputes') scope keys follow it (migration 0160)
+    partitions.swap(session, PARENT, township)
     logger.info("assignments of %s: partition rebuilt, %d rows", township, len(rows))
     return len(rows)
 

@@ -47,6 +47,7 @@ _LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")
 _SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :v, true)")
 _SEQUENCE = text(f"SELECT pg_get_serial_sequence('{PARENT}', 'id')")
 FIRST_LOAD_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('gridgis.first_load'))")
+SCOPE_KEYS = ("grid_id", "cadre_id")  # copied from the assignment (migration 0160)
 _HAS_ROWS = text("SELECT EXISTS (SELECT 1 FROM households WHERE township_code = :t)")
 
 
@@ -125,6 +126,12 @@ def _finish(session: Session, *, township: str) -> None:
         f"ALTER TABLE {name} ADD CONSTRAINT {name}_code_key "
         "UNIQUE (township_code, code)",
         f"CREATE INDEX {name}_geom_idx ON {name} USING gist (geom)",
+        # the parent's scope-key indexes (0160), built here, not by ATTACH
+        *(
+            f"CREATE INDEX {name}_{column}_township_code_idx ON {name} "
+            f"({column}, township_code)"
+            for column in SCOPE_KEYS
+        ),
     ):
         session.execute(text(ddl))
     partitions.bound_check(session, PARENT, township, name)

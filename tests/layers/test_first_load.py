@@ -66,7 +66,9 @@ def test_first_import_builds_and_attaches_the_townships_partition(
     assert partitions["households_default"] == "DEFAULT"
     indexes = session.execute(_INDEXES, {"name": f"households_{TOWNSHIP}"}).scalars()
     kinds = sorted(i.split(" USING ")[1] for i in indexes)
-    assert kinds == ["btree (township_code, code)", "btree (township_code, id)",
+    assert kinds == ["btree (cadre_id, township_code)",  # scope keys (0160)
+                     "btree (grid_id, township_code)",
+                     "btree (township_code, code)", "btree (township_code, id)",
                      "gist (geom)"]  # fmt: skip
     assert dict(session.execute(_WHERE, {"t": TOWNSHIP}).tuples().all()) == {
         f"households_{TOWNSHIP}": 5
