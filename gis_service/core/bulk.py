@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 import shapely
 from geopandas import GeoSeries
 
-from gis_service.core import pgbinary
+from gis_service.core import pending, pgbinary
 from gis_service.core.pgbinary import read_binary_frame
 
 __all__ = [
@@ -173,7 +173,7 @@ def copy_frame(
         sql.Identifier(*table.split(".")),
         sql.SQL(", ").join(sql.Identifier(c) for c in out.columns),
     )
-    raw = session.connection().connection.dbapi_connection
+    raw = pending.dbapi_connection(session.connection())
     with cast(Any, raw).cursor() as cursor:
         cursor.copy_expert(statement, _CsvChunks(out), size=1 << 16)
     return len(out)
@@ -223,7 +223,7 @@ def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
 
 def _column_types(session: Session, table: str) -> dict[str, tuple[str, int]]:
     """Column name -> (type name, element type oid) of ``table``."""
-    raw = session.connection().connection.dbapi_connection
+    raw = pending.dbapi_connection(session.connection())
     with cast(Any, raw).cursor() as cursor:
         cursor.execute(_COLUMN_TYPES, {"table": table})
         return {name: (typ, int(elem)) for name, typ, elem in cursor.fetchall()}
@@ -237,7 +237,7 @@ def read_frame(
     COPY takes no server-side parameters, so ``params`` are bound by psycopg2's
     own quoting (``cursor.mogrify``), exactly as it binds every other statement.
     """
-    raw = session.connection().connection.dbapi_connection
+    raw = pending.dbapi_connection(session.connection())
     buffer = io.StringIO()
     with cast(Any, raw).cursor() as cursor:
         bound = cursor.mogrify(query, params or {}).decode()

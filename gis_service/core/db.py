@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from functools import cache
 from typing import Any
 
 from anyio import CancelScope
@@ -13,14 +14,16 @@ from sqlalchemy import (
     Connection,
     Engine,
     MetaData,
-    TextClause,
     create_engine,
     event,
     make_url,
-    text,
 )
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
+from sqlalchemy.pool import ConnectionPoolEntry
 from starlette.concurrency import run_in_threadpool
+
+from gis_service.core import pending
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -53,16 +56,69 @@ SESSION_OPTIONS = "-c jit=off"
 
 
 def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
-    """An engine with pre-ping and JIT off (SESSION_OPTIONS, after any ``options``).
+    """An engine that checks a pooled connection is alive, JIT off (SESSION_OPTIONS).
 
-    Pre-ping: the embedded cluster may have been restarted.
+    The embedded cluster may have been restarted: see ``_check_at_checkout``.
     """
     connect_args = dict(kwargs.pop("connect_args", None) or {})
     given = connect_args.get("options") or make_url(url).query.get("options") or ""
     connect_args["options"] = f"{given} {SESSION_OPTIONS}".strip()
-    return create_engine(
-        url, pool_pre_ping=True, echo=echo, connect_args=connect_args, **kwargs
-    )
+    engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+    _check_at_checkout(engine)
+    return engine
+
+
+# A pooled connection used within this many seconds is pinged only when its
+# socket has something to read; one idle longer is pinged (SELECT 1) as before.
+PING_IDLE_S = 1.0
+_LAST_USED = "gridgis_last_used"  # pool entry info key: monotonic seconds
+
+
+def _check_at_checkout(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only when it may be dead.
+
+    SQLAlchemy's pre-ping was a round trip (two with psycopg2's BEGIN) on every
+    checkout, i.e. every request. A server that shuts down or terminates a
+    backend (a restart, ``pg_terminate_backend``, an idle timeout) sends its
+    reason and closes the socket, so an idle connection with something to read is
+    suspect and gets the real ping; so does one idle longer than ``PING_IDLE_S``
+    (a peer that vanished without closing). A failed ping raises
+    DisconnectionError: the pool replaces the connection and tries again, as with
+    pre-ping. A connection that died silently less than a second ago fails its
+    first statement instead (a 503, a read retried: ``core.faults``).
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _used(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any
+    ) -> None:
+        last = record.info.get(_LAST_USED)
+        if (
+            last is not None
+            and time.monotonic() - last < PING_IDLE_S
+            and _quiet(dbapi_connection)
+        ):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(str(error)) from error
+
+
+def _quiet(dbapi_connection: Any) -> bool:
+    """Whether an idle connection's socket has nothing to read (nor hung up)."""
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if fileno is None or getattr(dbapi_connection, "closed", False):
+        return False
+    poller = select.poll()
+    poller.register(fileno(), select.POLLIN | select.POLLPRI)
+    return not poller.poll(0)  # errors and hang-ups are always reported
 
 
 # Long-running request classes: whole-file imports, detection and assignment runs.
@@ -80,9 +136,10 @@ def statement_budget(request: Request) -> float:
     return float(budgets.write_timeout_s)
 
 
-# Transaction-local settings each transaction a session begins starts with, all
-# set by ONE statement (a request's time budget here; its scope's role and
-# settings from core.auth.scope): each was a round trip of its own per request.
+# Transaction-local settings each transaction a session begins starts with (a
+# request's time budget here; its scope's role and settings from core.auth.scope),
+# all sent with the transaction's first statement (core.pending): each was a round
+# trip of its own per request.
 BeginSettings = Callable[[Session], Mapping[str, str]]
 _AT_BEGIN: list[BeginSettings] = []
 STATEMENT_TIMEOUT = "gridgis_statement_timeout_ms"  # session.info key
@@ -100,16 +157,6 @@ def _budget(session: Session) -> Mapping[str, str]:
     return {} if timeout_ms is None else {"statement_timeout": str(int(timeout_ms))}
 
 
-def set_configs(settings: Mapping[str, str]) -> tuple[str, dict[str, str]]:
-    """One ``SELECT set_config(...), ...`` (transaction-local) and its parameters."""
-    calls = ", ".join(f"set_config(:k{i}, :v{i}, true)" for i in range(len(settings)))
-    values: dict[str, str] = {}
-    for i, (name, value) in enumerate(settings.items()):
-        values[f"k{i}"] = name
-        values[f"v{i}"] = value
-    return f"SELECT {calls}", values
-
-
 @event.listens_for(Session, "after_begin")
 def _settings_at_begin(
     session: Session, _t: SessionTransaction, conn: Connection
@@ -117,14 +164,8 @@ def _settings_at_begin(
     settings: dict[str, str] = {}
     for provider in _AT_BEGIN:
         settings.update(provider(session))
-    if settings:
-        sql, values = set_configs(settings)
-        conn.execute(_set_configs_text(sql), values)
-
-
-@cache
-def _set_configs_text(sql: str) -> TextClause:
-    return text(sql)
+    # sent with the transaction's first statement, in its round trip
+    pending.defer(conn, settings)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 
 import shapely
 
+from gis_service.core import pending
+
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"  # field count -1
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970
@@ -57,7 +59,7 @@ def write_binary(
         sql.SQL(", FREEZE" if freeze else ""),
     )
     stream = _ByteChunks(itertools.chain([HEADER], rows, [TRAILER]))
-    raw = session.connection().connection.dbapi_connection
+    raw = pending.dbapi_connection(session.connection())
     with cast(Any, raw).cursor() as cursor:
         cursor.copy_expert(statement, stream, size=1 << 18)
 
@@ -226,7 +228,7 @@ def read_binary_frame(
     server-side parameters, so ``params`` are bound by psycopg2's own quoting
     (``cursor.mogrify``), exactly as it binds every other statement.
     """
-    raw = session.connection().connection.dbapi_connection
+    raw = pending.dbapi_connection(session.connection())
     buffer = io.BytesIO()
     with cast(Any, raw).cursor() as cursor:
         bound = cursor.mogrify(query, params or {}).decode()

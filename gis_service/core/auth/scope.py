@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from gis_service.core import pending
 from gis_service.core.auth.principal import Principal
 from gis_service.core.db import SERVICE_SESSION, at_begin
 
@@ -42,52 +41,36 @@ SERVICE_ROLES = {
 _SCOPE_KEY = "gridgis_scope"
 _UNSCOPED_KEY = "gridgis_unscoped"
 
-_APPLY = text(
-    """
-    SELECT set_config('role', :role, true), set_config('gridgis.user_id', :uid, true),
-           set_config('gridgis.username', :name, true),
-           set_config('gridgis.role', :user_role, true),
-           set_config('gridgis.townships', :townships, true),
-           set_config('gridgis.grid_ids', :grids, true),
-           set_config('gridgis.cadre_id', :cadre, true)
-    """
-)
-_CLEAR = text(
-    """
-    SELECT set_config('role', 'none', true), set_config('gridgis.user_id', '', true),
-           set_config('gridgis.username', '', true),
-           set_config('gridgis.role', '', true),
-           set_config('gridgis.townships', '', true),
-           set_config('gridgis.grid_ids', '', true),
-           set_config('gridgis.cadre_id', '', true)
-    """
-)
-_ROLE = text("SELECT set_config('role', :role, true)")
+# what clear_scope leaves: the login's own role, no scope
+_CLEARED = {
+    "role": "none",
+    "gridgis.user_id": "",
+    "gridgis.username": "",
+    "gridgis.role": "",
+    "gridgis.townships": "",
+    "gridgis.grid_ids": "",
+    "gridgis.cadre_id": "",
+}
 
 
-def _parameters(principal: Principal, role: str) -> dict[str, Any]:
-    return {
-        "role": role,
-        "uid": str(principal.id),
-        "name": principal.username,
-        "user_role": principal.role,
-        "townships": "*" if principal.all_townships else ",".join(principal.townships),
-        "grids": ",".join(map(str, principal.grid_ids)),
-        "cadre": "" if principal.cadre_id is None else str(principal.cadre_id),
-    }
+def _set(session: Session, settings: Mapping[str, str]) -> None:
+    """Transaction-local settings, sent with the session's next statement."""
+    pending.defer(session.connection(), settings)
 
 
 def _settings(principal: Principal, role: str) -> dict[str, str]:
-    """``_APPLY``'s settings by name (what a new transaction starts with)."""
-    values = _parameters(principal, role)
+    """A scope's role and settings by name (every transaction of it starts so)."""
+    cadre = principal.cadre_id
     return {
-        "role": values["role"],
-        "gridgis.user_id": values["uid"],
-        "gridgis.username": values["name"],
-        "gridgis.role": values["user_role"],
-        "gridgis.townships": values["townships"],
-        "gridgis.grid_ids": values["grids"],
-        "gridgis.cadre_id": values["cadre"],
+        "role": role,
+        "gridgis.user_id": str(principal.id),
+        "gridgis.username": principal.username,
+        "gridgis.role": principal.role,
+        "gridgis.townships": "*"
+        if principal.all_townships
+        else ",".join(principal.townships),
+        "gridgis.grid_ids": ",".join(map(str, principal.grid_ids)),
+        "gridgis.cadre_id": "" if cadre is None else str(cadre),
     }
 
 
@@ -112,7 +95,7 @@ def apply_scope(session: Session, principal: Principal) -> None:
     """
     session.info[_SCOPE_KEY] = principal
     if session.in_transaction() and not session.info.get(_UNSCOPED_KEY):
-        session.execute(_APPLY, _parameters(principal, _role(session)))
+        _set(session, _settings(principal, _role(session)))
 
 
 def clear_scope(session: Session, *, closing: bool = False) -> None:
@@ -129,7 +112,7 @@ def clear_scope(session: Session, *, closing: bool = False) -> None:
     if session.info.pop(_SCOPE_KEY, None) is None or not needed:
         return
     with suppress(SQLAlchemyError):  # a failed transaction: its rollback resets
-        session.execute(_CLEAR)
+        _set(session, _CLEARED)
 
 
 def clearing_needs_statement(session: Session, *, closing: bool = False) -> bool:
@@ -177,7 +160,7 @@ def unscoped(session: Session) -> Iterator[None]:
     depth: int = session.info.get(_UNSCOPED_KEY, 0)
     session.info[_UNSCOPED_KEY] = depth + 1
     if session.in_transaction():
-        session.execute(_ROLE, {"role": SYSTEM_ROLE})
+        _set(session, {"role": SYSTEM_ROLE})
     try:
         yield
     finally:
@@ -191,6 +174,6 @@ def _leave_system_role(session: Session) -> None:
     """After system work: the scope's role and settings, else the login's own."""
     principal: Principal | None = session.info.get(_SCOPE_KEY)
     if principal is None:
-        session.execute(_ROLE, {"role": "none"})
+        _set(session, {"role": "none"})
     else:  # the settings too: apply_scope inside the block left them to here
-        session.execute(_APPLY, _parameters(principal, _role(session)))
+        _set(session, _settings(principal, _role(session)))
