@@ -31,6 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
+from gis_service.core import pending
 from gis_service.core.errors import BadRequest, NotFound
 from gis_service.core.prepared import Prepared, execute, prepare
 from layers.ogc.collections import Kind, parse_collection_id
@@ -49,37 +50,39 @@ class Page:
     number_returned: int
 
 
-# The township's name, and quick plans for the queries after it, in one round
-# trip: every OGC request starts here (a tile's overhead was mostly round trips).
-# A page or a tile is at most a few thousand rows: starting a parallel worker or
-# JIT-compiling the plan costs more than the query (a z12 tile: 100 ms with a
-# worker, 6 ms without; under row-level security the policies' cost estimates
-# made PostgreSQL JIT-compile every tile, ~300 ms). A prepared tile statement
-# keeps its generic plan (planning one was most of a small tile's cost; the
-# tile's place is all that differs, and an index scan suits every place).
-_TOWNSHIP_QUICK = text(
-    """
-    SELECT name, set_config('max_parallel_workers_per_gather', '0', true),
-           set_config('jit', 'off', true),
-           set_config('plan_cache_mode', 'force_generic_plan', true)
-    FROM townships WHERE code = :t
-    """
-)
+# Quick plans for the queries of an OGC request. A page or a tile is at most a
+# few thousand rows: starting a parallel worker or JIT-compiling the plan costs
+# more than the query (a z12 tile: 100 ms with a worker, 6 ms without; under
+# row-level security the policies' cost estimates made PostgreSQL JIT-compile
+# every tile, ~300 ms). A prepared tile statement keeps its generic plan
+# (planning one was most of a small tile's cost; the tile's place is all that
+# differs, and an index scan suits every place).
+QUICK_PLANS = {
+    "max_parallel_workers_per_gather": "0",
+    "jit": "off",
+    "plan_cache_mode": "force_generic_plan",
+}
+_TOWNSHIP = text("SELECT name FROM townships WHERE code = :t")
+
+
+def quick_plans(session: Session) -> None:
+    """Make this transaction's plans quick (sent with its next statement)."""
+    pending.defer(session.connection(), QUICK_PLANS)
 
 
 @cache
-def _township_quick(dialect: Dialect) -> Prepared:
-    return prepare(_TOWNSHIP_QUICK, dialect)
+def _township(dialect: Dialect) -> Prepared:
+    return prepare(_TOWNSHIP, dialect)
 
 
 def township_name(session: Session, township: str) -> str:
     """The township's name; 404 when it does not exist (or is out of scope).
 
-    Also makes this transaction's plans quick: no parallel workers, no JIT,
-    prepared statements on their generic plan.
+    Also makes this transaction's plans quick (``quick_plans``).
     """
-    conn = session.connection()  # prepared: every tile and page starts here
-    name = execute(conn, _township_quick(conn.dialect), {"t": township}).scalar()
+    quick_plans(session)
+    conn = session.connection()  # prepared: every page starts here
+    name = execute(conn, _township(conn.dialect), {"t": township}).scalar()
     if name is None:
         raise NotFound(f"township {township} does not exist")
     return str(name)

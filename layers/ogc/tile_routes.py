@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gis_service.core.deps import SessionDep
 from gis_service.core.errors import NotAcceptable
@@ -26,7 +28,7 @@ from layers.ogc.tiles import (
     TMS_ID,
     check_tile,
     etag,
-    render_tile,
+    serve_tile,
     tilematrixset,
 )
 
@@ -126,9 +128,10 @@ def tileset(request: Request, session: SessionDep, collectionId: str) -> Respons
     return json_response(_tileset(_base(request), collectionId, kind.name))
 
 
-def _tile(
-    request: Request, session: SessionDep, collection_id: str, z: str, x: str, y: str
+async def _tile(
+    request: Request, session: Session, collection_id: str, z: str, x: str, y: str
 ) -> Response:
+    """Parse on the event loop; the tile's database work in one thread-pool hop."""
     values = single_values(request.query_params.multi_items(), ("f", "datetime"))
     f = values.get("f")
     if f not in (None, "mvt"):
@@ -137,10 +140,8 @@ def _tile(
             errors=[{"field": "f", "reason": "unsupported format"}],
         )
     when = parse_datetime(values.get("datetime"))
-    township, kind, _ = resolve(session, collection_id)
-    zi, xi, yi = check_tile(kind, z, x, y)
-    tile = render_tile(
-        session, kind=kind, township=township, z=zi, x=xi, y=yi, when=when
+    tile = await run_in_threadpool(
+        serve_tile, session, collection_id=collection_id, z=z, x=x, y=y, when=when
     )
     tag = etag(tile)
     # Private: a tile holds what this caller may see; revalidate after a minute.
@@ -158,7 +159,7 @@ def _tile(
     response_class=Response,
     responses=_TILE_ANSWERS,
 )
-def ogc_tile(
+async def ogc_tile(
     request: Request,
     session: SessionDep,
     collectionId: str,
@@ -167,7 +168,7 @@ def ogc_tile(
     tileCol: str,
 ) -> Response:
     """A vector tile addressed the OGC way (matrix/row/column)."""
-    return _tile(request, session, collectionId, tileMatrix, tileCol, tileRow)
+    return await _tile(request, session, collectionId, tileMatrix, tileCol, tileRow)
 
 
 @router.get(
@@ -177,7 +178,7 @@ def ogc_tile(
     response_class=Response,
     responses=_TILE_ANSWERS,
 )  # fmt: skip
-def xyz_tile(
+async def xyz_tile(
     request: Request,
     session: SessionDep,
     collectionId: str,
@@ -186,4 +187,4 @@ def xyz_tile(
     y: str,
 ) -> Response:
     """A vector tile by z/x/y (Leaflet/MapLibre URL templates)."""
-    return _tile(request, session, collectionId, z, x, y)
+    return await _tile(request, session, collectionId, z, x, y)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     cast,
+    exists,
     func,
     literal_column,
     select,
@@ -28,11 +29,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from gis_service.core.errors import BadRequest, NotFound
+from gis_service.core.models import Township
 from gis_service.core.prepared import Prepared, execute, prepare
-from layers.ogc.collections import Kind
+from layers.ogc.collections import Kind, parse_collection_id
 from layers.ogc.crs import STORAGE_SRID
 from layers.ogc.params import Interval, ItemsQuery, bad
-from layers.ogc.service import where_clauses
+from layers.ogc.service import quick_plans, where_clauses
 
 TMS_ID = "WebMercatorQuad"
 EXTENT = 4096
@@ -89,6 +91,29 @@ def _attribute(kind: Kind, t: Any, name: str) -> Any:
     return column
 
 
+def serve_tile(
+    session: Session,
+    *,
+    collection_id: str,
+    z: str,
+    x: str,
+    y: str,
+    when: Interval | None = None,
+) -> bytes:
+    """A collection's tile: 404 for an unknown collection, township or tile.
+
+    One statement (after the transaction's settings, in the same round trip):
+    the township's existence in scope, checked beside the tile rather than by a
+    lookup before it, and the tile (``render_tile``).
+    """
+    township, kind = parse_collection_id(collection_id)
+    zi, xi, yi = check_tile(kind, z, x, y)
+    quick_plans(session)
+    return render_tile(
+        session, kind=kind, township=township, z=zi, x=xi, y=yi, when=when
+    )
+
+
 def render_tile(
     session: Session,
     *,
@@ -101,10 +126,11 @@ def render_tile(
 ) -> bytes:
     """One MVT tile (layer named after the collection's layer); b'' when empty.
 
-    Run after ``service.resolve`` (which made the transaction's plans quick).
-    ``when`` (the ``datetime`` parameter): for a layer of states (``kind.as_of``)
-    the instant they are judged at (default now); else, as for items, the period
-    the layer's temporal property must fall in.
+    A township that does not exist, or is out of scope, is a 404. Run after
+    ``service.quick_plans`` (or ``service.resolve``). ``when`` (the ``datetime``
+    parameter): for a layer of states (``kind.as_of``) the instant they are
+    judged at (default now); else, as for items, the period the layer's temporal
+    property must fall in.
     """
     as_of = _as_of(kind, when)
     bounds = tms().xy_bounds(morecantile.Tile(x, y, z))
@@ -115,10 +141,13 @@ def render_tile(
     }  # fmt: skip
     if kind.as_of or (when is not None and kind.temporal is not None):
         statement = _statement(session, kind, township, as_of=as_of, when=when)
-        tile = session.scalar(statement, place)
+        row = session.execute(statement, place).one()
     else:
         prepared = _prepared(session, kind, township)
-        tile = execute(session.connection(), prepared, place).scalar()
+        row = execute(session.connection(), prepared, place).one()
+    found, tile = row.found, row.tile
+    if not found:
+        raise NotFound(f"township {township} does not exist")
     return bytes(tile) if tile else b""
 
 
@@ -178,7 +207,7 @@ def _statement(
         .where(*where)
         .subquery("q")
     )
-    return (
+    tile = (
         select(
             func.ST_AsMVT(
                 literal_column("q"), bindparam("layer", kind.name), EXTENT, "geom", "id"
@@ -186,7 +215,12 @@ def _statement(
         )
         .select_from(rows)
         .where(rows.c.geom.is_not(None))
+        .scalar_subquery()
     )
+    # the township lookup's 404 (it does not exist, or not in scope) in the
+    # same statement: a round trip less per tile
+    found = exists().where(Township.code == township)
+    return select(found.label("found"), tile.label("tile"))
 
 
 # what parse_datetime makes of one date-time, or of one date (the whole day)

@@ -9,6 +9,7 @@ import morecantile
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tests.factories import OTHER_TOWNSHIP, TOWNSHIP
@@ -96,3 +97,45 @@ def test_sign_in_required_and_viewers_see_no_features(
 ) -> None:
     assert anon.get(f"{HH}/items").status_code == 401
     assert anon.get(f"{HH}/items", headers=world.headers["viewer_a"]).status_code == 403
+
+
+def test_tile_of_a_township_out_of_scope_or_missing_is_404(
+    anon: TestClient, world: World
+) -> None:
+    """The township check travels in the tile's statement; its answers stay."""
+    tile = morecantile.tms.get("WebMercatorQuad").tile(102.501, 37.101, 10)
+    url = f"/ogc/tiles/{TOWNSHIP}.households/10/{tile.x}/{tile.y}.pbf"
+    assert anon.get(url, headers=world.headers["admin_b"]).status_code == 404
+    missing = url.replace(TOWNSHIP, "999999999999")
+    assert anon.get(missing, headers=world.headers["admin_a"]).status_code == 404
+    far = f"/ogc/tiles/{TOWNSHIP}.households/10/0/0.pbf"
+    assert anon.get(far, headers=world.headers["admin_a"]).status_code == 204
+
+
+def test_a_signed_in_tile_is_two_round_trips(
+    anon: TestClient, world: World, session: Session
+) -> None:
+    """User and scope, then the tile: every setting travels with a statement."""
+    tile = morecantile.tms.get("WebMercatorQuad").tile(102.501, 37.101, 10)
+    url = f"/ogc/tiles/{TOWNSHIP}.households/10/{tile.x}/{tile.y}.pbf"
+    anon.get(url, headers=world.headers["leader_a"])  # prepares the statements
+    sent: list[str] = []
+    conn = session.connection()
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(conn, "after_cursor_execute", record)
+    try:
+        response = anon.get(url, headers=world.headers["leader_a"])
+    finally:
+        event.remove(conn, "after_cursor_execute", record)
+    assert response.status_code == 200
+    # the test's own: savepoints and the service login (tests/conftest.py)
+    harness = ("SAVEPOINT", "RELEASE", "ROLLBACK", "SET SESSION", "RESET SESSION")
+    ours = [s for s in sent if not s.split("; ")[-1].lstrip().startswith(harness)]
+    assert len(ours) == 2, ours
+    lookup, tiled = ours
+    assert "'role', 'gridgis_system'" in lookup and "EXECUTE gridgis_" in lookup
+    assert "'role', 'gridgis_leader'" in tiled and "plan_cache_mode" in tiled
+    assert tiled.rstrip().split("; ")[-1].startswith("EXECUTE gridgis_")
