@@ -77,7 +77,7 @@ _LAST_USED = "gridgis_last_used"  # pool entry info key: monotonic seconds
 def _check_at_checkout(engine: Engine) -> None:
     """Ping a pooled connection at checkout only when it may be dead.
 
-    SQLAlchemy's pre-ping was a round trip (two with psycopg2's BEGIN) on every
+    SQLAlchemy's pre-ping was a round trip (SELECT 1) on every
     checkout, i.e. every request. A server that shuts down or terminates a
     backend (a restart, ``pg_terminate_backend``, an idle timeout) sends its
     reason and closes the socket, so an idle connection with something to read is

@@ -91,8 +91,11 @@ def _prepend(
     if _PENDING not in info:
         return statement, parameters
     waiting = info.pop(_PENDING)
-    if executemany:  # one message per row: the settings go first on their own
-        cursor.execute(_set_configs(len(waiting)), _flat(waiting))
+    if executemany or getattr(cursor, "name", None):
+        # one message per row, or a server-side cursor (psycopg2 would DECLARE
+        # the settings' SELECT): the settings go first, on their own
+        with cursor.connection.cursor() as plain:
+            plain.execute(_set_configs(len(waiting)), _flat(waiting))
         return statement, parameters
     prefix = cursor.mogrify(_set_configs(len(waiting)), _flat(waiting)).decode()
     # psycopg2 formats the statement (a literal % must then be %%) unless

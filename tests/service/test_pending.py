@@ -67,6 +67,9 @@ def test_executemany_and_copy_get_the_settings_first(engine: Engine) -> None:
             text("INSERT INTO seen VALUES (:v, current_setting('gridgis.username'))"),
             [{"v": "1"}, {"v": "2"}],
         )
+        pending.defer(conn, {"gridgis.username": "streamed"})
+        streamed = conn.execution_options(stream_results=True).execute(_SEEN)
+        assert streamed.scalar() == "streamed"  # a server-side cursor
         pending.defer(conn, {"gridgis.username": "copied"})
         raw = pending.dbapi_connection(conn)
         with raw.cursor() as cursor:
