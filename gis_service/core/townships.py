@@ -25,7 +25,8 @@ _COUNTS_SQL = text(
 )
 
 
-_TOWNSHIP_NAME = text("SELECT name FROM townships WHERE code = :c")
+# the one statement of a township's name (the OGC requests prepare it)
+TOWNSHIP_NAME = text("SELECT name FROM townships WHERE code = :c")
 
 _UPSERT_TOWNSHIP = text(
     "INSERT INTO townships (code, name, county) "
@@ -79,7 +80,7 @@ def township_name(session: Session, *, township: str, hint: str = "") -> str:
     The one existence check: the API's ``TownshipDep``, the CLI's ``--township``,
     the importer and the services the CLI calls all come through here.
     """
-    name = session.scalar(_TOWNSHIP_NAME, {"c": township})
+    name = session.scalar(TOWNSHIP_NAME, {"c": township})
     if name is None:
         raise NotFound(f"township {township} does not exist{hint}")
     return str(name)

@@ -24,7 +24,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -34,6 +33,7 @@ from sqlalchemy.sql.selectable import Subquery
 from gis_service.core import pending
 from gis_service.core.errors import BadRequest, NotFound
 from gis_service.core.prepared import Prepared, execute, prepare
+from gis_service.core.townships import TOWNSHIP_NAME
 from layers.ogc.collections import Kind, parse_collection_id
 from layers.ogc.cql2 import filter_clause
 from layers.ogc.crs import STORAGE_SRID, ServedCrs, to_storage
@@ -62,7 +62,6 @@ QUICK_PLANS = {
     "jit": "off",
     "plan_cache_mode": "force_generic_plan",
 }
-_TOWNSHIP = text("SELECT name FROM townships WHERE code = :t")
 
 
 def quick_plans(session: Session) -> None:
@@ -72,7 +71,7 @@ def quick_plans(session: Session) -> None:
 
 @cache
 def _township(dialect: Dialect) -> Prepared:
-    return prepare(_TOWNSHIP, dialect)
+    return prepare(TOWNSHIP_NAME, dialect)
 
 
 def township_name(session: Session, township: str) -> str:
@@ -82,7 +81,7 @@ def township_name(session: Session, township: str) -> str:
     """
     quick_plans(session)
     conn = session.connection()  # prepared: every page starts here
-    name = execute(conn, _township(conn.dialect), {"t": township}).scalar()
+    name = execute(conn, _township(conn.dialect), {"c": township}).scalar()
     if name is None:
         raise NotFound(f"township {township} does not exist")
     return str(name)
