@@ -140,47 +140,74 @@ def _rollup(only: str = "true") -> str:
     )
 
 
-# Households per status and priority households (the map's legend, when its
-# households come from tiles), counted in the same pass.
-_STATUS_COUNTS = ", ".join(
-    [f"count(*) FILTER (WHERE st.status = '{s}') AS n_{s}" for s in STATUSES]
-    + ["count(*) FILTER (WHERE st.tags && CAST(:priority_tags AS varchar[]))"
-       " AS n_priority"]
-)  # fmt: skip
+# Tallied per grid in one pass over the households, then rolled up the tree (a
+# subtree's sums are the counts over its households). Read once, st is not
+# materialised with every household's columns, nor joined once per ancestor:
+# 600 -> 280 ms at 100 000 households, 343 grids. The first row is the whole (the
+# township or the :path subtree, its assigned households).
+_PER_GRID = f"""
+    , per_grid AS (
+        SELECT st.grid_id, {_TALLY} FROM st GROUP BY st.grid_id
+    )
+"""
+
+# The same, and households per status and priority households for the whole (the
+# map's legend when its households come from tiles; with :unassigned_inside the
+# unassigned ones inside the subtree's polygon too). Grouped by status first, so
+# each household's status is worked out once, not once per status counted (each
+# time with its interval from the rules: +0.9 s at 100 000 households).
+_PER_GRID_STATUSES = f"""
+    , per_status AS (
+        SELECT st.grid_id, st.status, {_TALLY},
+               count(*) FILTER (WHERE st.tags && CAST(:priority_tags AS varchar[]))
+                 AS n_priority
+        FROM st GROUP BY st.grid_id, st.status
+    ), per_grid AS (
+        SELECT p.grid_id, sum(p.households) AS households,
+               sum(p.visited) AS visited, sum(p.up_to_date) AS up_to_date,
+               {
+    ", ".join(
+        f"sum(p.households) FILTER (WHERE p.status = '{s}') AS n_{s}" for s in STATUSES
+    )
+},
+               sum(p.n_priority) AS n_priority
+        FROM per_status p GROUP BY p.grid_id
+    )
+"""
 _STATUS_SUMS = ", ".join(
     f"CAST(COALESCE(sum(p.n_{k}), 0) AS bigint) AS n_{k}"
     for k in (*STATUSES, "priority")
 )
 _NO_STATUS_SUMS = ", ".join("NULL::bigint" for _ in (*STATUSES, "priority"))
 
-# Tallied per grid in one pass over the households, then rolled up the tree (a
-# subtree's sums are the counts over its households). Read once, st is not
-# materialised with every household's columns, nor joined once per ancestor:
-# 600 -> 280 ms at 100 000 households, 343 grids. The first row is the whole (the
-# township or the :path subtree); with :unassigned_inside its status counts also
-# hold the unassigned households inside the subtree's polygon (as its map draws).
-_BY_GRID = status_statements(
-    f"""
-    , per_grid AS (
-        SELECT st.grid_id, {_TALLY}, {_STATUS_COUNTS} FROM st GROUP BY st.grid_id
+
+def _by_grid(per_grid: str, whole: str = "", grids: str = "") -> dict[bool, TextClause]:
+    """The whole's row, then each grid's subtree rolled up from ``per_grid``."""
+    return status_statements(
+        f"""
+        {per_grid}
+        SELECT NULL::bigint AS id, NULL AS code, NULL AS name, NULL AS level,
+               NULL::int AS depth, '' AS path,
+               {_rollup("CAST(:path AS text) IS NULL OR p.grid_id IS NOT NULL")}
+               {whole}
+        FROM per_grid p
+        UNION ALL
+        SELECT g.id, g.code, g.name, g.level, g.depth, g.path, {_rollup()} {grids}
+        FROM grids g
+        LEFT JOIN grids sub ON sub.township_code = g.township_code
+                           AND sub.path LIKE g.path || '%'
+        LEFT JOIN per_grid p ON p.grid_id = sub.id
+        WHERE g.township_code = :t
+          AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')
+        GROUP BY g.township_code, g.id
+        ORDER BY path
+        """
     )
-    SELECT NULL::bigint AS id, NULL AS code, NULL AS name, NULL AS level,
-           NULL::int AS depth, '' AS path,
-           {_rollup("CAST(:path AS text) IS NULL OR p.grid_id IS NOT NULL")},
-           {_STATUS_SUMS}
-    FROM per_grid p
-    UNION ALL
-    SELECT g.id, g.code, g.name, g.level, g.depth, g.path, {_rollup()},
-           {_NO_STATUS_SUMS}
-    FROM grids g
-    LEFT JOIN grids sub ON sub.township_code = g.township_code
-                       AND sub.path LIKE g.path || '%'
-    LEFT JOIN per_grid p ON p.grid_id = sub.id
-    WHERE g.township_code = :t
-      AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')
-    GROUP BY g.township_code, g.id
-    ORDER BY path
-    """
+
+
+_BY_GRID = _by_grid(_PER_GRID)
+_BY_GRID_STATUSES = _by_grid(
+    _PER_GRID_STATUSES, ", " + _STATUS_SUMS, ", " + _NO_STATUS_SUMS
 )
 
 _BY_CADRE = status_statements(
@@ -356,7 +383,6 @@ def coverage_by_grid(
         session, township=township, since=since, until=until, grid=grid, cadre=None,
         rules=rules,
     )  # fmt: skip
-    params["priority_tags"] = list(PRIORITY_TAGS)
     return _report(session, _BY_GRID[probed(params)], params, used)
 
 
@@ -380,7 +406,8 @@ def coverage_with_statuses(
         rules=None,
     )  # fmt: skip
     params.update(unassigned_inside=True, priority_tags=list(PRIORITY_TAGS))
-    rows = session.execute(_BY_GRID[probed(params)], params).mappings().all()
+    statement = _BY_GRID_STATUSES[probed(params)]
+    rows = session.execute(statement, params).mappings().all()
     whole = rows[0]
     statuses = {s: int(whole[f"n_{s}"]) for s in STATUSES if whole[f"n_{s}"]}
     tally = {"statuses": statuses, "priority": int(whole["n_priority"])}

@@ -151,7 +151,8 @@ def test_probing_each_household_reads_the_same_as_every_visit(
         far_m=100.0,
     )  # fmt: skip
     for statements in (
-        coverage._BY_GRID, coverage._BY_CADRE, coverage._HOUSEHOLD_STATUS,
+        coverage._BY_GRID, coverage._BY_GRID_STATUSES, coverage._BY_CADRE,
+        coverage._HOUSEHOLD_STATUS,
         coverage._UNCOVERED, status_select._TALLY,
     ):  # fmt: skip
         every, probed = (
