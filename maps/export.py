@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.errors import InvalidInput
 from gis_service.core.settings import MapSettings
 from gis_service.core.townships import require_township
-from maps import service
+from maps import cadre_route, service
 from maps.assets import VENDOR_DIR, copy_assets
 from maps.single_file import inline_assets
 
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 PAGES: dict[str, Callable[..., str]] = {
     "coverage": service.coverage_page,
-    "route": service.route_page,
+    "route": cadre_route.route_page,
     "dispute": service.dispute_page,
 }
 

@@ -20,8 +20,8 @@ from gis_service.core.deps import (
 )
 from gis_service.core.errors import NotFound
 from gis_service.core.inputs import Instant, RowId
-from gis_service.core.pages import GeoJSONResponse
-from maps import service
+from gis_service.core.pages import FeatureCollection, GeoJSONResponse
+from maps import cadre_route, service
 from maps.assets import STATIC_DIR, URL_PREFIX, assets_available
 from maps.render.basemaps import BASEMAPS
 
@@ -111,6 +111,7 @@ def coverage_map(
 @router.get(
     "/townships/{township}/maps/coverage/disputes",
     response_class=GeoJSONResponse,
+    response_model=FeatureCollection,
     name="coverage_map_disputes",
 )
 def coverage_map_disputes(
@@ -150,7 +151,7 @@ def route_map(
     start_lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
 ) -> HTMLResponse:
     """Route map of a cadre's due households: numbered stops, path, length and time."""
-    page = service.route_page(
+    page = cadre_route.route_page(
         session, township=township, cadre=cadre, settings=settings.map,
         basemap=basemap, as_of=as_of, closed=closed, per_day=per_day,
         start_lon=start_lon, start_lat=start_lat, locale=locale,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from gis_service.core.errors import InvalidInput, NotFound
 from grids.routing.planner import plan_route
 from grids.visits.schemas import RouteRequest
-from maps import service
+from maps import cadre_route
 from maps.render.basemaps import MapOptions
 from maps.render.coverage import RouteData, render_route, to_html
 from tests.factories import TOWNSHIP
@@ -29,7 +29,7 @@ def codes(route: RouteData) -> list[str]:
 
 def test_route_map_draws_the_planners_order(session: Session) -> None:
     build_map_township(session)
-    route = service.route_data(session, township=TOWNSHIP, cadre="C1", as_of=AS_OF)
+    route = cadre_route.route_data(session, township=TOWNSHIP, cadre="C1", as_of=AS_OF)
     plan = plan_route(
         session, township=TOWNSHIP, request=RouteRequest(cadre="C1", as_of=AS_OF)
     )
@@ -52,12 +52,12 @@ def test_route_map_draws_the_planners_order(session: Session) -> None:
     assert h002["label"] == "H002 户主H002" and h002["detail"]["逾期"] == "10 天"
     assert h002["detail"]["电话"] == "138****5678" != PHONE
     with pytest.raises(NotFound, match="C9"):
-        service.route_data(session, township=TOWNSHIP, cadre="C9", as_of=AS_OF)
+        cadre_route.route_data(session, township=TOWNSHIP, cadre="C9", as_of=AS_OF)
 
 
 def test_route_options_reach_the_planner(session: Session) -> None:
     build_map_township(session)
-    route = service.route_data(
+    route = cadre_route.route_data(
         session, township=TOWNSHIP, cadre="C1", as_of=AS_OF, closed=False,
         per_day=2, start_lon=102.006, start_lat=37.0,
     )  # fmt: skip
@@ -76,7 +76,7 @@ def test_route_options_reach_the_planner(session: Session) -> None:
     assert route.lines[0][0] == [102.006, 37.0] != route.lines[0][-1]  # open
     assert route.flags[0] == "分 2 天走完, 每天至多 2 户"  # the planner's, in Chinese
     with pytest.raises(InvalidInput, match="together"):
-        service.route_data(
+        cadre_route.route_data(
             session, township=TOWNSHIP, cadre="C1", as_of=AS_OF, start_lon=102.0
         )
 
@@ -85,7 +85,7 @@ def test_route_along_the_roads_flags_off_road_legs(session: Session) -> None:
     build_map_township(session)
     # up from the base, then east along the row of H002/H003; H008 is ≈ 670 m off
     make_road(session, "R1", [(102.0, 37.0), (102.0, 37.002), (102.01, 37.002)])
-    route = service.route_data(session, township=TOWNSHIP, cadre="C1", as_of=AS_OF)
+    route = cadre_route.route_data(session, township=TOWNSHIP, cadre="C1", as_of=AS_OF)
     plan = plan_route(
         session, township=TOWNSHIP, request=RouteRequest(cadre="C1", as_of=AS_OF)
     )
