@@ -90,8 +90,12 @@ class ImportSettings(BaseModel):
 class DatabaseSettings(BaseModel):
     """Pool and per-request-class statement budgets (a slow query -> 503)."""
 
-    pool_size: int = 10
-    max_overflow: int = 10
+    # Connections are kept, not closed and reopened: under 32 concurrent tile
+    # requests a pool of 10 + 10 overflow closed an overflow connection at every
+    # return and opened another (36-80 new connections in 4 s), each a backend
+    # to start and its prepared statements to plan again. The same 20 at most.
+    pool_size: int = 20
+    max_overflow: int = 0
     pool_timeout_s: float = 10.0  # waiting for a connection longer -> 503
     read_timeout_s: float = 30.0  # GET and other reads
     write_timeout_s: float = 120.0  # POST/PUT/PATCH/DELETE
