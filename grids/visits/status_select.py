@@ -1,7 +1,7 @@
 """The per-household coverage status as a composable select, for OGC collections.
 
 The uncovered-households collection filters, pages and counts it in SQL; the
-status rule is coverage's ``_STATUS`` statement, not a copy of it.
+status rule is coverage's ``STATUS`` statement, not a copy of it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from sqlalchemy.sql.selectable import TextualSelect
 from geoalchemy2 import Geometry
 
 from grids.models import PRIORITY_TAGS
-from grids.visits.coverage import _STATUS, _as_of_params, probed, status_statements
+from grids.visits.coverage import _as_of_params
+from grids.visits.coverage_sql import STATUS, probed, status_statements
 from grids.visits.schemas import RuleSet
 
 _STATUS_ROWS = text(
-    _STATUS
+    STATUS
     + """
     SELECT st.id, st.code, st.head_name, st.tags,
            (SELECT g.code FROM grids g

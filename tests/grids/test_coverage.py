@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from pyproj import Geod
 
-from grids.visits import coverage, status_select
+from grids.visits import coverage, coverage_sql, status_select
 from grids.visits.coverage import (
     coverage_by_cadre,
     coverage_by_grid,
@@ -151,9 +151,9 @@ def test_probing_each_household_reads_the_same_as_every_visit(
         far_m=100.0,
     )  # fmt: skip
     for statements in (
-        coverage._BY_GRID, coverage._BY_GRID_STATUSES, coverage._BY_CADRE,
-        coverage._HOUSEHOLD_STATUS,
-        coverage._UNCOVERED, status_select._TALLY,
+        coverage_sql.BY_GRID, coverage_sql.BY_GRID_STATUSES, coverage_sql.BY_CADRE,
+        coverage_sql.HOUSEHOLD_STATUS,
+        coverage_sql.UNCOVERED, status_select._TALLY,
     ):  # fmt: skip
         every, probed = (
             session.execute(statements[k], params).all() for k in (False, True)
