@@ -33,9 +33,12 @@ from gis_service.core.models import TOWNSHIP_CODE_PATTERN
 logger = logging.getLogger(__name__)
 
 # Below deadlock_timeout (1 s): this side gives up before PostgreSQL would pick
-# a victim, so readers never see a deadlock caused by a swap.
+# a victim, so readers never see a deadlock caused by a swap. Attempts: with four
+# readers hammering the tables a swap needed up to 13 attempts on a quiet
+# machine and over 40 under CI's load; 100 (about 45 s) before a 503. Longer
+# waits per attempt did not help (a swap then needed up to 39).
 SWAP_WAIT = "200ms"
-SWAP_ATTEMPTS = 40
+SWAP_ATTEMPTS = 100
 _LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")
 _SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :v, true)")
 _EXISTS = text("SELECT to_regclass(:name) IS NOT NULL")
