@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from gis_service.core.db import end_reads
 from gis_service.core.errors import InvalidInput
 from gis_service.core.geojson import feature_collection
 from gis_service.core.i18n import N_, ZH, Gettext, same
@@ -114,4 +115,5 @@ def route_page(
     data = route_data(
         session, township=township, cadre=cadre, gettext=options.gettext, **route
     )
+    end_reads(session)  # no lock held while it renders
     return to_html(render_route(data, options))

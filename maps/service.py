@@ -16,6 +16,7 @@ from urllib.parse import quote
 import folium
 from sqlalchemy.orm import Session
 
+from gis_service.core.db import end_reads
 from gis_service.core.errors import InvalidInput
 from gis_service.core.geojson import feature, feature_collection
 from gis_service.core.i18n import ZH, Gettext, same, translator
@@ -285,6 +286,7 @@ def coverage_map(
         disputes_url=disputes_url,
         gettext=options.gettext,
     )
+    end_reads(session)  # no lock held while it renders
     return render_coverage(data, options)
 
 
@@ -329,4 +331,5 @@ def dispute_page(
     options = map_options(settings, basemap=basemap, asset_base=asset_base,
                           locale=locale)  # fmt: skip
     data = dispute_data(session, township=township, dispute_id=dispute_id)
+    end_reads(session)  # no lock held while it renders
     return to_html(render_dispute(data, options))

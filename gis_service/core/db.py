@@ -161,11 +161,15 @@ def _budget(session: Session) -> Mapping[str, str]:
 def _settings_at_begin(
     session: Session, _t: SessionTransaction, conn: Connection
 ) -> None:
+    # sent with the transaction's first statement, in its round trip
+    pending.defer(conn, _begin_settings(session))
+
+
+def _begin_settings(session: Session) -> dict[str, str]:
     settings: dict[str, str] = {}
     for provider in _AT_BEGIN:
         settings.update(provider(session))
-    # sent with the transaction's first statement, in its round trip
-    pending.defer(conn, settings)
+    return settings
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -238,6 +242,57 @@ def atomic(session: Session) -> Iterator[Session]:
             raise
     finally:
         session.info[_DEPTH] = depth
+
+
+@contextmanager
+def committed_at_once(session: Session) -> Iterator[None]:
+    """Statements in here end their own transaction; the session's next begins anew.
+
+    Sign-in reads the user's row and scope (users, grids, cadres) before the
+    handler runs, and a request waits between the two for the thread pool. In
+    the session's transaction that wait held the read's locks, and a partition
+    swap (ACCESS EXCLUSIVE on grids and cadres) kept timing out behind readers
+    idle in transaction. With psycopg2 on a fresh connection the statements run
+    in autocommit, each with the waiting settings (``pending.every_statement``)
+    in one implicit transaction: no BEGIN or COMMIT, so no round trip added, and
+    its locks end with it. The settings a transaction begins with then wait for
+    the next statement, which psycopg2 opens with BEGIN. Elsewhere (a session
+    bound to an outer transaction, another driver) nothing changes.
+    """
+    conn = session.connection()
+    raw = conn.connection.dbapi_connection
+    extensions = getattr(conn.dialect.loaded_dbapi, "extensions", None)
+    idle = getattr(extensions, "TRANSACTION_STATUS_IDLE", None)
+    if (
+        conn.dialect.driver != "psycopg2"
+        or raw is None
+        or raw.info.transaction_status != idle
+    ):
+        yield
+        return
+    raw.autocommit = True
+    try:
+        with pending.every_statement(conn):
+            yield
+    finally:
+        if not raw.closed:
+            raw.autocommit = False
+            if not conn.invalidated:
+                pending.defer(conn, _begin_settings(session))
+
+
+def end_reads(session: Session) -> None:
+    """End a request's read-only transaction before long work on what it read.
+
+    A map page renders for a few hundred ms after its last statement (seconds
+    when threads share the GIL); in the transaction that time held the reads'
+    locks, and a partition swap kept timing out behind pages rendering. Rolled
+    back (it only read); a later statement begins a new transaction under the
+    same scope. A session bound to an outer connection (a test's, a replica's)
+    is left as it is: its transaction is not the request's to end.
+    """
+    if session.in_transaction() and not isinstance(session.bind, Connection):
+        session.rollback()
 
 
 def gdal_connection(url: str) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from gis_service.core.db import get_session
+from gis_service.core.db import committed_at_once, get_session
 from gis_service.core.errors import InvalidInput
 from gis_service.core.i18n import COOKIE, negotiate, normalize
 from gis_service.core.inputs import UNSTORABLE_REASON, Offset, storable
@@ -97,13 +97,18 @@ def township_scope(
         str, Path(description="12-digit statistical division code of the township")
     ],
 ) -> str:
-    """Validate the township path parameter; every query below is scoped by it."""
+    """Validate the township path parameter; every query below is scoped by it.
+
+    The check is its own transaction (``committed_at_once``): the request then
+    waits for its handler holding no lock.
+    """
     check_township_code(township)
-    require_township(
-        session,
-        township=township,
-        hint=f"; create it with PUT /townships/{township}",
-    )
+    with committed_at_once(session):
+        require_township(
+            session,
+            township=township,
+            hint=f"; create it with PUT /townships/{township}",
+        )
     return township
 
 

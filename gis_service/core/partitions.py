@@ -34,9 +34,10 @@ logger = logging.getLogger(__name__)
 
 # Below deadlock_timeout (1 s): this side gives up before PostgreSQL would pick
 # a victim, so readers never see a deadlock caused by a swap. Attempts: with four
-# readers hammering the tables a swap needed up to 13 attempts on a quiet
-# machine and over 40 under CI's load; 100 (about 45 s) before a 503. Longer
-# waits per attempt did not help (a swap then needed up to 39).
+# readers hammering the tables a swap needed up to 40 and more while requests
+# held their locks across sign-in and map rendering; since they do not
+# (``core.db.committed_at_once``, ``end_reads``) at most 9 were seen. 100
+# (about 45 s) before a 503 keeps a margin for a loaded machine.
 SWAP_WAIT = "200ms"
 SWAP_ATTEMPTS = 100
 _LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")

@@ -18,7 +18,8 @@ first. Other drivers run the settings at once, as before.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlalchemy.engine import ExecutionContext
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 _PENDING = "gridgis_pending_settings"  # DBAPI connection info key
+_STICKY = "gridgis_pending_sticky"  # info key: settings go with every statement
 
 
 @cache
@@ -90,7 +92,7 @@ def _prepend(
     info = conn.info
     if _PENDING not in info:
         return statement, parameters
-    waiting = info.pop(_PENDING)
+    waiting = info[_PENDING] if info.get(_STICKY) else info.pop(_PENDING)
     if executemany or getattr(cursor, "name", None):
         # one message per row, or a server-side cursor (psycopg2 would DECLARE
         # the settings' SELECT): the settings go first, on their own
@@ -126,6 +128,22 @@ def _drop_entry(_dbapi: Any, record: ConnectionPoolEntry | None, *_: Any) -> Non
     """Nothing waits on a connection back in the pool (or thrown away)."""
     if record is not None:
         record.info.pop(_PENDING, None)
+
+
+@contextmanager
+def every_statement(conn: Connection) -> Iterator[None]:
+    """The waiting settings go with every statement in here, not only the next.
+
+    For statements in autocommit (``core.db.committed_at_once``): each is a
+    transaction of its own, so each needs them (a first use's PREPARE, then its
+    EXECUTE). Whatever still waits is dropped at the end.
+    """
+    conn.info[_STICKY] = True
+    try:
+        yield
+    finally:
+        conn.info.pop(_STICKY, None)
+        conn.info.pop(_PENDING, None)
 
 
 def dbapi_connection(conn: Connection) -> Any:

@@ -28,6 +28,7 @@ from gis_service.core.auth.scope import (
     clearing_needs_statement,
     unscoped,
 )
+from gis_service.core.db import committed_at_once
 from gis_service.core.deps import SessionDep, SettingsDep
 from gis_service.core.errors import Forbidden, Unauthorized
 from gis_service.core.settings import Settings
@@ -139,12 +140,13 @@ def _sign_in(
             )
     else:
         return None
-    with unscoped(session):  # the scope is what this finds out
+    # its own transaction: no lock held while the request waits for its handler
+    with committed_at_once(session), unscoped(session):  # the scope is found here
         principal = resolve_token_user(
             session, user_id=claims.user_id, version=claims.version, via=via,
             csrf=claims.csrf,
         )  # fmt: skip
-        # taken as the block ends, with the system role given up (one statement)
+        # taken with the handler's first statement, with the system role given up
         apply_scope(session, principal)
     request.state.principal = principal
     address = request.client.host if request.client else "unknown"
