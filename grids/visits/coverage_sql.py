@@ -161,9 +161,18 @@ def _by_grid(per_grid: str, whole: str = "", grids: str = "") -> dict[bool, Text
         UNION ALL
         SELECT g.id, g.code, g.name, g.level, g.depth, g.path, {_rollup()} {grids}
         FROM grids g
-        LEFT JOIN grids sub ON sub.township_code = g.township_code
-                           AND sub.path LIKE g.path || '%'
-        LEFT JOIN per_grid p ON p.grid_id = sub.id
+        LEFT JOIN (
+            -- each grid's tallies counted for it and every ancestor: the ids
+            -- in its path (matching each grid's path against every other's
+            -- was 343 x 343 LIKEs, ~100 ms at 343 grids)
+            SELECT CAST(a.id AS bigint) AS grid_id,
+                   q.households, q.visited, q.up_to_date
+            FROM per_grid q
+            JOIN grids sub ON sub.township_code = :t AND sub.id = q.grid_id
+            CROSS JOIN LATERAL unnest(string_to_array(btrim(sub.path, '/'), '/'))
+                AS a(id)
+            WHERE a.id ~ '^[0-9]{{1,18}}$'  -- a damaged path is not a 500
+        ) p ON p.grid_id = g.id
         WHERE g.township_code = :t
           AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')
         GROUP BY g.township_code, g.id
