@@ -143,6 +143,7 @@ def statement_budget(request: Request) -> float:
 BeginSettings = Callable[[Session], Mapping[str, str]]
 _AT_BEGIN: list[BeginSettings] = []
 STATEMENT_TIMEOUT = "gridgis_statement_timeout_ms"  # session.info key
+PARALLEL_WORKERS = "gridgis_parallel_workers"  # session.info key
 
 
 def at_begin(provider: BeginSettings) -> BeginSettings:
@@ -153,8 +154,14 @@ def at_begin(provider: BeginSettings) -> BeginSettings:
 
 @at_begin
 def _budget(session: Session) -> Mapping[str, str]:
+    settings: dict[str, str] = {}
     timeout_ms = session.info.get(STATEMENT_TIMEOUT)
-    return {} if timeout_ms is None else {"statement_timeout": str(int(timeout_ms))}
+    if timeout_ms is not None:
+        settings["statement_timeout"] = str(int(timeout_ms))
+    workers = session.info.get(PARALLEL_WORKERS)
+    if workers is not None:  # a read's (DatabaseSettings.read_parallel_workers)
+        settings["max_parallel_workers_per_gather"] = str(int(workers))
+    return settings
 
 
 @event.listens_for(Session, "after_begin")
@@ -187,6 +194,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         SERVICE_SESSION: True,
         STATEMENT_TIMEOUT: int(statement_budget(request) * 1000),
     }
+    workers = request.app.state.settings.db.read_parallel_workers
+    if request.method in ("GET", "HEAD") and workers is not None:
+        info[PARALLEL_WORKERS] = int(workers)
     owner: Engine | None = getattr(request.app.state, "owner_engine", None)
     if owner is not None:
         info[OWNER_URL] = owner.url.render_as_string(hide_password=False)
