@@ -135,10 +135,13 @@ class Cadre(Base):
 class Household(Base):
     """A resident household (户): a point, its people and tags.
 
-    Its grid and cadre live in ``household_assignments`` (read both through the
-    view ``households_assigned``); ``grid_id`` and ``cadre_id`` here are the
-    database's copy of them for the row policies (migration 0160: kept by
-    triggers, never written by the application). LIST-partitioned by township
+    Its grid and cadre live in ``household_assignments``; ``grid_id`` and
+    ``cadre_id`` here are the database's copy of them (migration 0160: kept
+    equal by triggers, never written by the application), which the row
+    policies test and reads use: joining the partitioned assignments (their
+    policies too) cost every list and coverage statement a hash of the scope's
+    assignments. The view ``households_assigned`` also has the assignment's
+    own columns (pinned, reason, assigned_at). LIST-partitioned by township
     (migration 0070):
     a township's first import builds and attaches its own partition
     (``layers.io.first_load``); other households land in ``households_default``.

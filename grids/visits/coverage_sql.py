@@ -26,7 +26,7 @@ _STATUS_TEMPLATE = """
                LEAST(:default_days,
                      (SELECT min(r.days) FROM rules r WHERE r.tag = ANY(h.tags)))
                    AS interval_days
-        FROM households_assigned h
+        FROM households h
         LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
         WHERE h.township_code = :t
           AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%'

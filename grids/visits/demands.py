@@ -60,7 +60,7 @@ _INSERT_DEMANDS = text(
     FROM jsonb_to_recordset(CAST(:rows AS jsonb))
          AS r(household text, visit_id bigint, owner text, category text,
               description text, due_date date)
-    JOIN households_assigned h ON h.township_code = :t AND h.code = r.household
+    JOIN households h ON h.township_code = :t AND h.code = r.household
     LEFT JOIN cadres c ON c.township_code = :t AND c.code = r.owner
     RETURNING id
     """
@@ -122,7 +122,7 @@ _LIST_DEMANDS = text(
                 THEN :as_of - d.due_date END AS overdue_days,
            count(*) OVER () AS matched
     FROM demands d
-    JOIN households_assigned h
+    JOIN households h
       ON h.township_code = d.township_code AND h.id = d.household_id
     LEFT JOIN cadres c ON c.township_code = d.township_code AND c.id = d.owner_cadre_id
     LEFT JOIN grids g ON g.township_code = h.township_code AND g.id = h.grid_id
@@ -158,7 +158,7 @@ _CLOSURE_ROWS = """
     WITH d AS (
         SELECT d.status, d.due_date, h.grid_id
         FROM demands d
-        JOIN households_assigned h
+        JOIN households h
       ON h.township_code = d.township_code AND h.id = d.household_id
         WHERE d.township_code = :t
           AND (CAST(:since AS timestamptz) IS NULL OR d.created_at >= :since)

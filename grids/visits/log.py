@@ -48,7 +48,7 @@ _INSERT_VISITS = text(
     FROM jsonb_to_recordset(CAST(:rows AS jsonb))
          AS r(id bigint, household text, cadre text, visited_at timestamptz,
               purpose text, notes text, lon float8, lat float8)
-    JOIN households_assigned h ON h.township_code = :t AND h.code = r.household
+    JOIN households h ON h.township_code = :t AND h.code = r.household
     LEFT JOIN cadres c ON c.township_code = :t AND c.code = r.cadre
     """
 )

@@ -51,7 +51,6 @@ READ_ONLY = {
     "WHERE x.township_code = t.township_code AND x.id = t.cadre_id)",
     "depth": "t.depth",
 }
-VIEW_COLUMNS = ("grid_id", "cadre_id")  # in households_assigned, not households
 MASKS = {"id_number": mask_id_number, "phone": mask_phone}
 
 
@@ -116,11 +115,7 @@ def select(spec: LayerSpec, where: str, *, geometry: str, paged: bool) -> TextCl
 
 def count(spec: LayerSpec, where: str) -> TextClause:
     """How many rows match (numberMatched)."""
-    # The view joins the assignments; counting without their filters skips it.
-    viewed = any(f"t.{c}" in where for c in VIEW_COLUMNS)
-    return text(
-        f"SELECT count(*) FROM {spec.source if viewed else spec.table} t WHERE {where}"
-    )
+    return text(f"SELECT count(*) FROM {spec.source} t WHERE {where}")
 
 
 def properties(

@@ -90,7 +90,6 @@ LAYERS: dict[str, LayerSpec] = {
             ),
             filters=("grid", "tag", "village", "cadre"),
             read_only=("grid_code", "cadre_code"),
-            view="households_assigned",  # grid_id, cadre_id from the assignments
             label="农户",
             example_geometry=_GK_POINT,
         ),

@@ -25,7 +25,6 @@ from grids.models import (
     Demand,
     Grid,
     Household,
-    HouseholdAssignment,
     Visit,
 )
 from layers.models import Dispute, Hazard, PastureParcel, Road
@@ -105,33 +104,22 @@ def _grids(township: str, _: Session) -> Select[Any]:
 
 
 def _households(township: str, _: Session) -> Select[Any]:
-    # LEFT JOIN on the assignments' primary key: PostgreSQL drops the join when
-    # neither grid nor cadre is asked for (e.g. counting numberMatched).
-    a = HouseholdAssignment
-    return (
-        select(
-            Household.id,
-            Household.code,
-            Household.head_name,
-            Household.members,
-            Household.village,
-            Household.address,
-            Household.tags,
-            Household.id_number,
-            Household.phone,
-            _code_of(Grid, a.grid_id, township).label("grid"),
-            _code_of(Cadre, a.cadre_id, township).label("cadre"),
-            Household.geom,
-        )
-        .outerjoin(
-            a,
-            and_(
-                a.township_code == Household.township_code,
-                a.household_id == Household.id,
-            ),
-        )
-        .where(Household.township_code == township)
-    )
+    # grid and cadre from the household's own copy (migration 0160), not a join
+    # of the partitioned assignments, which PostgreSQL cannot remove
+    return select(
+        Household.id,
+        Household.code,
+        Household.head_name,
+        Household.members,
+        Household.village,
+        Household.address,
+        Household.tags,
+        Household.id_number,
+        Household.phone,
+        _code_of(Grid, Household.grid_id, township).label("grid"),
+        _code_of(Cadre, Household.cadre_id, township).label("cadre"),
+        Household.geom,
+    ).where(Household.township_code == township)
 
 
 def _cadres(township: str, _: Session) -> Select[Any]:

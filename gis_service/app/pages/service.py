@@ -59,7 +59,7 @@ _SEARCH = text(
 _TOWNSHIPS = text("SELECT code, name FROM townships ORDER BY code")
 _START = text(
     """
-    SELECT (SELECT c.code FROM households_assigned a
+    SELECT (SELECT c.code FROM households a
             JOIN cadres c ON c.township_code = a.township_code AND c.id = a.cadre_id
             WHERE a.township_code = :t AND a.code = ANY(:codes) AND c.base IS NOT NULL
             GROUP BY c.code ORDER BY count(*) DESC, c.code LIMIT 1) AS cadre,
