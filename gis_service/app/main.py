@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,6 +59,24 @@ from maps.assets import URL_PREFIX, assets_available
 from maps.routes import router as maps_router
 
 logger = logging.getLogger(__name__)
+_FROZEN = False
+
+
+def freeze_startup_objects() -> None:
+    """Leave what start-up built out of every later garbage collection (once).
+
+    A full collection walks every tracked object: with the libraries loaded that
+    is some 300 000, and one request in ten paused 170-320 ms for it (a page's
+    p95 at 12 800 households went from about 100 to over 400 ms). Objects alive
+    after start-up live as long as the process; ``gc.freeze`` moves them out of
+    the collector's reach, as servers that preload an app do. Once per process.
+    """
+    global _FROZEN
+    if _FROZEN:
+        return
+    _FROZEN = True
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         replicas = [make_engine(u) for u in settings.read_database_url]
         if replicas:
             app.state.read_router = ReadRouter(app.state.engine, replicas)
+        freeze_startup_objects()
         yield
         for replica in replicas:
             replica.dispose()
