@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
@@ -37,14 +37,20 @@ _SEEN = text(
 )
 
 
-def test_a_signed_in_request_holds_no_lock_before_its_handler(
-    scratch_url: URL,
-) -> None:
-    engine = make_engine(scratch_url.render_as_string(False), pool_size=2)
+def _township_with_a_grid(url: URL) -> Engine:
+    """The owner's engine on a database with the test township and one grid."""
+    engine = make_engine(url.render_as_string(False), pool_size=2)
     with Session(engine) as session:
         make_township(session)
         make_grid(session, "A", square(102.0, 37.0, 0.01), level="grid")
         session.commit()
+    return engine
+
+
+def test_a_signed_in_request_holds_no_lock_before_its_handler(
+    scratch_url: URL,
+) -> None:
+    engine = _township_with_a_grid(scratch_url)
     app = create_app(app_settings(scratch_url))  # on the service login, as served
     seen: dict[str, Any] = {}
 
@@ -79,11 +85,7 @@ def test_a_map_page_renders_with_its_transaction_ended(
     """Rendering takes long after the last read: no transaction is held through it."""
     import maps.service
 
-    engine = make_engine(scratch_url.render_as_string(False), pool_size=2)
-    with Session(engine) as session:
-        make_township(session)
-        make_grid(session, "A", square(102.0, 37.0, 0.01), level="grid")
-        session.commit()
+    engine = _township_with_a_grid(scratch_url)
     app = create_app(app_settings(scratch_url))
     app.state.engine = engine
     held: list[int] = []
