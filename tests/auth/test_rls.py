@@ -13,13 +13,14 @@ from gis_service.core.auth.models import User
 from gis_service.core.auth.principal import resolve
 from gis_service.core.auth.scope import (
     APP_ROLE,
+    SCOPE_ROLES,
     SERVICE_ROLES,
     apply_scope,
     clear_scope,
 )
 from tests.auth.factories_scope import IN_SCOPE, USERS, make_world
 
-ROLES = sorted({APP_ROLE, *SERVICE_ROLES.values()})
+ROLES = sorted(SCOPE_ROLES)
 
 
 def scoped(session: Session, username: str) -> None:

@@ -70,8 +70,8 @@ def test_the_login_is_no_owner_no_superuser_and_bypasses_nothing(
         {"o": role.oid},
     ).scalar()
     assert members == [
-        "gridgis_app", "gridgis_cadre", "gridgis_leader", "gridgis_system",
-        "gridgis_wide",
+        "gridgis_all", "gridgis_app", "gridgis_cadre", "gridgis_county",
+        "gridgis_leader", "gridgis_system", "gridgis_wide",
     ]  # fmt: skip
 
 

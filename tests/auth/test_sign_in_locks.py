@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from gis_service.app.main import create_app
-from gis_service.core.auth.scope import WIDE_ROLE
+from gis_service.core.auth.scope import ALL_ROLE
 from gis_service.core.db import make_engine
 from gis_service.core.deps import SessionDep
 from tests.conftest import app_settings, bearer_for
@@ -75,7 +75,7 @@ def test_a_signed_in_request_holds_no_lock_before_its_handler(
     assert seen["state"] == "idle", seen  # not "idle in transaction"
     assert seen["relations"] == 0, seen
     # the handler's statements still run under the signed-in user's scope
-    assert seen["role"] == WIDE_ROLE, seen
+    assert seen["role"] == ALL_ROLE, seen  # the test admin: every township
     assert seen["grids"] == 1, seen
 
 

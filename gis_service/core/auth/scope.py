@@ -1,10 +1,12 @@
 """Put a request's scope into PostgreSQL, where row-level security enforces it.
 
 Every transaction a signed-in request begins runs as its role's service role
-(``gridgis_wide``, ``gridgis_leader``, ``gridgis_cadre``: roles that own nothing and
-cannot bypass RLS) with the user's scope in per-transaction settings; the policies of
-migrations 0081, 0083 and 0084 read them. So a query that forgets a filter still
-returns only rows in scope, and an out-of-scope id is simply not found (404).
+(``gridgis_wide``, ``gridgis_leader``, ``gridgis_cadre``; ``gridgis_county`` and
+``gridgis_all`` for admins and viewers of several or all townships: roles that own
+nothing and cannot bypass RLS) with the user's scope in per-transaction settings;
+the policies of migrations 0081, 0083, 0084 and 0170 read them. So a query that
+forgets a filter still returns only rows in scope, and an out-of-scope id is simply
+not found (404).
 Settings are transaction-local: a pooled connection carries nothing over to the
 next request.
 
@@ -30,14 +32,19 @@ from gis_service.core.db import SERVICE_SESSION, at_begin
 APP_ROLE = "gridgis_app"
 SYSTEM_ROLE = "gridgis_system"
 WIDE_ROLE = "gridgis_wide"
+COUNTY_ROLE = "gridgis_county"
+ALL_ROLE = "gridgis_all"
 # each user role's own database role, whose policies state that role's rule alone
-# (migrations 0083, 0084: one OR-ed policy for all misled the planner)
+# (migrations 0083, 0084: one OR-ed policy for all misled the planner); their
+# township test is an equality with the one township of the scope (0170)
 SERVICE_ROLES = {
     "admin": WIDE_ROLE,
     "viewer": WIDE_ROLE,
     "grid_leader": "gridgis_leader",
     "cadre": "gridgis_cadre",
 }
+# an admin or viewer of several townships (a county), or of all (0170)
+SCOPE_ROLES = (APP_ROLE, *dict.fromkeys(SERVICE_ROLES.values()), COUNTY_ROLE, ALL_ROLE)
 _SCOPE_KEY = "gridgis_scope"
 _UNSCOPED_KEY = "gridgis_unscoped"
 
@@ -75,8 +82,17 @@ def _settings(principal: Principal, role: str) -> dict[str, str]:
 
 
 def service_role(principal: Principal) -> str:
-    """The database role a user's requests run as (both own nothing, bypass no RLS)."""
-    return SERVICE_ROLES.get(principal.role, APP_ROLE)
+    """The database role a user's requests run as (all own nothing, bypass no RLS).
+
+    A township-wide user of more than one township, or of all of them, has a role
+    of their own: the other roles' policies test one township by equality.
+    """
+    role = SERVICE_ROLES.get(principal.role, APP_ROLE)
+    if role == WIDE_ROLE and principal.all_townships:
+        return ALL_ROLE
+    if role == WIDE_ROLE and len(principal.townships) > 1:
+        return COUNTY_ROLE
+    return role
 
 
 def _role(session: Session) -> str:
