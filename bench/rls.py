@@ -55,6 +55,10 @@ PATHS = {
     "coverage map": "/maps/coverage?basemap=none",
     "disputes (100)": "/disputes?limit=100",
 }
+# A grid leader's coverage pages name the leader's grid (?grid=): the off arm has
+# no policy to narrow it to the subtree, and would draw the whole township (over
+# the label limit: another page, with no labels) instead of the leader's.
+BY_GRID = ("coverage by grid", "coverage map")
 
 
 def p95(values: list[float]) -> float:
@@ -108,8 +112,9 @@ def report(who: str, label: str, rounds: list[Figures]) -> None:
     )
 
 
-def _user(session: Session, role: str) -> int:
-    """A user of ``role``: a leader of the first top-level grid, the busiest cadre."""
+def _user(session: Session, role: str) -> tuple[int, str | None]:
+    """A user of ``role`` (a leader of the first top-level grid, the busiest cadre),
+    and the grid code a grid leader's scope starts at."""
     found = {
         "grid_leader": "SELECT 'grid', code FROM grids WHERE township_code = :t "
         "AND depth = 1 ORDER BY code LIMIT 1",
@@ -120,10 +125,10 @@ def _user(session: Session, role: str) -> int:
     }
     username = f"b-{role}"
     kept = session.execute(
-        text("SELECT id FROM users WHERE username = :u"), {"u": username}
-    ).scalar()
+        text("SELECT id, grid_code FROM users WHERE username = :u"), {"u": username}
+    ).first()
     if kept is not None:  # a reused database
-        return int(kept)
+        return int(kept.id), kept.grid_code
     where: dict[str, str] = {}
     if role in found:
         key, code = session.execute(text(found[role]), {"t": TOWNSHIP}).one()
@@ -132,7 +137,7 @@ def _user(session: Session, role: str) -> int:
         session, username=username, password="x" * 12, role=role,
         township=TOWNSHIP, **where,
     )  # fmt: skip
-    return int(user["id"])
+    return int(user["id"]), where.get("grid")
 
 
 def run(
@@ -198,13 +203,15 @@ def run(
                 + ("  on/owner+role p50" if owner_arm else "")
                 + "   (ms; medians over rounds)"
             )
-            for who, uid in ids.items():
+            for who, (uid, grid) in ids.items():
                 token = tokens.issue(settings, user_id=uid, version=0, kind="access")[0]
                 headers = {"Authorization": f"Bearer {token}"}
                 for label, path in PATHS.items():
                     if only not in label:
                         continue
                     url_ = f"/townships/{TOWNSHIP}{path}"
+                    if grid and label in BY_GRID:  # the same page in both arms
+                        url_ += ("&" if "?" in url_ else "?") + f"grid={grid}"
 
                     def call(url_: str = url_, headers: dict = headers) -> int:
                         return client.get(url_, headers=headers).status_code
