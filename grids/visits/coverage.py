@@ -96,11 +96,14 @@ def _params(
             f"since {since.isoformat()} must be before until {until.isoformat()}",
             errors=[{"field": "since", "reason": "not before until"}],
         )
+    path = grid_path(session, township=township, grid=grid) if grid else None
+    share = session.execute(sql.SEEN_SHARE, {"t": township, "path": path}).scalar()
     params = {
         "t": township,
         "since": since,
         "until": until,
-        "path": grid_path(session, township=township, grid=grid) if grid else None,
+        "path": path,
+        "share": float(share or 0.0),
         "cadre": cadre,
         "unassigned_inside": False,
         "default_days": rules.default_days,

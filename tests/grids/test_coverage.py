@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 
 from pyproj import Geod
 
+from gis_service.core.auth.models import User
+from gis_service.core.auth.principal import resolve
+from gis_service.core.auth.scope import apply_scope, clear_scope
 from grids.visits import coverage, coverage_sql, status_select
 from grids.visits.coverage import (
     coverage_by_cadre,
@@ -21,11 +24,19 @@ from grids.visits.coverage import (
     uncovered_households,
 )
 from grids.visits.schemas import RuleSet
-from tests.factories import TOWNSHIP, make_grid, make_households, square
+from tests.auth.factories_scope import make_world
+from tests.factories import (
+    TOWNSHIP,
+    make_grid,
+    make_households,
+    make_township,
+    square,
+)
 from tests.grids.factories_visits import LAT, Town, at, make_town, make_visit_rows
 
 BASE = f"/townships/{TOWNSHIP}"
 AS_OF = at("2026-06-30")
+OTHER_TOWNSHIP_NO_GRIDS = "620623109000"
 SINCE = at("2026-04-01")
 
 
@@ -277,3 +288,39 @@ def test_naive_period_bounds_are_china_time(
 
     assert "H001" in due_at(7)  # the visit at 07:30 has not happened yet
     assert "H001" not in due_at(8)
+
+
+def test_a_small_part_of_the_township_is_probed(session: Session) -> None:
+    """Probe when the statement sees under PROBE_SHARE of the township's grids."""
+    make_township(session, OTHER_TOWNSHIP_NO_GRIDS, name="无网格镇")
+    make_households(session, [(102.5, 37.1)], township=OTHER_TOWNSHIP_NO_GRIDS)
+    make_world(session)  # township A: grids R > A, B
+
+    def probe(grid: str | None, cadre: str | None = None) -> tuple[float, bool]:
+        params, _ = coverage._params(
+            session, township=TOWNSHIP, since=None, until=AS_OF, grid=grid,
+            cadre=cadre, rules=None,
+        )  # fmt: skip
+        return params["share"], coverage_sql.probed(params)
+
+    assert probe(None) == (1.0, False)  # the whole township: read once
+    params, _ = coverage._params(
+        session, township=OTHER_TOWNSHIP_NO_GRIDS, since=None, until=AS_OF,
+        grid=None, cadre=None, rules=None,
+    )  # fmt: skip
+    assert params["share"] == 1.0  # a township without grids is read whole
+    assert probe("R") == (1.0, False)
+    assert probe("A") == (pytest.approx(1 / 3), True)
+    assert probe(None, cadre="C1")[1] is True
+    # a grid leader of A sees one grid of three: probed, though naming none
+    user = session.query(User).filter_by(username="leader_a").one()
+    apply_scope(session, resolve(session, user, via="bearer"))
+    try:
+        seen = session.execute(text("SELECT count(*) FROM grids")).scalar()
+        total = session.execute(
+            text("SELECT gridgis_township_grids(:t)"), {"t": TOWNSHIP}
+        ).scalar()
+        assert (seen, total) == (1, 3)  # the count, not the grids, passes RLS
+        assert probe(None) == (pytest.approx(1 / 3), True)
+    finally:
+        clear_scope(session)
