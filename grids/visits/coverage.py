@@ -96,14 +96,11 @@ def _params(
             f"since {since.isoformat()} must be before until {until.isoformat()}",
             errors=[{"field": "since", "reason": "not before until"}],
         )
-    path = grid_path(session, township=township, grid=grid) if grid else None
-    share = session.execute(sql.SEEN_SHARE, {"t": township, "path": path}).scalar()
     params = {
         "t": township,
         "since": since,
         "until": until,
-        "path": path,
-        "share": float(share or 0.0),
+        "path": grid_path(session, township=township, grid=grid) if grid else None,
         "cadre": cadre,
         "unassigned_inside": False,
         "default_days": rules.default_days,
@@ -112,6 +109,23 @@ def _params(
         ),
     }
     return params, rules
+
+
+def seen_share(session: Session, params: dict[str, Any]) -> float:
+    """The share of the township's grids a statement with ``params`` sees."""
+    share = session.execute(
+        sql.SEEN_SHARE, {"t": params["t"], "path": params["path"]}
+    ).scalar()
+    return 1.0 if share is None else float(share)
+
+
+def probed(session: Session, params: dict[str, Any]) -> bool:
+    """Probe each household's visits, or read the township's visits once.
+
+    Probed: a small part of the township (a cadre's households, or under
+    PROBE_SHARE of its grids as far as the statement sees them).
+    """
+    return params["cadre"] is not None or seen_share(session, params) < sql.PROBE_SHARE
 
 
 def _as_of_params(
@@ -167,7 +181,7 @@ def coverage_by_grid(
         session, township=township, since=since, until=until, grid=grid, cadre=None,
         rules=rules,
     )  # fmt: skip
-    return _report(session, sql.BY_GRID[sql.probed(params)], params, used)
+    return _report(session, sql.BY_GRID[probed(session, params)], params, used)
 
 
 def coverage_with_statuses(
@@ -190,7 +204,7 @@ def coverage_with_statuses(
         rules=None,
     )  # fmt: skip
     params.update(unassigned_inside=True, priority_tags=list(PRIORITY_TAGS))
-    statement = sql.BY_GRID_STATUSES[sql.probed(params)]
+    statement = sql.BY_GRID_STATUSES[probed(session, params)]
     rows = session.execute(statement, params).mappings().all()
     whole = rows[0]
     statuses = {s: int(whole[f"n_{s}"]) for s in STATUSES if whole[f"n_{s}"]}
@@ -214,7 +228,7 @@ def coverage_by_cadre(
         rules=rules,
     )  # fmt: skip
     params["far_m"] = far_m
-    return _report(session, sql.BY_CADRE[sql.probed(params)], params, used)
+    return _report(session, sql.BY_CADRE[probed(session, params)], params, used)
 
 
 def _report(
@@ -258,7 +272,7 @@ def household_statuses(
     params.update(
         unassigned_inside=unassigned_inside, priority_tags=list(PRIORITY_TAGS)
     )
-    statement = sql.HOUSEHOLD_STATUS[sql.probed(params)]
+    statement = sql.HOUSEHOLD_STATUS[probed(session, params)]
     return [dict(r) for r in session.execute(statement, params).mappings()]
 
 
@@ -279,7 +293,8 @@ def uncovered_households(
         session, township=township, as_of=as_of, grid=grid, cadre=cadre, rules=rules
     )
     params.update(limit=limit, offset=offset)
-    rows = session.execute(sql.UNCOVERED[sql.probed(params)], params).mappings().all()
+    statement = sql.UNCOVERED[probed(session, params)]
+    rows = session.execute(statement, params).mappings().all()
     return page_of(
         rows, lambda r: UncoveredOut(**r), limit=limit, offset=offset, url=url
     )

@@ -7,8 +7,6 @@ which binds and runs them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import TextClause, text
 
 STATUSES = ("visited", "overdue", "never_visited", "unassigned")
@@ -58,7 +56,7 @@ _STATUS_TEMPLATE = """
 # 100 000 households a probe per household is slower). The index (township_code,
 # household_id, visited_at) probed per household: for a small part of it, a grid's
 # subtree or a cadre's households (301 of 100 000: 250 -> 20 ms, the aggregate read
-# all 140 000 visits). ``probed`` chooses (PROBE_SHARE).
+# all 140 000 visits). ``coverage.probed`` chooses (PROBE_SHARE).
 _EVERY_VISIT = (
     """, lv AS (
         SELECT v.household_id, max(v.visited_at) AS last_visit,
@@ -106,11 +104,6 @@ SEEN_SHARE = text(
             AND (CAST(:path AS text) IS NULL OR g.path LIKE :path || '%')) s
     """
 )
-
-
-def probed(params: dict[str, Any]) -> bool:
-    """Whether a statement's households are a small part of the township (probe)."""
-    return params["cadre"] is not None or params["share"] < PROBE_SHARE
 
 
 TALLY = """

@@ -17,8 +17,8 @@ from sqlalchemy.sql.selectable import TextualSelect
 from geoalchemy2 import Geometry
 
 from grids.models import PRIORITY_TAGS
-from grids.visits.coverage import _as_of_params
-from grids.visits.coverage_sql import STATUS, probed, status_statements
+from grids.visits.coverage import _as_of_params, probed
+from grids.visits.coverage_sql import STATUS, status_statements
 from grids.visits.schemas import RuleSet
 
 _STATUS_ROWS = text(
@@ -81,7 +81,7 @@ def status_tally(
         session, township=township, as_of=as_of, grid=grid, cadre=None, rules=None
     )
     params.update(unassigned_inside=True, priority_tags=list(PRIORITY_TAGS))
-    rows = session.execute(_TALLY[probed(params)], params).mappings().all()
+    rows = session.execute(_TALLY[probed(session, params)], params).mappings().all()
     return {
         "statuses": {r["status"]: int(r["households"]) for r in rows},
         "priority": sum(int(r["priority"]) for r in rows),

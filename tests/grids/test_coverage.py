@@ -301,14 +301,14 @@ def test_a_small_part_of_the_township_is_probed(session: Session) -> None:
             session, township=TOWNSHIP, since=None, until=AS_OF, grid=grid,
             cadre=cadre, rules=None,
         )  # fmt: skip
-        return params["share"], coverage_sql.probed(params)
+        return coverage.seen_share(session, params), coverage.probed(session, params)
 
     assert probe(None) == (1.0, False)  # the whole township: read once
     params, _ = coverage._params(
         session, township=OTHER_TOWNSHIP_NO_GRIDS, since=None, until=AS_OF,
         grid=None, cadre=None, rules=None,
     )  # fmt: skip
-    assert params["share"] == 1.0  # a township without grids is read whole
+    assert coverage.seen_share(session, params) == 1.0  # no grids: read whole
     assert probe("R") == (1.0, False)
     assert probe("A") == (pytest.approx(1 / 3), True)
     assert probe(None, cadre="C1")[1] is True

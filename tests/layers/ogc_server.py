@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,16 +67,21 @@ def start_uvicorn(url: URL, port: int) -> subprocess.Popen[bytes]:
     }
     if TEST_SECRET is not None:
         env["GRIDGIS_AUTH__SECRET"] = TEST_SECRET
+    # the server's log goes to a file: a pipe nobody reads fills up, and the
+    # server then blocks in its next log line (a 500's traceback), so a test
+    # would wait out its client's timeout instead of failing
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (as long as the server lives)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory",
          "gis_service.app.main:create_app", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
+            log.seek(0)
+            err = log.read().decode(errors="replace")
             raise RuntimeError(f"uvicorn exited: {err[-2000:]}")
         try:
             probe = httpx.get(f"http://127.0.0.1:{port}/ogc/", timeout=2)
