@@ -45,7 +45,7 @@ from gis_service.core.settings import AuthSettings, Settings
 from tests.conftest import alembic_config
 
 TOWNSHIP = "620623101000"
-ROLES = ("admin", "grid_leader")  # --roles admin,grid_leader,cadre
+ROLES = ("admin", "grid_leader")  # --roles admin,grid_leader,leaf_leader,cadre
 PATHS = {
     "households list (100)": "/layers/households/items?limit=100",
     "households list (1000, filtered)": "/layers/households/items?limit=1000&tag=低保",
@@ -116,11 +116,17 @@ def report(who: str, label: str, rounds: list[Figures]) -> None:
 
 
 def _user(session: Session, role: str) -> tuple[int, str | None]:
-    """A user of ``role`` (a leader of the first top-level grid, the busiest cadre),
-    and the grid code a grid leader's scope starts at."""
+    """A user of ``role`` and the grid code a grid leader's scope starts at.
+
+    ``grid_leader``: of the first top-level grid; ``leaf_leader``: of the first grid
+    with no children; ``cadre``: the busiest.
+    """
     found = {
         "grid_leader": "SELECT 'grid', code FROM grids WHERE township_code = :t "
         "AND depth = 1 ORDER BY code LIMIT 1",
+        "leaf_leader": "SELECT 'grid', g.code FROM grids g WHERE g.township_code = :t"
+        " AND NOT EXISTS (SELECT 1 FROM grids c WHERE c.township_code = g.township_code"
+        " AND c.parent_id = g.id) ORDER BY g.code LIMIT 1",
         "cadre": "SELECT 'cadre', c.code FROM household_assignments a JOIN cadres c "
         "ON c.township_code = a.township_code AND c.id = a.cadre_id "
         "WHERE a.township_code = :t GROUP BY c.code ORDER BY count(*) DESC, c.code "
@@ -137,7 +143,8 @@ def _user(session: Session, role: str) -> tuple[int, str | None]:
         key, code = session.execute(text(found[role]), {"t": TOWNSHIP}).one()
         where[key] = code
     user = add_user(
-        session, username=username, password="x" * 12, role=role,
+        session, username=username, password="x" * 12,
+        role="grid_leader" if role == "leaf_leader" else role,
         township=TOWNSHIP, **where,
     )  # fmt: skip
     return int(user["id"]), where.get("grid")
